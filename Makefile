@@ -1,0 +1,71 @@
+# The README's commands.  CMake does the building; this file installs what
+# a fresh Debian machine lacks and names the jobs.
+#   make demo    record-free demo: boot the bundled hello guest under rhyve
+#   make check   build and run every test through ctest
+#   make asan    the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench   benchmarks (figures, not pass/fail)
+#   make fuzz    run the libFuzzer targets for a while (FUZZ_SECONDS each)
+
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?= -DRHYVE_WERROR=ON
+
+DEBS = build-essential cmake pkg-config clang gdb libelf-dev libzstd-dev \
+	libcapstone-dev libcunit1-dev
+
+SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build demo check asan bench fuzz clean
+
+all: build
+
+# Install the Debian packages that are missing (apt-get only if needed).
+deps:
+	@missing=$$(for p in $(DEBS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	@echo '$$ rhyve -m 64M -l com1,stdio -l pc-testdev --kernel $(BUILD)/guests/hello.elf hello'
+	@$(BUILD)/monitor/rhyve -m 64M -l com1,stdio -l pc-testdev \
+		--kernel $(BUILD)/guests/hello.elf hello </dev/null; \
+	echo "rhyve exited with status $$? (1: the guest powered off)"
+
+check: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+asan: deps
+	cmake -S . -B $(ASAN_BUILD) $(CMAKE_FLAGS) -DRHYVE_SANITIZE=ON
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+
+bench: build
+	cmake --build $(BUILD) --target bench
+
+fuzz: deps
+	CC=clang cmake -S . -B $(FUZZ_BUILD) $(CMAKE_FLAGS) -DRHYVE_FUZZ=ON \
+		-DRHYVE_SANITIZE=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@for f in $(FUZZ_BUILD)/tests/fuzz/fuzz_*; do \
+		case $$f in *_regress) continue;; esac; \
+		name=$$(basename $$f | sed 's/^fuzz_//'); \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$name; \
+		echo "== $$f ($(FUZZ_SECONDS)s)"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) $(FUZZ_BUILD)/corpus/$$name \
+			tests/fuzz/corpus/$$name || exit 1; \
+	done
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,237 @@
+/*
+ * kmod: the vmm core, the part of rhyve that bhyve keeps in vmm.ko.
+ *
+ * A VM owns memory segments and vCPUs; an execution engine (kvm today,
+ * interp later) runs the vCPUs.  vm_run() returns one struct vm_exit per
+ * event the monitor has to handle, shaped after bhyve's.
+ *
+ * Everything returns 0 or a positive errno value, as in bhyve's vmm.
+ */
+#ifndef RHYVE_KMOD_VMM_H
+#define RHYVE_KMOD_VMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VM_MAXCPU      64
+#define VM_NAME_MAX    64
+#define VM_LOWMEM_LIMIT (3ULL << 30) /* sysmem below 3 GiB ... */
+#define VM_HIGHMEM_BASE (4ULL << 30) /* ... and the rest from 4 GiB */
+
+struct vm;
+struct vcpu;
+
+/* Register names, in bhyve's order. */
+enum vm_reg_name {
+	VM_REG_GUEST_RAX,
+	VM_REG_GUEST_RBX,
+	VM_REG_GUEST_RCX,
+	VM_REG_GUEST_RDX,
+	VM_REG_GUEST_RSI,
+	VM_REG_GUEST_RDI,
+	VM_REG_GUEST_RBP,
+	VM_REG_GUEST_R8,
+	VM_REG_GUEST_R9,
+	VM_REG_GUEST_R10,
+	VM_REG_GUEST_R11,
+	VM_REG_GUEST_R12,
+	VM_REG_GUEST_R13,
+	VM_REG_GUEST_R14,
+	VM_REG_GUEST_R15,
+	VM_REG_GUEST_CR0,
+	VM_REG_GUEST_CR3,
+	VM_REG_GUEST_CR4,
+	VM_REG_GUEST_DR7,
+	VM_REG_GUEST_RSP,
+	VM_REG_GUEST_RIP,
+	VM_REG_GUEST_RFLAGS,
+	VM_REG_GUEST_ES,
+	VM_REG_GUEST_CS,
+	VM_REG_GUEST_SS,
+	VM_REG_GUEST_DS,
+	VM_REG_GUEST_FS,
+	VM_REG_GUEST_GS,
+	VM_REG_GUEST_LDTR,
+	VM_REG_GUEST_TR,
+	VM_REG_GUEST_IDTR,
+	VM_REG_GUEST_GDTR,
+	VM_REG_GUEST_EFER,
+	VM_REG_GUEST_CR2,
+	VM_REG_GUEST_CR8,
+	VM_REG_GUEST_DR0,
+	VM_REG_GUEST_DR1,
+	VM_REG_GUEST_DR2,
+	VM_REG_GUEST_DR3,
+	VM_REG_GUEST_DR6,
+	VM_REG_GUEST_INTR_SHADOW,
+	VM_REG_LAST
+};
+
+/*
+ * A segment register or descriptor-table register.  'access' holds the
+ * descriptor's attribute bits in the VMX access-rights layout, as bhyve
+ * does: type[3:0] S[4] DPL[6:5] P[7] AVL[12] L[13] D/B[14] G[15]
+ * unusable[16].  For GDTR/IDTR only base and limit matter.
+ */
+struct seg_desc {
+	uint64_t base;
+	uint32_t limit;
+	uint32_t access;
+};
+
+#define SEG_ACC_TYPE(t)	 ((t) & 0xf)
+#define SEG_ACC_S	 (1u << 4)
+#define SEG_ACC_DPL(d)	 (((d) & 3) << 5)
+#define SEG_ACC_P	 (1u << 7)
+#define SEG_ACC_L	 (1u << 13)
+#define SEG_ACC_DB	 (1u << 14)
+#define SEG_ACC_G	 (1u << 15)
+#define SEG_ACC_UNUSABLE (1u << 16)
+
+enum vm_exitcode {
+	VM_EXITCODE_INOUT,     /* port I/O, plain or string */
+	VM_EXITCODE_MMIO,      /* access to guest-physical memory with no RAM */
+	VM_EXITCODE_HLT,       /* HLT executed */
+	VM_EXITCODE_SUSPENDED, /* the VM stopped: reset, power-off, ... */
+	VM_EXITCODE_BOGUS,     /* nothing to do: the engine was kicked */
+	VM_EXITCODE_DEBUG,     /* a debug event (breakpoint, single step) */
+	VM_EXITCODE_ENGINE_ERROR, /* the engine could not go on */
+	VM_EXITCODE_MAX
+};
+
+enum vm_suspend_how {
+	VM_SUSPEND_NONE,
+	VM_SUSPEND_RESET,
+	VM_SUSPEND_POWEROFF,
+	VM_SUSPEND_HALT,
+	VM_SUSPEND_TRIPLEFAULT,
+	VM_SUSPEND_LAST
+};
+
+/*
+ * Port I/O.  For IN the monitor fills 'data' (count * bytes bytes for string
+ * I/O); vm_run() delivers it to the guest on the next entry.  For OUT,
+ * 'data' holds what the guest wrote.
+ */
+struct vm_inout {
+	uint16_t port;
+	uint8_t bytes; /* 1, 2 or 4 */
+	bool in;
+	bool string; /* INS/OUTS */
+	bool rep;    /* string with REP, as far as the engine knows */
+	uint32_t count; /* number of elements; 1 unless string */
+	uint8_t *data;	/* engine-owned buffer of count * bytes */
+};
+
+struct vm_mmio {
+	uint64_t gpa;
+	uint8_t bytes; /* 1, 2, 4 or 8 */
+	bool write;
+	uint64_t data; /* written value, or the value to return for a read */
+};
+
+/*
+ * One exit.  'rip' is the guest rip as the engine left it: for kvm that is
+ * the instruction's own address on the hardware fast path but the next
+ * instruction's where KVM emulated the instruction (OUT under KVM's
+ * emulator, e.g. on PVM hosts), so only a decode of the instruction pins
+ * it down.
+ */
+struct vm_exit {
+	enum vm_exitcode exitcode;
+	/*
+	 * Length of the instruction behind the exit, 0 where the engine does
+	 * not know it (kvm: KVM reports none; the decoder of the emul layer
+	 * fills it in).
+	 */
+	int inst_length;
+	uint64_t rip;
+	union {
+		struct vm_inout inout;
+		struct vm_mmio mmio;
+		struct {
+			uint64_t rflags;
+		} hlt;
+		struct {
+			enum vm_suspend_how how;
+		} suspended;
+		struct {
+			uint32_t reason; /* engine-specific code */
+			uint32_t suberror;
+			char msg[96];
+		} error;
+	} u;
+};
+
+/*
+ * Execution engines ("kvm"; "interp" later) live in their own folders
+ * under kmod/; vm_create() picks one by name.
+ */
+const char *vm_engine_name(const struct vm *vm);
+
+/* VM life cycle.  'errbuf' receives a one-line reason on failure. */
+int vm_create(const char *name, const char *engine, struct vm **vmp,
+    char *errbuf, size_t errlen);
+void vm_destroy(struct vm *vm);
+const char *vm_name(const struct vm *vm);
+
+/*
+ * Memory segments as in bhyve: segment VM_SYSMEM is guest RAM; devmem
+ * segments have a name and are mapped into the guest-physical space (or
+ * not) by vm_mmap_memseg().  Segment memory is host memory owned by kmod.
+ */
+#define VM_SYSMEM     0
+#define VM_MAX_MEMSEG 8
+#define VM_MAX_MEMMAP 16
+
+int vm_alloc_memseg(struct vm *vm, int segid, size_t len, bool sysmem,
+    const char *name);
+int vm_mmap_memseg(struct vm *vm, uint64_t gpa, int segid, uint64_t off,
+    size_t len, bool readonly);
+int vm_munmap_memseg(struct vm *vm, uint64_t gpa, size_t len);
+void *vm_memseg_ptr(struct vm *vm, int segid, size_t *lenp);
+/* System memory of 'len' bytes: below 3 GiB, then the rest from 4 GiB. */
+int vm_setup_memory(struct vm *vm, size_t len);
+size_t vm_lowmem_size(const struct vm *vm);
+size_t vm_highmem_size(const struct vm *vm);
+/* Host address of [gpa, gpa+len) if it is all mapped memory, else NULL. */
+void *vm_map_gpa(struct vm *vm, uint64_t gpa, size_t len);
+
+/* vCPUs */
+int vm_vcpu_create(struct vm *vm, int id, struct vcpu **vcpup);
+struct vcpu *vm_vcpu(struct vm *vm, int id);
+int vm_vcpu_count(const struct vm *vm);
+int vcpu_id(const struct vcpu *vcpu);
+struct vm *vcpu_vm(struct vcpu *vcpu);
+
+/*
+ * Registers by enum vm_reg_name; for segment registers (ES..TR) the value
+ * is the selector, as in bhyve.  Base, limit and attributes of segments
+ * and the descriptor tables go through the seg_desc calls.
+ */
+int vm_get_register(struct vcpu *vcpu, int reg, uint64_t *val);
+int vm_set_register(struct vcpu *vcpu, int reg, uint64_t val);
+int vm_get_seg_desc(struct vcpu *vcpu, int reg, struct seg_desc *desc);
+int vm_set_seg_desc(struct vcpu *vcpu, int reg, const struct seg_desc *desc);
+int vm_get_msr(struct vcpu *vcpu, uint32_t msr, uint64_t *val);
+int vm_set_msr(struct vcpu *vcpu, uint32_t msr, uint64_t val);
+
+/*
+ * Run the vCPU until the next exit the monitor must see.  The exit stays
+ * valid (including inout.data) until the next vm_run() on this vCPU, and
+ * that call takes the results of reads from it (IN data in inout.data, an
+ * MMIO read in mmio.data): pass the same struct back every time.
+ */
+int vm_run(struct vcpu *vcpu, struct vm_exit *vmexit);
+/* Make a vm_run() in another thread return soon with VM_EXITCODE_BOGUS. */
+void vm_vcpu_kick(struct vcpu *vcpu);
+
+/* Suspension: the first reason set wins; every vCPU then stops. */
+int vm_suspend(struct vm *vm, enum vm_suspend_how how);
+enum vm_suspend_how vm_suspended(const struct vm *vm);
+
+const char *vm_exitcode_name(enum vm_exitcode code);
+const char *vm_reg_name(int reg);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * kmod's private view: the VM and vCPU structures and the engine interface.
+ * Only files under kmod/ include this; everyone else uses vmm.h.
+ */
+#ifndef RHYVE_KMOD_VMM_IMPL_H
+#define RHYVE_KMOD_VMM_IMPL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "vmm.h"
+
+/*
+ * An execution engine, as bhyve's vmm_ops.  Engine state hangs off opaque
+ * cookies; registers are addressed by enum vm_reg_name.
+ */
+struct vmm_engine {
+	const char *name;
+	int (*vm_init)(struct vm *vm, void **cookiep, char *errbuf,
+	    size_t errlen);
+	void (*vm_cleanup)(void *cookie);
+	/* Map host memory at a guest-physical range, in memory slot 'slot'. */
+	int (*mem_map)(void *cookie, int slot, uint64_t gpa, size_t len,
+	    void *host, bool readonly);
+	int (*mem_unmap)(void *cookie, int slot);
+	int (*vcpu_init)(void *cookie, struct vcpu *vcpu, int id,
+	    void **vcookiep);
+	void (*vcpu_cleanup)(void *vcookie);
+	int (*run)(void *vcookie, struct vm_exit *vmexit);
+	void (*kick)(void *vcookie);
+	int (*getreg)(void *vcookie, int reg, uint64_t *val);
+	int (*setreg)(void *vcookie, int reg, uint64_t val);
+	int (*getdesc)(void *vcookie, int reg, struct seg_desc *desc);
+	int (*setdesc)(void *vcookie, int reg, const struct seg_desc *desc);
+	int (*getmsr)(void *vcookie, uint32_t msr, uint64_t *val);
+	int (*setmsr)(void *vcookie, uint32_t msr, uint64_t val);
+};
+
+extern const struct vmm_engine vmm_engine_kvm;
+
+struct vm_memseg {
+	size_t len;
+	bool sysmem;
+	char name[VM_NAME_MAX];
+	void *host; /* NULL: segment not allocated */
+};
+
+struct vm_memmap {
+	uint64_t gpa;
+	int segid; /* -1: slot free */
+	uint64_t off;
+	size_t len;
+	bool readonly;
+};
+
+struct vcpu {
+	struct vm *vm;
+	int id;
+	void *cookie;
+};
+
+struct vm {
+	char name[VM_NAME_MAX];
+	const struct vmm_engine *engine;
+	void *cookie;
+	struct vm_memseg memsegs[VM_MAX_MEMSEG];
+	struct vm_memmap memmaps[VM_MAX_MEMMAP];
+	pthread_rwlock_t mem_lock; /* memmaps */
+	size_t lowmem, highmem;
+	struct vcpu *vcpus[VM_MAXCPU];
+	_Atomic int suspend; /* enum vm_suspend_how */
+};
+
+void vm_mem_init(struct vm *vm);
+void vm_mem_cleanup(struct vm *vm);
+
+#endif

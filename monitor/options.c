@@ -1,0 +1,201 @@
+/*
+ * rhyve's command line, as bhyve(8)'s where bhyve has the flag.  Options
+ * only fill the config tree; nothing is acted on here.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rhyve.h"
+
+enum { OPT_KERNEL = 256, OPT_ENGINE };
+
+static const struct option long_options[] = {
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "engine", required_argument, NULL, OPT_ENGINE },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+void
+rhyve_usage(FILE *fp)
+{
+	fprintf(fp,
+	    "Usage: rhyve [-eh] [-c [[cpus=]n][,sockets=n][,cores=n]"
+	    "[,threads=n]]\n"
+	    "             [-k config_file] [-l lpc] [-m mem] [-o var=value]\n"
+	    "             [-s slot,emulation[,conf]] [--engine kvm]\n"
+	    "             --kernel PATH vmname\n"
+	    "       -c: number of cpus and/or topology specification\n"
+	    "       -e: exit on unhandled I/O access (strict I/O)\n"
+	    "       -h: help\n"
+	    "       -k: key=value flat config file\n"
+	    "       -l: LPC device configuration (-l help lists them)\n"
+	    "       -m: memory size (K/M/G/T suffix; default unit MiB)\n"
+	    "       -o: set config 'var' to 'value' (-o config.dump=1 prints "
+	    "the config)\n"
+	    "       -s: <slot,driver,configinfo> PCI slot config\n"
+	    "       --kernel: ELF kernel to boot (config loader.kernel)\n"
+	    "       --engine: execution engine (config vm.engine; 'kvm')\n");
+}
+
+static int
+set_or_warn(const char *key, const char *value)
+{
+	if (set_config_value(key, value) != 0) {
+		rhyve_warnx("cannot set %s=%s", key, value);
+		return -1;
+	}
+	return 0;
+}
+
+/* -c: "n" or "cpus=n,sockets=n,cores=n,threads=n", as bhyve. */
+static int
+parse_cpus(const char *arg)
+{
+	char *copy = strdup(arg), *tok, *save = NULL;
+	int error = 0;
+
+	if (copy == NULL)
+		return -1;
+	for (tok = strtok_r(copy, ",", &save); tok != NULL && error == 0;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '='), *end;
+		const char *key = "cpus", *val = tok;
+		long n;
+
+		if (eq != NULL) {
+			*eq = '\0';
+			key = tok;
+			val = eq + 1;
+			if (strcmp(key, "cpus") != 0 &&
+			    strcmp(key, "sockets") != 0 &&
+			    strcmp(key, "cores") != 0 &&
+			    strcmp(key, "threads") != 0) {
+				rhyve_warnx("-c: unknown topology key '%s'",
+				    key);
+				error = -1;
+				break;
+			}
+		}
+		n = strtol(val, &end, 10);
+		if (*val == '\0' || *end != '\0' || n < 1 || n > VM_MAXCPU) {
+			rhyve_warnx("-c: '%s' is not a count from 1 to %d", val,
+			    VM_MAXCPU);
+			error = -1;
+			break;
+		}
+		error = set_or_warn(key, val);
+	}
+	free(copy);
+	return error;
+}
+
+/* -s slot[:func],emulation[,conf] -> pci.0.<slot>.<func>.device=... */
+static int
+parse_pci(const char *arg)
+{
+	char key[64], slotstr[32];
+	const char *comma = strchr(arg, ',');
+	unsigned slot, func = 0;
+	char extra;
+
+	if (strcmp(arg, "help") == 0) {
+		printf("PCI device models: none yet (the platform brings "
+		       "hostbridge, lpc and virtio)\n");
+		exit(0);
+	}
+	if (comma == NULL || (size_t)(comma - arg) >= sizeof(slotstr)) {
+		rhyve_warnx("-s %s: expected slot,emulation[,conf]", arg);
+		return -1;
+	}
+	memcpy(slotstr, arg, (size_t)(comma - arg));
+	slotstr[comma - arg] = '\0';
+	if ((sscanf(slotstr, "%u:%u%c", &slot, &func, &extra) != 2 &&
+		sscanf(slotstr, "%u%c", &slot, &extra) != 1) ||
+	    slot > 31 || func > 7) {
+		rhyve_warnx("-s %s: bad slot '%s' (0-31[:0-7])", arg, slotstr);
+		return -1;
+	}
+	snprintf(key, sizeof(key), "pci.0.%u.%u.device", slot, func);
+	return set_or_warn(key, comma + 1);
+}
+
+int
+rhyve_parse_args(int argc, char **argv)
+{
+	char errbuf[256];
+	size_t memsize;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:ehk:l:m:o:s:", long_options,
+		    NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			if (parse_cpus(optarg) != 0)
+				return -1;
+			break;
+		case 'e':
+			set_config_bool("x86.strictio", true);
+			break;
+		case 'h':
+			rhyve_usage(stdout);
+			exit(0);
+		case 'k':
+			if (load_config_file(optarg, errbuf, sizeof(errbuf))) {
+				rhyve_warnx("%s", errbuf);
+				return -1;
+			}
+			break;
+		case 'l':
+			if (strcmp(optarg, "help") == 0) {
+				lpc_print_supported(stdout);
+				exit(0);
+			}
+			if (lpc_device_parse(optarg) != 0)
+				return -1;
+			break;
+		case 'm':
+			if (parse_memsize(optarg, &memsize) != 0) {
+				rhyve_warnx("-m %s: invalid memory size",
+				    optarg);
+				return -1;
+			}
+			if (set_or_warn("memory.size", optarg) != 0)
+				return -1;
+			break;
+		case 'o':
+			if (config_parse_option(optarg, errbuf,
+				sizeof(errbuf))) {
+				rhyve_warnx("-o %s", errbuf);
+				return -1;
+			}
+			break;
+		case 's':
+			if (parse_pci(optarg) != 0)
+				return -1;
+			break;
+		case OPT_KERNEL:
+			if (set_or_warn("loader.kernel", optarg) != 0)
+				return -1;
+			break;
+		case OPT_ENGINE:
+			if (set_or_warn("vm.engine", optarg) != 0)
+				return -1;
+			break;
+		default:
+			rhyve_usage(stderr);
+			return -1;
+		}
+	}
+	if (optind == argc - 1) {
+		if (set_or_warn("name", argv[optind]) != 0)
+			return -1;
+	} else if (optind < argc - 1) {
+		rhyve_warnx("one VM name expected, got '%s' and more",
+		    argv[optind]);
+		return -1;
+	}
+	return 0;
+}

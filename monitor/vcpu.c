@@ -1,0 +1,231 @@
+/*
+ * The run loop: one host thread per vCPU calls vm_run() and dispatches
+ * each exit through a table of handlers, as bhyve's vmexit_handlers[].
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rhyve.h"
+#include "x86.h"
+
+typedef enum vmexit_ret (*vmexit_handler_t)(struct vcpu *vcpu,
+    struct vm_exit *vmexit);
+
+/* The status rhyve exits with; the first one decided wins. */
+static _Atomic int exit_status = -1;
+static pthread_mutex_t halt_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t halt_cv = PTHREAD_COND_INITIALIZER;
+static bool strict_io;
+
+static int
+suspend_status(enum vm_suspend_how how)
+{
+	switch (how) {
+	case VM_SUSPEND_RESET: return RHYVE_EXIT_RESET;
+	case VM_SUSPEND_POWEROFF: return RHYVE_EXIT_POWEROFF;
+	case VM_SUSPEND_HALT: return RHYVE_EXIT_HALT;
+	case VM_SUSPEND_TRIPLEFAULT: return RHYVE_EXIT_TRIPLEFAULT;
+	default: return RHYVE_EXIT_ERROR;
+	}
+}
+
+/* Stop every vCPU; 'status' is what rhyve will exit with. */
+static void
+stop_vm(struct vm *vm, enum vm_suspend_how how, int status)
+{
+	int none = -1;
+
+	atomic_compare_exchange_strong(&exit_status, &none, status);
+	vm_suspend(vm, how);
+	pthread_mutex_lock(&halt_mtx);
+	pthread_cond_broadcast(&halt_cv); /* wake halted vCPUs */
+	pthread_mutex_unlock(&halt_mtx);
+}
+
+void
+rhyve_request_exit(struct vm *vm, int status)
+{
+	stop_vm(vm, status == RHYVE_EXIT_ERROR ? VM_SUSPEND_HALT :
+						 VM_SUSPEND_POWEROFF,
+	    status);
+}
+
+static enum vmexit_ret
+vmexit_inout(struct vcpu *vcpu, struct vm_exit *vmexit)
+{
+	if (emulate_inout(vcpu, vmexit, strict_io) != 0)
+		return VMEXIT_ABORT;
+	return VMEXIT_CONTINUE;
+}
+
+static enum vmexit_ret
+vmexit_mmio(struct vcpu *vcpu, struct vm_exit *vmexit)
+{
+	struct vm_mmio *mmio = &vmexit->u.mmio;
+	int error = emulate_mem(vcpu, mmio);
+
+	if (error == 0)
+		return VMEXIT_CONTINUE;
+	rhyve_warnx("vcpu %d: %s MMIO %s of %u bytes at gpa 0x%lx "
+		    "(rip 0x%lx)",
+	    vcpu_id(vcpu),
+	    error == ESRCH ? "unhandled" :
+	    error == EPERM ? "refused" :
+			     "failed",
+	    mmio->write ? "write" : "read", mmio->bytes,
+	    (unsigned long)mmio->gpa, (unsigned long)vmexit->rip);
+	return VMEXIT_ABORT;
+}
+
+static enum vmexit_ret
+vmexit_hlt(struct vcpu *vcpu, struct vm_exit *vmexit)
+{
+	struct vm *vm = vcpu_vm(vcpu);
+
+	if (!(vmexit->u.hlt.rflags & PSL_I)) {
+		/* Nothing can wake it: the VM is halted for good, as bhyve. */
+		stop_vm(vm, VM_SUSPEND_HALT, RHYVE_EXIT_HALT);
+		return VMEXIT_CONTINUE;
+	}
+	/*
+	 * Wait for an interrupt.  The interrupt controllers that will
+	 * deliver one come with the platform; until then only the end of
+	 * the VM wakes a halted vCPU.
+	 */
+	pthread_mutex_lock(&halt_mtx);
+	while (vm_suspended(vm) == VM_SUSPEND_NONE)
+		pthread_cond_wait(&halt_cv, &halt_mtx);
+	pthread_mutex_unlock(&halt_mtx);
+	return VMEXIT_CONTINUE;
+}
+
+static enum vmexit_ret
+vmexit_suspended(struct vcpu *vcpu, struct vm_exit *vmexit)
+{
+	enum vm_suspend_how how = vmexit->u.suspended.how;
+
+	if (how == VM_SUSPEND_TRIPLEFAULT)
+		rhyve_warnx("vcpu %d: triple fault (rip 0x%lx)", vcpu_id(vcpu),
+		    (unsigned long)vmexit->rip);
+	stop_vm(vcpu_vm(vcpu), how, suspend_status(how));
+	return VMEXIT_CONTINUE;
+}
+
+static enum vmexit_ret
+vmexit_bogus(struct vcpu *vcpu, struct vm_exit *vmexit)
+{
+	return VMEXIT_CONTINUE;
+}
+
+static enum vmexit_ret
+vmexit_debug(struct vcpu *vcpu, struct vm_exit *vmexit)
+{
+	rhyve_warnx("vcpu %d: debug exit at rip 0x%lx with no debugger",
+	    vcpu_id(vcpu), (unsigned long)vmexit->rip);
+	return VMEXIT_ABORT;
+}
+
+static enum vmexit_ret
+vmexit_engine_error(struct vcpu *vcpu, struct vm_exit *vmexit)
+{
+	rhyve_warnx("vcpu %d: %s engine: %s (rip 0x%lx)", vcpu_id(vcpu),
+	    vm_engine_name(vcpu_vm(vcpu)), vmexit->u.error.msg,
+	    (unsigned long)vmexit->rip);
+	return VMEXIT_ABORT;
+}
+
+static const vmexit_handler_t vmexit_handlers[VM_EXITCODE_MAX] = {
+	[VM_EXITCODE_INOUT] = vmexit_inout,
+	[VM_EXITCODE_MMIO] = vmexit_mmio,
+	[VM_EXITCODE_HLT] = vmexit_hlt,
+	[VM_EXITCODE_SUSPENDED] = vmexit_suspended,
+	[VM_EXITCODE_BOGUS] = vmexit_bogus,
+	[VM_EXITCODE_DEBUG] = vmexit_debug,
+	[VM_EXITCODE_ENGINE_ERROR] = vmexit_engine_error,
+};
+
+static void *
+vcpu_thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	struct vm *vm = vcpu_vm(vcpu);
+	struct vm_exit vmexit;
+	int error;
+
+	memset(&vmexit, 0, sizeof(vmexit));
+	while (vm_suspended(vm) == VM_SUSPEND_NONE) {
+		error = vm_run(vcpu, &vmexit);
+		if (error != 0) {
+			rhyve_warnx("vcpu %d: vm_run: %s", vcpu_id(vcpu),
+			    strerror(error));
+			stop_vm(vm, VM_SUSPEND_HALT, RHYVE_EXIT_ERROR);
+			break;
+		}
+		if ((unsigned)vmexit.exitcode >= VM_EXITCODE_MAX ||
+		    vmexit_handlers[vmexit.exitcode](vcpu, &vmexit) !=
+			VMEXIT_CONTINUE)
+			stop_vm(vm, VM_SUSPEND_HALT, RHYVE_EXIT_ERROR);
+	}
+	return NULL;
+}
+
+void
+rhyve_block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+/* SIGINT, SIGTERM and SIGHUP power the VM off, as a power button would. */
+static void *
+signal_thread(void *arg)
+{
+	struct vm *vm = arg;
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigwait(&set, &sig) == 0 && vm_suspended(vm) == VM_SUSPEND_NONE)
+		stop_vm(vm, VM_SUSPEND_POWEROFF, RHYVE_EXIT_POWEROFF);
+	return NULL;
+}
+
+int
+vcpu_run_all(struct vm *vm)
+{
+	pthread_t threads[VM_MAXCPU], sigthr;
+	int status;
+
+	strict_io = get_config_bool_default("x86.strictio", false);
+	/* main() blocked the signals before it started any thread. */
+	pthread_create(&sigthr, NULL, signal_thread, vm);
+	/*
+	 * Only the boot processor starts; application processors wait for
+	 * INIT-SIPI-SIPI, which the local APIC will deliver.
+	 */
+	if (pthread_create(&threads[0], NULL, vcpu_thread, vm_vcpu(vm, 0)) !=
+	    0) {
+		rhyve_warnx("cannot start the vCPU thread");
+		stop_vm(vm, VM_SUSPEND_HALT, RHYVE_EXIT_ERROR);
+	} else {
+		pthread_join(threads[0], NULL);
+	}
+	/* Wake the signal thread so it can be joined. */
+	pthread_kill(sigthr, SIGHUP);
+	pthread_join(sigthr, NULL);
+
+	status = atomic_load(&exit_status);
+	return status >= 0 ? status : suspend_status(vm_suspended(vm));
+}

@@ -1,0 +1,376 @@
+/*
+ * bench_pio: the port-I/O exit round trip benchmark.
+ *
+ * Runs the guest bench_pio.elf (1,000,000 OUTs to port 0xe0, then 0 to the
+ * isa-debug-exit port 0xf4) as a whole process under rhyve and under
+ * rawkvm (the minimal raw KVM loop), N times each, interleaved, and prints
+ * ns per exit = process wall time / number of OUTs for both, their ratio,
+ * and rawkvm's own figure for its run loop alone.  Both process figures
+ * include process start-up, VM creation and kernel load.
+ *
+ * usage: bench_pio [-n runs] [-e outs] RHYVE RAWKVM GUEST
+ *
+ * The number of runs defaults to $RHYVE_BENCH_RUNS, else 3.  Exit status:
+ * 0 when the figures were measured (whether or not the target ratio is
+ * met) or /dev/kvm is not usable ("SKIP: ..."), 1 when a run failed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/kvm.h>
+
+#define DEFAULT_RUNS   3
+#define DEFAULT_OUTS   1000000
+#define TARGET_RATIO   1.10
+#define OUTPUT_MAX     (64 * 1024)
+#define RHYVE_POWEROFF 1   /* rhyve's exit status when the guest exits */
+#define PLAUSIBLE_MIN  0.5 /* rhyve time per exit vs the raw loop's */
+
+struct child_result {
+	uint64_t wall_ns;
+	int status;           /* as from waitpid() */
+	char out[OUTPUT_MAX]; /* stdout + stderr, truncated */
+	size_t outlen;
+};
+
+struct run_figures {
+	double rhyve_ns; /* per exit, whole process */
+	double raw_ns;   /* per exit, whole process */
+	double loop_ns;  /* per exit, rawkvm's run loop alone */
+};
+
+static void fail(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
+static void
+fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "bench_pio: FAIL: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+		"usage: bench_pio [-n runs] [-e outs] RHYVE RAWKVM GUEST\n");
+	exit(1);
+}
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* NULL if /dev/kvm can run a VM, else the reason it cannot. */
+static const char *
+kvm_unusable(void)
+{
+	static char why[128];
+	int fd, vm, api;
+
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, sizeof(why), "open: %s", strerror(errno));
+		return why;
+	}
+	api = ioctl(fd, KVM_GET_API_VERSION, 0);
+	if (api != KVM_API_VERSION) {
+		snprintf(why, sizeof(why), "API version %d", api);
+		close(fd);
+		return why;
+	}
+	vm = ioctl(fd, KVM_CREATE_VM, 0);
+	if (vm < 0) {
+		snprintf(why, sizeof(why), "KVM_CREATE_VM: %s",
+			 strerror(errno));
+		close(fd);
+		return why;
+	}
+	close(vm);
+	close(fd);
+	return NULL;
+}
+
+/*
+ * Run argv[0] with its stdin an idle pipe (no input, no EOF, so a console
+ * backend on stdio sees nothing) and stdout + stderr captured.  The wall
+ * time spans fork to reaped exit.
+ */
+static void
+run_child(char *const argv[], struct child_result *res)
+{
+	int in[2], out[2], err;
+	uint64_t t0;
+	ssize_t n;
+	char drain[4096];
+	pid_t pid;
+
+	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0)
+		fail("pipe: %s", strerror(errno));
+	res->outlen = 0;
+	fflush(stdout);
+	fflush(stderr);
+
+	t0 = now_ns();
+	pid = fork();
+	if (pid < 0)
+		fail("fork: %s", strerror(errno));
+	if (pid == 0) {
+		if (dup2(in[0], STDIN_FILENO) < 0 ||
+		    dup2(out[1], STDOUT_FILENO) < 0 ||
+		    dup2(out[1], STDERR_FILENO) < 0)
+			_exit(127);
+		execv(argv[0], argv);
+		err = errno;
+		dprintf(STDERR_FILENO, "exec %s: %s\n", argv[0], strerror(err));
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	for (;;) {
+		size_t room = sizeof(res->out) - 1 - res->outlen;
+
+		if (room > 0)
+			n = read(out[0], res->out + res->outlen, room);
+		else
+			n = read(out[0], drain, sizeof(drain));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (room > 0)
+			res->outlen += (size_t)n;
+	}
+	while (waitpid(pid, &res->status, 0) < 0)
+		if (errno != EINTR)
+			fail("waitpid: %s", strerror(errno));
+	res->wall_ns = now_ns() - t0;
+	close(in[1]);
+	close(out[0]);
+	res->out[res->outlen] = '\0';
+}
+
+static void
+check_status(const char *what, int run, const struct child_result *res,
+	     int want)
+{
+	if (WIFEXITED(res->status) && WEXITSTATUS(res->status) == want)
+		return;
+	fprintf(stderr, "---- output of %s, run %d ----\n%s", what, run,
+		res->out);
+	if (res->outlen > 0 && res->out[res->outlen - 1] != '\n')
+		fputc('\n', stderr);
+	fprintf(stderr, "----\n");
+	if (WIFEXITED(res->status))
+		fail("%s run %d exited with status %d, expected %d", what, run,
+		     WEXITSTATUS(res->status), want);
+	if (WIFSIGNALED(res->status))
+		fail("%s run %d killed by signal %d (%s), expected exit "
+		     "status %d",
+		     what, run, WTERMSIG(res->status),
+		     strsignal(WTERMSIG(res->status)), want);
+	fail("%s run %d: wait status 0x%x", what, run, res->status);
+}
+
+/* rawkvm's result line: "rawkvm: exits=N outs=M loop_ns=T ..." */
+static void
+parse_raw(int run, const struct child_result *res, uint64_t want_outs,
+	  double *loop_ns_per_out)
+{
+	const char *line;
+	uint64_t exits, outs, loop_ns;
+
+	line = strstr(res->out, "rawkvm: exits=");
+	if (line == NULL || sscanf(line,
+				   "rawkvm: exits=%" SCNu64 " outs=%" SCNu64
+				   " loop_ns=%" SCNu64,
+				   &exits, &outs, &loop_ns) != 3)
+		fail("rawkvm run %d: no result line in its output:\n%s", run,
+		     res->out);
+	if (outs != want_outs)
+		fail("rawkvm run %d: the guest did %" PRIu64 " OUTs to port "
+		     "0xe0, expected %" PRIu64,
+		     run, outs, want_outs);
+	*loop_ns_per_out = (double)loop_ns / (double)outs;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double
+median(const double *v, int n)
+{
+	double *s;
+	double m;
+
+	s = malloc(sizeof(*s) * (size_t)n);
+	if (s == NULL)
+		fail("out of memory");
+	memcpy(s, v, sizeof(*s) * (size_t)n);
+	qsort(s, (size_t)n, sizeof(*s), cmp_double);
+	m = (n % 2) ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	free(s);
+	return m;
+}
+
+static long
+parse_count(const char *s, const char *what)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *s == '\0' || *end != '\0' || v < 1 ||
+	    v > 1000000000L)
+		fail("bad %s: '%s'", what, s);
+	return v;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct child_result *rres, *xres;
+	struct run_figures *fig;
+	double *col, med_rhyve, med_raw, med_loop, ratio;
+	const char *env, *why, *rhyve, *rawkvm, *guest;
+	long runs = DEFAULT_RUNS, outs = DEFAULT_OUTS;
+	int c, i;
+
+	env = getenv("RHYVE_BENCH_RUNS");
+	if (env != NULL && *env != '\0')
+		runs = parse_count(env, "RHYVE_BENCH_RUNS");
+	while ((c = getopt(argc, argv, "n:e:h")) != -1) {
+		switch (c) {
+		case 'n':
+			runs = parse_count(optarg, "run count");
+			break;
+		case 'e':
+			outs = parse_count(optarg, "OUT count");
+			break;
+		default:
+			usage();
+		}
+	}
+	if (argc - optind != 3)
+		usage();
+	rhyve = argv[optind];
+	rawkvm = argv[optind + 1];
+	guest = argv[optind + 2];
+
+	why = kvm_unusable();
+	if (why != NULL) {
+		printf("SKIP: /dev/kvm not usable (%s)\n", why);
+		return 0;
+	}
+	if (access(rhyve, X_OK) != 0)
+		fail("%s: %s", rhyve, strerror(errno));
+	if (access(rawkvm, X_OK) != 0)
+		fail("%s: %s", rawkvm, strerror(errno));
+	if (access(guest, R_OK) != 0)
+		fail("%s: %s", guest, strerror(errno));
+
+	char *rhyve_argv[] = { (char *)rhyve, "-m",    "64M",        "-l",
+			       "com1,stdio",  "-l",    "pc-testdev", "--kernel",
+			       (char *)guest, "bench", NULL };
+	char *raw_argv[] = { (char *)rawkvm, (char *)guest, NULL };
+
+	rres = malloc(sizeof(*rres));
+	xres = malloc(sizeof(*xres));
+	fig = calloc((size_t)runs, sizeof(*fig));
+	col = calloc((size_t)runs, sizeof(*col));
+	if (rres == NULL || xres == NULL || fig == NULL || col == NULL)
+		fail("out of memory");
+
+	printf("port-I/O exit round trip: guest %s\n", guest);
+	printf("%ld OUTs to port 0xe0 per run, %ld runs of each, "
+	       "interleaved; ns/exit = process wall time / %ld\n",
+	       outs, runs, outs);
+	printf("%-8s %14s %14s %8s %16s\n", "run", "rhyve ns/exit",
+	       "raw ns/exit", "ratio", "raw loop ns/exit");
+	for (i = 0; i < runs; i++) {
+		int k;
+
+		/* Alternate the order so that drift hits both alike. */
+		for (k = 0; k < 2; k++) {
+			if ((k == 0) == (i % 2 == 0)) {
+				run_child(rhyve_argv, rres);
+				check_status("rhyve", i + 1, rres,
+					     RHYVE_POWEROFF);
+				fig[i].rhyve_ns = (double)rres->wall_ns / outs;
+			} else {
+				run_child(raw_argv, xres);
+				check_status("rawkvm", i + 1, xres, 0);
+				parse_raw(i + 1, xres, (uint64_t)outs,
+					  &fig[i].loop_ns);
+				fig[i].raw_ns = (double)xres->wall_ns / outs;
+			}
+		}
+		/*
+		 * rhyve's status 1 alone does not prove it ran the guest
+		 * (an early exit could share it); no monitor can take the
+		 * exits in much less time than the bare loop.
+		 */
+		if (fig[i].rhyve_ns < PLAUSIBLE_MIN * fig[i].loop_ns)
+			fail("rhyve run %d exited with status %d after %.3f s, "
+			     "far too fast for %ld exits (the raw loop needs "
+			     "%.3f s): did it run the guest?\n%s",
+			     i + 1, RHYVE_POWEROFF,
+			     fig[i].rhyve_ns * outs / 1e9, outs,
+			     fig[i].loop_ns * outs / 1e9, rres->out);
+		printf("%-8d %14.1f %14.1f %8.3f %16.1f\n", i + 1,
+		       fig[i].rhyve_ns, fig[i].raw_ns,
+		       fig[i].rhyve_ns / fig[i].raw_ns, fig[i].loop_ns);
+		fflush(stdout);
+	}
+
+	for (i = 0; i < runs; i++)
+		col[i] = fig[i].rhyve_ns;
+	med_rhyve = median(col, (int)runs);
+	for (i = 0; i < runs; i++)
+		col[i] = fig[i].raw_ns;
+	med_raw = median(col, (int)runs);
+	for (i = 0; i < runs; i++)
+		col[i] = fig[i].loop_ns;
+	med_loop = median(col, (int)runs);
+	ratio = med_rhyve / med_raw;
+	printf("%-8s %14.1f %14.1f %8.3f %16.1f\n", "median", med_rhyve,
+	       med_raw, ratio, med_loop);
+	printf("(median ratio = median rhyve / median raw)\n");
+	printf("target ratio <= %.2f: %s\n", TARGET_RATIO,
+	       ratio <= TARGET_RATIO ? "met" : "NOT met");
+
+	free(col);
+	free(fig);
+	free(xres);
+	free(rres);
+	return 0;
+}
