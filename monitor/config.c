@@ -325,7 +325,7 @@ load_config_buffer(const char *buf, size_t len, const char *name,
 	int lineno = 0;
 
 	while (pos < len) {
-		size_t n = 0;
+		size_t n = 0, klen;
 		char *s, *eq, *key, *val;
 
 		lineno++;
@@ -350,9 +350,10 @@ load_config_buffer(const char *buf, size_t len, const char *name,
 			*eq = '\0';
 			key = trim(s);
 			val = trim(eq + 1);
-			memmove(line, key, strlen(key));
-			line[strlen(key)] = '=';
-			memmove(line + strlen(key) + 1, val, strlen(val) + 1);
+			klen = strlen(key);
+			memmove(line, key, klen);
+			line[klen] = '=';
+			memmove(line + klen + 1, val, strlen(val) + 1);
 			s = line;
 		}
 		if (config_parse_option(s, why, sizeof(why)) != 0) {

@@ -660,20 +660,22 @@ kvm_setdesc(void *vcookie, int reg, const struct seg_desc *desc)
 static int
 kvm_msr_io(struct kvm_vcpu *vc, uint32_t msr, uint64_t *val, bool set)
 {
-	struct {
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry entry;
+		uint8_t bytes[sizeof(struct kvm_msrs) +
+		    sizeof(struct kvm_msr_entry)];
 	} req;
+	struct kvm_msr_entry *entry = &req.hdr.entries[0];
 
 	memset(&req, 0, sizeof(req));
 	req.hdr.nmsrs = 1;
-	req.entry.index = msr;
-	req.entry.data = set ? *val : 0;
+	entry->index = msr;
+	entry->data = set ? *val : 0;
 	/* The ioctl returns how many MSRs it did: 0 means not supported. */
 	if (ioctl(vc->fd, set ? KVM_SET_MSRS : KVM_GET_MSRS, &req) != 1)
 		return EINVAL;
 	if (!set)
-		*val = req.entry.data;
+		*val = entry->data;
 	return 0;
 }
 
