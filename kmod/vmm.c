@@ -25,7 +25,7 @@ vmm_engine_find(const char *name)
 
 int
 vm_create(const char *name, const char *engine, struct vm **vmp, char *errbuf,
-    size_t errlen)
+	  size_t errlen)
 {
 	const struct vmm_engine *eng;
 	struct vm *vm;
@@ -38,7 +38,7 @@ vm_create(const char *name, const char *engine, struct vm **vmp, char *errbuf,
 	}
 	if (name == NULL || name[0] == '\0' || strlen(name) >= VM_NAME_MAX) {
 		snprintf(errbuf, errlen, "VM name must be 1 to %d characters",
-		    VM_NAME_MAX - 1);
+			 VM_NAME_MAX - 1);
 		return EINVAL;
 	}
 	vm = calloc(1, sizeof(*vm));
@@ -157,7 +157,7 @@ static bool
 is_register(int reg)
 {
 	return reg >= 0 && reg < VM_REG_LAST && reg != VM_REG_GUEST_IDTR &&
-	    reg != VM_REG_GUEST_GDTR;
+	       reg != VM_REG_GUEST_GDTR;
 }
 
 int
@@ -267,11 +267,12 @@ const char *
 vm_reg_name(int reg)
 {
 	static const char *const names[VM_REG_LAST] = {
-		"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9",
-		"r10", "r11", "r12", "r13", "r14", "r15", "cr0", "cr3", "cr4",
-		"dr7", "rsp", "rip", "rflags", "es", "cs", "ss", "ds", "fs",
-		"gs", "ldtr", "tr", "idtr", "gdtr", "efer", "cr2", "cr8", "dr0",
-		"dr1", "dr2", "dr3", "dr6", "intr_shadow",
+		"rax",    "rbx", "rcx",  "rdx",  "rsi",  "rdi",         "rbp",
+		"r8",     "r9",  "r10",  "r11",  "r12",  "r13",         "r14",
+		"r15",    "cr0", "cr3",  "cr4",  "dr7",  "rsp",         "rip",
+		"rflags", "es",  "cs",   "ss",   "ds",   "fs",          "gs",
+		"ldtr",   "tr",  "idtr", "gdtr", "efer", "cr2",         "cr8",
+		"dr0",    "dr1", "dr2",  "dr3",  "dr6",  "intr_shadow",
 	};
 
 	if (reg < 0 || reg >= VM_REG_LAST)

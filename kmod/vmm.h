@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VM_MAXCPU      64
-#define VM_NAME_MAX    64
+#define VM_MAXCPU       64
+#define VM_NAME_MAX     64
 #define VM_LOWMEM_LIMIT (3ULL << 30) /* sysmem below 3 GiB ... */
 #define VM_HIGHMEM_BASE (4ULL << 30) /* ... and the rest from 4 GiB */
 
@@ -80,13 +80,13 @@ struct seg_desc {
 	uint32_t access;
 };
 
-#define SEG_ACC_TYPE(t)	 ((t) & 0xf)
-#define SEG_ACC_S	 (1u << 4)
-#define SEG_ACC_DPL(d)	 (((d) & 3) << 5)
-#define SEG_ACC_P	 (1u << 7)
-#define SEG_ACC_L	 (1u << 13)
-#define SEG_ACC_DB	 (1u << 14)
-#define SEG_ACC_G	 (1u << 15)
+#define SEG_ACC_TYPE(t)  ((t)&0xf)
+#define SEG_ACC_S        (1u << 4)
+#define SEG_ACC_DPL(d)   (((d)&3) << 5)
+#define SEG_ACC_P        (1u << 7)
+#define SEG_ACC_L        (1u << 13)
+#define SEG_ACC_DB       (1u << 14)
+#define SEG_ACC_G        (1u << 15)
 #define SEG_ACC_UNUSABLE (1u << 16)
 
 enum vm_exitcode {
@@ -118,10 +118,10 @@ struct vm_inout {
 	uint16_t port;
 	uint8_t bytes; /* 1, 2 or 4 */
 	bool in;
-	bool string; /* INS/OUTS */
-	bool rep;    /* string with REP, as far as the engine knows */
+	bool string;    /* INS/OUTS */
+	bool rep;       /* string with REP, as far as the engine knows */
 	uint32_t count; /* number of elements; 1 unless string */
-	uint8_t *data;	/* engine-owned buffer of count * bytes */
+	uint8_t *data;  /* engine-owned buffer of count * bytes */
 };
 
 struct vm_mmio {
@@ -172,7 +172,7 @@ const char *vm_engine_name(const struct vm *vm);
 
 /* VM life cycle.  'errbuf' receives a one-line reason on failure. */
 int vm_create(const char *name, const char *engine, struct vm **vmp,
-    char *errbuf, size_t errlen);
+	      char *errbuf, size_t errlen);
 void vm_destroy(struct vm *vm);
 const char *vm_name(const struct vm *vm);
 
@@ -186,9 +186,9 @@ const char *vm_name(const struct vm *vm);
 #define VM_MAX_MEMMAP 16
 
 int vm_alloc_memseg(struct vm *vm, int segid, size_t len, bool sysmem,
-    const char *name);
+		    const char *name);
 int vm_mmap_memseg(struct vm *vm, uint64_t gpa, int segid, uint64_t off,
-    size_t len, bool readonly);
+		   size_t len, bool readonly);
 int vm_munmap_memseg(struct vm *vm, uint64_t gpa, size_t len);
 void *vm_memseg_ptr(struct vm *vm, int segid, size_t *lenp);
 /* System memory of 'len' bytes: below 3 GiB, then the rest from 4 GiB. */

@@ -17,14 +17,14 @@
 struct vmm_engine {
 	const char *name;
 	int (*vm_init)(struct vm *vm, void **cookiep, char *errbuf,
-	    size_t errlen);
+		       size_t errlen);
 	void (*vm_cleanup)(void *cookie);
 	/* Map host memory at a guest-physical range, in memory slot 'slot'. */
 	int (*mem_map)(void *cookie, int slot, uint64_t gpa, size_t len,
-	    void *host, bool readonly);
+		       void *host, bool readonly);
 	int (*mem_unmap)(void *cookie, int slot);
 	int (*vcpu_init)(void *cookie, struct vcpu *vcpu, int id,
-	    void **vcookiep);
+			 void **vcookiep);
 	void (*vcpu_cleanup)(void *vcookie);
 	int (*run)(void *vcookie, struct vm_exit *vmexit);
 	void (*kick)(void *vcookie);

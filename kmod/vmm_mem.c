@@ -35,7 +35,7 @@ vm_mem_cleanup(struct vm *vm)
 
 int
 vm_alloc_memseg(struct vm *vm, int segid, size_t len, bool sysmem,
-    const char *name)
+		const char *name)
 {
 	struct vm_memseg *seg;
 	void *host;
@@ -43,15 +43,15 @@ vm_alloc_memseg(struct vm *vm, int segid, size_t len, bool sysmem,
 	if (segid < 0 || segid >= VM_MAX_MEMSEG || len == 0 ||
 	    (len & PAGE_MASK) != 0 || (segid == VM_SYSMEM) != sysmem)
 		return EINVAL;
-	if (!sysmem && (name == NULL || name[0] == '\0' ||
-			   strlen(name) >= VM_NAME_MAX))
+	if (!sysmem &&
+	    (name == NULL || name[0] == '\0' || strlen(name) >= VM_NAME_MAX))
 		return EINVAL;
 	seg = &vm->memsegs[segid];
 	if (seg->host != NULL)
 		return EEXIST;
 	/* Lazily backed: a 4 GiB guest that touches 10 MiB costs 10 MiB. */
 	host = mmap(NULL, len, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (host == MAP_FAILED)
 		return errno;
 	seg->host = host;
@@ -64,7 +64,8 @@ vm_alloc_memseg(struct vm *vm, int segid, size_t len, bool sysmem,
 void *
 vm_memseg_ptr(struct vm *vm, int segid, size_t *lenp)
 {
-	if (segid < 0 || segid >= VM_MAX_MEMSEG || vm->memsegs[segid].host == NULL)
+	if (segid < 0 || segid >= VM_MAX_MEMSEG ||
+	    vm->memsegs[segid].host == NULL)
 		return NULL;
 	if (lenp != NULL)
 		*lenp = vm->memsegs[segid].len;
@@ -78,8 +79,8 @@ ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 }
 
 int
-vm_mmap_memseg(struct vm *vm, uint64_t gpa, int segid, uint64_t off,
-    size_t len, bool readonly)
+vm_mmap_memseg(struct vm *vm, uint64_t gpa, int segid, uint64_t off, size_t len,
+	       bool readonly)
 {
 	struct vm_memseg *seg;
 	int slot = -1, error;
@@ -112,10 +113,10 @@ vm_mmap_memseg(struct vm *vm, uint64_t gpa, int segid, uint64_t off,
 		return ENOSPC;
 	}
 	error = vm->engine->mem_map(vm->cookie, slot, gpa, len,
-	    (char *)seg->host + off, readonly);
+				    (char *)seg->host + off, readonly);
 	if (error == 0)
-		vm->memmaps[slot] = (struct vm_memmap) { gpa, segid, off, len,
-			readonly };
+		vm->memmaps[slot] =
+		    (struct vm_memmap){ gpa, segid, off, len, readonly };
 	pthread_rwlock_unlock(&vm->mem_lock);
 	return error;
 }
@@ -154,7 +155,7 @@ vm_setup_memory(struct vm *vm, size_t len)
 		error = vm_mmap_memseg(vm, 0, VM_SYSMEM, 0, vm->lowmem, false);
 	if (error == 0 && vm->highmem > 0)
 		error = vm_mmap_memseg(vm, VM_HIGHMEM_BASE, VM_SYSMEM,
-		    vm->lowmem, vm->highmem, false);
+				       vm->lowmem, vm->highmem, false);
 	return error;
 }
 
@@ -184,7 +185,7 @@ vm_map_gpa(struct vm *vm, uint64_t gpa, size_t len)
 		if (mm->segid >= 0 && gpa >= mm->gpa &&
 		    gpa + len <= mm->gpa + mm->len) {
 			host = (char *)vm->memsegs[mm->segid].host + mm->off +
-			    (gpa - mm->gpa);
+			       (gpa - mm->gpa);
 			break;
 		}
 	}

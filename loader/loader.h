@@ -64,7 +64,7 @@ struct loader_image {
  * -1 with a one-line reason in errbuf.
  */
 int loader_elf_load(const void *image, size_t len, const struct loader_mem *mem,
-    struct loader_image *out, char *errbuf, size_t errlen);
+		    struct loader_image *out, char *errbuf, size_t errlen);
 
 /* Register state a kernel is entered with. */
 struct loader_regs {
@@ -82,8 +82,8 @@ struct loader_regs {
  * area and compute the entry register state.  Returns 0 or -1 + errbuf.
  */
 int loader_x86_setup(const struct loader_mem *mem,
-    const struct loader_image *img, struct loader_regs *regs, char *errbuf,
-    size_t errlen);
+		     const struct loader_image *img, struct loader_regs *regs,
+		     char *errbuf, size_t errlen);
 
 /*
  * Apply 'regs' to a vCPU: control registers and EFER, then segments

@@ -189,7 +189,7 @@ set_leaf(struct config_node *n, const char *value)
 
 int
 set_config_value_node(struct config_node *parent, const char *name,
-    const char *value)
+		      const char *value)
 {
 	struct config_node *n = walk(parent, name, true);
 
@@ -266,7 +266,8 @@ config_node_value(const struct config_node *node)
 
 void
 config_node_foreach(const struct config_node *node,
-    void (*fn)(const struct config_node *child, void *arg), void *arg)
+		    void (*fn)(const struct config_node *child, void *arg),
+		    void *arg)
 {
 	if (node == NULL)
 		return;
@@ -289,12 +290,14 @@ config_parse_option(const char *kv, char *errbuf, size_t errlen)
 	key[eq - kv] = '\0';
 	error = set_config_value(key, eq + 1);
 	if (error == EINVAL)
-		snprintf(errbuf, errlen,
+		snprintf(
+		    errbuf, errlen,
 		    "'%s': keys are dot-separated names of letters, digits, "
 		    "'-' and '_'",
 		    key);
 	else if (error == ENOTDIR || error == EISDIR)
-		snprintf(errbuf, errlen,
+		snprintf(
+		    errbuf, errlen,
 		    "'%s': conflicts with an existing key (a key cannot be "
 		    "both a value and a parent of others)",
 		    key);
@@ -317,8 +320,8 @@ trim(char *s)
 }
 
 int
-load_config_buffer(const char *buf, size_t len, const char *name,
-    char *errbuf, size_t errlen)
+load_config_buffer(const char *buf, size_t len, const char *name, char *errbuf,
+		   size_t errlen)
 {
 	char line[1024], why[256];
 	size_t pos = 0;
@@ -331,10 +334,10 @@ load_config_buffer(const char *buf, size_t len, const char *name,
 		lineno++;
 		while (pos < len && buf[pos] != '\n') {
 			if (buf[pos] == '\0' || n + 1 >= sizeof(line)) {
-				snprintf(errbuf, errlen,
-				    "%s:%d: %s", name, lineno,
-				    buf[pos] == '\0' ? "NUL byte in line" :
-						       "line too long");
+				snprintf(errbuf, errlen, "%s:%d: %s", name,
+					 lineno,
+					 buf[pos] == '\0' ? "NUL byte in line"
+							  : "line too long");
 				return EINVAL;
 			}
 			line[n++] = buf[pos++];
@@ -344,7 +347,8 @@ load_config_buffer(const char *buf, size_t len, const char *name,
 		s = trim(line);
 		if (*s == '\0' || *s == '#')
 			continue;
-		/* "key = value" is fine in a file: drop the blanks around '='. */
+		/* "key = value" is fine in a file: drop the blanks around '='.
+		 */
 		eq = strchr(s, '=');
 		if (eq != NULL) {
 			*eq = '\0';
@@ -358,7 +362,7 @@ load_config_buffer(const char *buf, size_t len, const char *name,
 		}
 		if (config_parse_option(s, why, sizeof(why)) != 0) {
 			snprintf(errbuf, errlen, "%s:%d: %s", name, lineno,
-			    why);
+				 why);
 			return EINVAL;
 		}
 	}
@@ -387,7 +391,7 @@ load_config_file(const char *path, char *errbuf, size_t errlen)
 	len = fread(buf, 1, 1 << 20, fp);
 	if (ferror(fp) || !feof(fp)) {
 		snprintf(errbuf, errlen, "%s: %s", path,
-		    ferror(fp) ? strerror(errno) : "larger than 1 MiB");
+			 ferror(fp) ? strerror(errno) : "larger than 1 MiB");
 		error = EINVAL;
 	} else {
 		error = load_config_buffer(buf, len, path, errbuf, errlen);
@@ -400,11 +404,12 @@ load_config_file(const char *path, char *errbuf, size_t errlen)
 static void
 dump_node(FILE *fp, const struct config_node *n, char *prefix, size_t plen)
 {
-	for (const struct config_node *c = n->children; c != NULL; c = c->next) {
+	for (const struct config_node *c = n->children; c != NULL;
+	     c = c->next) {
 		size_t len = plen;
 
 		len += (size_t)snprintf(prefix + plen, CONFIG_PATH_MAX - plen,
-		    "%s%s", plen ? "." : "", c->name);
+					"%s%s", plen ? "." : "", c->name);
 		if (c->value != NULL)
 			fprintf(fp, "%s=%s\n", prefix, c->value);
 		else if (len < CONFIG_PATH_MAX)
@@ -435,12 +440,30 @@ parse_memsize(const char *str, size_t *sizep)
 	if (errno != 0)
 		return EINVAL;
 	switch (*end) {
-	case '\0': break; /* bare number: MiB, as bhyve */
-	case 'k': case 'K': mult = 1ULL << 10; end++; break;
-	case 'm': case 'M': mult = 1ULL << 20; end++; break;
-	case 'g': case 'G': mult = 1ULL << 30; end++; break;
-	case 't': case 'T': mult = 1ULL << 40; end++; break;
-	default: return EINVAL;
+	case '\0':
+		break; /* bare number: MiB, as bhyve */
+	case 'k':
+	case 'K':
+		mult = 1ULL << 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		mult = 1ULL << 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		mult = 1ULL << 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		mult = 1ULL << 40;
+		end++;
+		break;
+	default:
+		return EINVAL;
 	}
 	if (*end == 'b' || *end == 'B')
 		end++;

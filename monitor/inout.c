@@ -18,7 +18,7 @@ static struct {
 
 static int
 default_inout(struct vcpu *vcpu, bool in, int port, int bytes, uint32_t *eax,
-    void *arg)
+	      void *arg)
 {
 	if (in)
 		*eax = bytes == 4 ? 0xffffffff : (1u << (bytes * 8)) - 1;
@@ -45,8 +45,8 @@ static bool
 range_ok(const struct inout_port *iop)
 {
 	return iop->port >= 0 && iop->size > 0 &&
-	    iop->port + iop->size <= MAX_IOPORTS &&
-	    (iop->flags & IOPORT_F_INOUT) != 0 && iop->handler != NULL;
+	       iop->port + iop->size <= MAX_IOPORTS &&
+	       (iop->flags & IOPORT_F_INOUT) != 0 && iop->handler != NULL;
 }
 
 int
@@ -90,20 +90,20 @@ emulate_inout(struct vcpu *vcpu, struct vm_exit *vmexit, bool strict)
 
 	if (io->bytes != 1 && io->bytes != 2 && io->bytes != 4) {
 		rhyve_warnx("vcpu %d: port 0x%x: bad access size %u",
-		    vcpu_id(vcpu), port, io->bytes);
+			    vcpu_id(vcpu), port, io->bytes);
 		return -1;
 	}
 	if ((inout_handlers[port].flags & IOPORT_F_DEFAULT) && strict) {
 		rhyve_warnx("vcpu %d: %s of %u bytes at unclaimed port 0x%x "
 			    "(rip 0x%lx) with strict I/O (-e)",
-		    vcpu_id(vcpu), io->in ? "read" : "write", io->bytes, port,
-		    (unsigned long)vmexit->rip);
+			    vcpu_id(vcpu), io->in ? "read" : "write", io->bytes,
+			    port, (unsigned long)vmexit->rip);
 		return -1;
 	}
 	if (!(inout_handlers[port].flags & flag)) {
 		rhyve_warnx("vcpu %d: port 0x%x (%s) does not allow %s",
-		    vcpu_id(vcpu), port, inout_handlers[port].name,
-		    io->in ? "reads" : "writes");
+			    vcpu_id(vcpu), port, inout_handlers[port].name,
+			    io->in ? "reads" : "writes");
 		return -1;
 	}
 	/* String I/O comes as 'count' elements in one exit. */
@@ -113,12 +113,13 @@ emulate_inout(struct vcpu *vcpu, struct vm_exit *vmexit, bool strict)
 
 		if (!io->in)
 			memcpy(&eax, elem, io->bytes);
-		if (inout_handlers[port].handler(vcpu, io->in, port, io->bytes,
-			&eax, inout_handlers[port].arg) != 0) {
+		if (inout_handlers[port].handler(
+			vcpu, io->in, port, io->bytes, &eax,
+			inout_handlers[port].arg) != 0) {
 			rhyve_warnx("vcpu %d: %s of %u bytes at port 0x%x (%s) "
 				    "failed",
-			    vcpu_id(vcpu), io->in ? "read" : "write",
-			    io->bytes, port, inout_handlers[port].name);
+				    vcpu_id(vcpu), io->in ? "read" : "write",
+				    io->bytes, port, inout_handlers[port].name);
 			return -1;
 		}
 		if (io->in)

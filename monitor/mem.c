@@ -127,7 +127,7 @@ emulate_mem(struct vcpu *vcpu, struct vm_mmio *mmio)
 	if (!(range.flags & (mmio->write ? MEM_F_WRITE : MEM_F_READ)))
 		return EPERM;
 	if (range.handler(vcpu, mmio->write, mmio->gpa, mmio->bytes,
-		&mmio->data, range.arg1, range.arg2) != 0)
+			  &mmio->data, range.arg1, range.arg2) != 0)
 		return EIO;
 	return 0;
 }

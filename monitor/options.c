@@ -20,7 +20,8 @@ static const struct option long_options[] = {
 void
 rhyve_usage(FILE *fp)
 {
-	fprintf(fp,
+	fprintf(
+	    fp,
 	    "Usage: rhyve [-eh] [-c [[cpus=]n][,sockets=n][,cores=n]"
 	    "[,threads=n]]\n"
 	    "             [-k config_file] [-l lpc] [-m mem] [-o var=value]\n"
@@ -73,7 +74,7 @@ parse_cpus(const char *arg)
 			    strcmp(key, "cores") != 0 &&
 			    strcmp(key, "threads") != 0) {
 				rhyve_warnx("-c: unknown topology key '%s'",
-				    key);
+					    key);
 				error = -1;
 				break;
 			}
@@ -81,7 +82,7 @@ parse_cpus(const char *arg)
 		n = strtol(val, &end, 10);
 		if (*val == '\0' || *end != '\0' || n < 1 || n > VM_MAXCPU) {
 			rhyve_warnx("-c: '%s' is not a count from 1 to %d", val,
-			    VM_MAXCPU);
+				    VM_MAXCPU);
 			error = -1;
 			break;
 		}
@@ -112,7 +113,7 @@ parse_pci(const char *arg)
 	memcpy(slotstr, arg, (size_t)(comma - arg));
 	slotstr[comma - arg] = '\0';
 	if ((sscanf(slotstr, "%u:%u%c", &slot, &func, &extra) != 2 &&
-		sscanf(slotstr, "%u%c", &slot, &extra) != 1) ||
+	     sscanf(slotstr, "%u%c", &slot, &extra) != 1) ||
 	    slot > 31 || func > 7) {
 		rhyve_warnx("-s %s: bad slot '%s' (0-31[:0-7])", arg, slotstr);
 		return -1;
@@ -130,7 +131,7 @@ rhyve_parse_args(int argc, char **argv)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:ehk:l:m:o:s:", long_options,
-		    NULL)) != -1) {
+				NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			if (parse_cpus(optarg) != 0)
@@ -159,7 +160,7 @@ rhyve_parse_args(int argc, char **argv)
 		case 'm':
 			if (parse_memsize(optarg, &memsize) != 0) {
 				rhyve_warnx("-m %s: invalid memory size",
-				    optarg);
+					    optarg);
 				return -1;
 			}
 			if (set_or_warn("memory.size", optarg) != 0)
@@ -167,7 +168,7 @@ rhyve_parse_args(int argc, char **argv)
 			break;
 		case 'o':
 			if (config_parse_option(optarg, errbuf,
-				sizeof(errbuf))) {
+						sizeof(errbuf))) {
 				rhyve_warnx("-o %s", errbuf);
 				return -1;
 			}
@@ -194,7 +195,7 @@ rhyve_parse_args(int argc, char **argv)
 			return -1;
 	} else if (optind < argc - 1) {
 		rhyve_warnx("one VM name expected, got '%s' and more",
-		    argv[optind]);
+			    argv[optind]);
 		return -1;
 	}
 	return 0;

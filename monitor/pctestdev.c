@@ -27,7 +27,7 @@ static struct pctestdev_softc {
 
 static int
 pctestdev_debugexit(struct vcpu *vcpu, bool in, int port, int bytes,
-    uint32_t *eax, void *arg)
+		    uint32_t *eax, void *arg)
 {
 	struct pctestdev_softc *sc = arg;
 
@@ -40,8 +40,8 @@ pctestdev_debugexit(struct vcpu *vcpu, bool in, int port, int bytes,
 }
 
 static int
-pctestdev_ioport(struct vcpu *vcpu, bool in, int port, int bytes,
-    uint32_t *eax, void *arg)
+pctestdev_ioport(struct vcpu *vcpu, bool in, int port, int bytes, uint32_t *eax,
+		 void *arg)
 {
 	struct pctestdev_softc *sc = arg;
 	int lsb = (port & 3) * 8;
@@ -58,7 +58,7 @@ pctestdev_ioport(struct vcpu *vcpu, bool in, int port, int bytes,
 
 static int
 pctestdev_iomem(struct vcpu *vcpu, bool write, uint64_t gpa, int size,
-    uint64_t *val, void *arg1, long arg2)
+		uint64_t *val, void *arg1, long arg2)
 {
 	struct pctestdev_softc *sc = arg1;
 	uint64_t off = gpa - IOMEM_BASE;
@@ -76,12 +76,16 @@ static int
 pctestdev_init(struct vm *vm, const struct config_node *node)
 {
 	struct pctestdev_softc *sc = &pctestdev_sc;
-	struct inout_port debugexit = { "isa-debug-exit", DEBUGEXIT_BASE,
-		DEBUGEXIT_LEN, IOPORT_F_INOUT, pctestdev_debugexit, sc };
+	struct inout_port debugexit = { "isa-debug-exit",    DEBUGEXIT_BASE,
+					DEBUGEXIT_LEN,       IOPORT_F_INOUT,
+					pctestdev_debugexit, sc };
 	struct inout_port ioport = { "pc-testdev-ioport", IOPORT_BASE,
-		IOPORT_LEN, IOPORT_F_INOUT, pctestdev_ioport, sc };
-	struct mem_range iomem = { "pc-testdev-iomem", MEM_F_RW,
-		pctestdev_iomem, sc, 0, IOMEM_BASE, IOMEM_LEN };
+				     IOPORT_LEN,          IOPORT_F_INOUT,
+				     pctestdev_ioport,    sc };
+	struct mem_range iomem = {
+		"pc-testdev-iomem", MEM_F_RW, pctestdev_iomem, sc, 0,
+		IOMEM_BASE,         IOMEM_LEN
+	};
 	int error;
 
 	sc->vm = vm;

@@ -51,8 +51,8 @@ build_vm(struct vm **vmp)
 		return -1;
 	}
 	error = vm_create(get_config_value("name"),
-	    get_config_value_default("vm.engine", "kvm"), &vm, errbuf,
-	    sizeof(errbuf));
+			  get_config_value_default("vm.engine", "kvm"), &vm,
+			  errbuf, sizeof(errbuf));
 	if (error != 0) {
 		rhyve_warnx("cannot create VM: %s", errbuf);
 		return -1;
@@ -61,14 +61,14 @@ build_vm(struct vm **vmp)
 	error = vm_setup_memory(vm, memsize);
 	if (error != 0) {
 		rhyve_warnx("cannot set up %zu bytes of guest memory: %s",
-		    memsize, strerror(error));
+			    memsize, strerror(error));
 		return -1;
 	}
 	for (int i = 0; i < ncpus; i++) {
 		error = vm_vcpu_create(vm, i, NULL);
 		if (error != 0) {
 			rhyve_warnx("cannot create vCPU %d: %s", i,
-			    strerror(error));
+				    strerror(error));
 			return -1;
 		}
 	}
@@ -103,7 +103,7 @@ main(int argc, char **argv)
 	if (lpc_init(vm) != 0)
 		goto out;
 	if (loader_boot(vm, get_config_value("loader.kernel"), errbuf,
-		sizeof(errbuf)) != 0) {
+			sizeof(errbuf)) != 0) {
 		rhyve_warnx("%s", errbuf);
 		goto out;
 	}

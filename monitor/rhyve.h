@@ -49,11 +49,11 @@ void init_config(void);
 void free_config(void);
 int set_config_value(const char *path, const char *value);
 int set_config_value_node(struct config_node *parent, const char *name,
-    const char *value);
+			  const char *value);
 const char *get_config_value(const char *path);
 const char *get_config_value_default(const char *path, const char *def);
 const char *get_config_value_node(const struct config_node *parent,
-    const char *name);
+				  const char *name);
 int set_config_bool(const char *path, bool value);
 /* A bool that is not "true"/"false"/"yes"/"no"/"on"/"off"/"1"/"0" exits. */
 bool get_config_bool_default(const char *path, bool def);
@@ -63,13 +63,14 @@ const char *config_node_name(const struct config_node *node);
 const char *config_node_value(const struct config_node *node);
 /* Visit the direct children of 'node' in insertion order. */
 void config_node_foreach(const struct config_node *node,
-    void (*fn)(const struct config_node *child, void *arg), void *arg);
+			 void (*fn)(const struct config_node *child, void *arg),
+			 void *arg);
 /* "key=value" as given to -o; errbuf gets a one-line reason. */
 int config_parse_option(const char *kv, char *errbuf, size_t errlen);
 /* -k FILE: one key=value a line, '#' comments, blank lines ignored. */
 int load_config_file(const char *path, char *errbuf, size_t errlen);
 int load_config_buffer(const char *buf, size_t len, const char *name,
-    char *errbuf, size_t errlen);
+		       char *errbuf, size_t errlen);
 /* All leaves as "key=value" lines, in order. */
 void dump_config(FILE *fp);
 
@@ -84,9 +85,9 @@ void rhyve_usage(FILE *fp);
 
 /* ---- inout.c: the port table ----------------------------------------- */
 
-#define IOPORT_F_IN	 0x1
-#define IOPORT_F_OUT	 0x2
-#define IOPORT_F_INOUT	 (IOPORT_F_IN | IOPORT_F_OUT)
+#define IOPORT_F_IN      0x1
+#define IOPORT_F_OUT     0x2
+#define IOPORT_F_INOUT   (IOPORT_F_IN | IOPORT_F_OUT)
 #define IOPORT_F_DEFAULT 0x80000000 /* claimed by the catch-all handler */
 
 /*
@@ -95,7 +96,7 @@ void rhyve_usage(FILE *fp);
  * or -1 to make the access an error that stops the VM.
  */
 typedef int (*inout_func_t)(struct vcpu *vcpu, bool in, int port, int bytes,
-    uint32_t *eax, void *arg);
+			    uint32_t *eax, void *arg);
 
 struct inout_port {
 	const char *name;
@@ -117,14 +118,14 @@ int emulate_inout(struct vcpu *vcpu, struct vm_exit *vmexit, bool strict);
 
 /* ---- mem.c: the MMIO range tree -------------------------------------- */
 
-#define MEM_F_READ	0x1
-#define MEM_F_WRITE	0x2
-#define MEM_F_RW	(MEM_F_READ | MEM_F_WRITE)
+#define MEM_F_READ      0x1
+#define MEM_F_WRITE     0x2
+#define MEM_F_RW        (MEM_F_READ | MEM_F_WRITE)
 #define MEM_F_IMMUTABLE 0x4 /* cannot be unregistered */
 
 /* An MMIO handler: 'write' says the direction; *val is the data. */
-typedef int (*mem_func_t)(struct vcpu *vcpu, bool write, uint64_t gpa,
-    int size, uint64_t *val, void *arg1, long arg2);
+typedef int (*mem_func_t)(struct vcpu *vcpu, bool write, uint64_t gpa, int size,
+			  uint64_t *val, void *arg1, long arg2);
 
 struct mem_range {
 	const char *name;
@@ -167,7 +168,8 @@ typedef void (*console_rx_func_t)(void *arg, const uint8_t *buf, size_t len);
 
 /* 'label' names the user in messages ("rhyve: com1 is /dev/pts/3"). */
 struct console *console_open(const char *spec, const char *label,
-    console_rx_func_t rx, void *arg, char *errbuf, size_t errlen);
+			     console_rx_func_t rx, void *arg, char *errbuf,
+			     size_t errlen);
 void console_write(struct console *con, const uint8_t *buf, size_t len);
 void console_close(struct console *con);
 
@@ -177,11 +179,11 @@ struct uart_softc;
 typedef void (*uart_intr_func_t)(void *arg);
 
 struct uart_softc *uart_init(uart_intr_func_t intr_assert,
-    uart_intr_func_t intr_deassert, void *arg);
+			     uart_intr_func_t intr_deassert, void *arg);
 void uart_deinit(struct uart_softc *sc);
 /* Attach a console backend (see console_open()); NULL spec: none. */
-int uart_set_backend(struct uart_softc *sc, const char *spec,
-    const char *label, char *errbuf, size_t errlen);
+int uart_set_backend(struct uart_softc *sc, const char *spec, const char *label,
+		     char *errbuf, size_t errlen);
 uint8_t uart_read(struct uart_softc *sc, int offset);
 void uart_write(struct uart_softc *sc, int offset, uint8_t value);
 /* Legacy COM1-COM4: I/O base and ISA IRQ of 'unit' (0-3). */
@@ -198,10 +200,10 @@ struct lpc_dev {
 };
 
 void lpc_register(const struct lpc_dev *dev);
-#define LPC_DEV_REGISTER(dev)                                             \
-	static void __attribute__((constructor)) lpc_register_##dev(void) \
-	{                                                                 \
-		lpc_register(&(dev));                                     \
+#define LPC_DEV_REGISTER(dev)                                                  \
+	static void __attribute__((constructor)) lpc_register_##dev(void)      \
+	{                                                                      \
+		lpc_register(&(dev));                                          \
 	}
 /* "-l com1,stdio" -> lpc.com1.path=stdio; "-l help" lists devices. */
 int lpc_device_parse(const char *opts);
@@ -214,7 +216,7 @@ void lpc_deinit(void);
 
 enum vmexit_ret {
 	VMEXIT_CONTINUE, /* go on running this vCPU */
-	VMEXIT_ABORT,	 /* error: stop the VM with status 4 */
+	VMEXIT_ABORT,    /* error: stop the VM with status 4 */
 };
 
 /*

@@ -13,7 +13,7 @@
 #include "x86.h"
 
 typedef enum vmexit_ret (*vmexit_handler_t)(struct vcpu *vcpu,
-    struct vm_exit *vmexit);
+					    struct vm_exit *vmexit);
 
 /* The status rhyve exits with; the first one decided wins. */
 static _Atomic int exit_status = -1;
@@ -25,11 +25,16 @@ static int
 suspend_status(enum vm_suspend_how how)
 {
 	switch (how) {
-	case VM_SUSPEND_RESET: return RHYVE_EXIT_RESET;
-	case VM_SUSPEND_POWEROFF: return RHYVE_EXIT_POWEROFF;
-	case VM_SUSPEND_HALT: return RHYVE_EXIT_HALT;
-	case VM_SUSPEND_TRIPLEFAULT: return RHYVE_EXIT_TRIPLEFAULT;
-	default: return RHYVE_EXIT_ERROR;
+	case VM_SUSPEND_RESET:
+		return RHYVE_EXIT_RESET;
+	case VM_SUSPEND_POWEROFF:
+		return RHYVE_EXIT_POWEROFF;
+	case VM_SUSPEND_HALT:
+		return RHYVE_EXIT_HALT;
+	case VM_SUSPEND_TRIPLEFAULT:
+		return RHYVE_EXIT_TRIPLEFAULT;
+	default:
+		return RHYVE_EXIT_ERROR;
 	}
 }
 
@@ -49,9 +54,10 @@ stop_vm(struct vm *vm, enum vm_suspend_how how, int status)
 void
 rhyve_request_exit(struct vm *vm, int status)
 {
-	stop_vm(vm, status == RHYVE_EXIT_ERROR ? VM_SUSPEND_HALT :
-						 VM_SUSPEND_POWEROFF,
-	    status);
+	stop_vm(vm,
+		status == RHYVE_EXIT_ERROR ? VM_SUSPEND_HALT
+					   : VM_SUSPEND_POWEROFF,
+		status);
 }
 
 static enum vmexit_ret
@@ -72,12 +78,12 @@ vmexit_mmio(struct vcpu *vcpu, struct vm_exit *vmexit)
 		return VMEXIT_CONTINUE;
 	rhyve_warnx("vcpu %d: %s MMIO %s of %u bytes at gpa 0x%lx "
 		    "(rip 0x%lx)",
-	    vcpu_id(vcpu),
-	    error == ESRCH ? "unhandled" :
-	    error == EPERM ? "refused" :
-			     "failed",
-	    mmio->write ? "write" : "read", mmio->bytes,
-	    (unsigned long)mmio->gpa, (unsigned long)vmexit->rip);
+		    vcpu_id(vcpu),
+		    error == ESRCH   ? "unhandled"
+		    : error == EPERM ? "refused"
+				     : "failed",
+		    mmio->write ? "write" : "read", mmio->bytes,
+		    (unsigned long)mmio->gpa, (unsigned long)vmexit->rip);
 	return VMEXIT_ABORT;
 }
 
@@ -110,7 +116,7 @@ vmexit_suspended(struct vcpu *vcpu, struct vm_exit *vmexit)
 
 	if (how == VM_SUSPEND_TRIPLEFAULT)
 		rhyve_warnx("vcpu %d: triple fault (rip 0x%lx)", vcpu_id(vcpu),
-		    (unsigned long)vmexit->rip);
+			    (unsigned long)vmexit->rip);
 	stop_vm(vcpu_vm(vcpu), how, suspend_status(how));
 	return VMEXIT_CONTINUE;
 }
@@ -125,7 +131,7 @@ static enum vmexit_ret
 vmexit_debug(struct vcpu *vcpu, struct vm_exit *vmexit)
 {
 	rhyve_warnx("vcpu %d: debug exit at rip 0x%lx with no debugger",
-	    vcpu_id(vcpu), (unsigned long)vmexit->rip);
+		    vcpu_id(vcpu), (unsigned long)vmexit->rip);
 	return VMEXIT_ABORT;
 }
 
@@ -133,8 +139,8 @@ static enum vmexit_ret
 vmexit_engine_error(struct vcpu *vcpu, struct vm_exit *vmexit)
 {
 	rhyve_warnx("vcpu %d: %s engine: %s (rip 0x%lx)", vcpu_id(vcpu),
-	    vm_engine_name(vcpu_vm(vcpu)), vmexit->u.error.msg,
-	    (unsigned long)vmexit->rip);
+		    vm_engine_name(vcpu_vm(vcpu)), vmexit->u.error.msg,
+		    (unsigned long)vmexit->rip);
 	return VMEXIT_ABORT;
 }
 
@@ -161,7 +167,7 @@ vcpu_thread(void *arg)
 		error = vm_run(vcpu, &vmexit);
 		if (error != 0) {
 			rhyve_warnx("vcpu %d: vm_run: %s", vcpu_id(vcpu),
-			    strerror(error));
+				    strerror(error));
 			stop_vm(vm, VM_SUSPEND_HALT, RHYVE_EXIT_ERROR);
 			break;
 		}

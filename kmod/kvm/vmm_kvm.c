@@ -25,8 +25,8 @@
 #define KVM_PATH "/dev/kvm"
 /* Where KVM may put its real-mode helper pages (VMX): below the BIOS. */
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000ULL
-#define KVM_TSS_ADDR	      0xfffbd000ULL
-#define KVM_SYNC_WANTED                                                  \
+#define KVM_TSS_ADDR          0xfffbd000ULL
+#define KVM_SYNC_WANTED                                                        \
 	(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS)
 
 struct kvm_vm {
@@ -76,24 +76,26 @@ kvm_open(char *errbuf, size_t errlen)
 		int error = errno;
 
 		if (error == ENOENT || error == ENXIO || error == ENODEV)
-			snprintf(errbuf, errlen,
+			snprintf(
+			    errbuf, errlen,
 			    "%s is missing: load the kvm module and enable "
 			    "hardware virtualization (or use another engine)",
 			    KVM_PATH);
 		else if (error == EACCES || error == EPERM)
-			snprintf(errbuf, errlen,
+			snprintf(
+			    errbuf, errlen,
 			    "%s: permission denied: run as root or join the "
 			    "group that owns it (usually 'kvm')",
 			    KVM_PATH);
 		else
 			snprintf(errbuf, errlen, "%s: %s", KVM_PATH,
-			    strerror(error));
+				 strerror(error));
 		return -error;
 	}
 	version = ioctl(fd, KVM_GET_API_VERSION, 0);
 	if (version != KVM_API_VERSION) {
 		snprintf(errbuf, errlen, "%s: KVM API version %d, need %d",
-		    KVM_PATH, version, KVM_API_VERSION);
+			 KVM_PATH, version, KVM_API_VERSION);
 		close(fd);
 		return -ENOTSUP;
 	}
@@ -107,12 +109,13 @@ kvm_check_caps(int fd, char *errbuf, size_t errlen)
 	int sync = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
 
 	if (sync < 0 || (sync & KVM_SYNC_WANTED) != KVM_SYNC_WANTED) {
-		snprintf(errbuf, errlen, "%s lacks KVM_CAP_SYNC_REGS", KVM_PATH);
+		snprintf(errbuf, errlen, "%s lacks KVM_CAP_SYNC_REGS",
+			 KVM_PATH);
 		return ENOTSUP;
 	}
 	if (ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0) {
 		snprintf(errbuf, errlen, "%s lacks KVM_CAP_IMMEDIATE_EXIT",
-		    KVM_PATH);
+			 KVM_PATH);
 		return ENOTSUP;
 	}
 	return 0;
@@ -130,7 +133,7 @@ kvm_get_cpuid(int fd)
 
 	for (;;) {
 		cpuid = calloc(1, sizeof(*cpuid) +
-			n * sizeof(struct kvm_cpuid_entry2));
+				      n * sizeof(struct kvm_cpuid_entry2));
 		if (cpuid == NULL)
 			return NULL;
 		cpuid->nent = n;
@@ -158,8 +161,10 @@ kvm_set_vcpu_cpuid(struct kvm_vcpu *vc)
 		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
 
 		if (e->function == 1) {
-			e->ecx &= ~((1u << 21) | (1u << 24)); /* x2APIC, TSC-DL */
-			e->ebx = (e->ebx & 0x00ffffff) | ((uint32_t)vc->id << 24);
+			e->ecx &=
+			    ~((1u << 21) | (1u << 24)); /* x2APIC, TSC-DL */
+			e->ebx =
+			    (e->ebx & 0x00ffffff) | ((uint32_t)vc->id << 24);
 		} else if (e->function == 0xb || e->function == 0x1f) {
 			e->edx = (uint32_t)vc->id;
 		}
@@ -201,7 +206,7 @@ kvm_vm_init(struct vm *vm, void **cookiep, char *errbuf, size_t errlen)
 	if (kvm->cpuid == NULL) {
 		error = errno ? errno : ENOMEM;
 		snprintf(errbuf, errlen, "KVM_GET_SUPPORTED_CPUID: %s",
-		    strerror(error));
+			 strerror(error));
 		goto fail;
 	}
 	/* Harmless where not needed (AMD, unrestricted guest). */
@@ -233,7 +238,7 @@ kvm_vm_cleanup(void *cookie)
 
 static int
 kvm_mem_map(void *cookie, int slot, uint64_t gpa, size_t len, void *host,
-    bool readonly)
+	    bool readonly)
 {
 	struct kvm_vm *kvm = cookie;
 	struct kvm_userspace_memory_region region = {
@@ -279,7 +284,7 @@ kvm_vcpu_init(void *cookie, struct vcpu *vcpu, int id, void **vcookiep)
 		return error;
 	}
 	vc->run = mmap(NULL, kvm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-	    vc->fd, 0);
+		       vc->fd, 0);
 	if (vc->run == MAP_FAILED) {
 		error = errno;
 		goto fail;
@@ -317,7 +322,7 @@ kvm_vcpu_cleanup(void *vcookie)
 
 static void
 kvm_exit_error(struct vm_exit *vmexit, uint32_t reason, uint32_t suberror,
-    const char *msg)
+	       const char *msg)
 {
 	vmexit->exitcode = VM_EXITCODE_ENGINE_ERROR;
 	vmexit->u.error.reason = reason;
@@ -356,12 +361,12 @@ kvm_translate_exit(struct kvm_vcpu *vc, struct vm_exit *vmexit)
 		vmexit->u.mmio.data = 0;
 		if (run->mmio.len > 8) {
 			kvm_exit_error(vmexit, KVM_EXIT_MMIO, run->mmio.len,
-			    "MMIO access wider than 8 bytes");
+				       "MMIO access wider than 8 bytes");
 			break;
 		}
 		if (run->mmio.is_write)
 			memcpy(&vmexit->u.mmio.data, run->mmio.data,
-			    run->mmio.len);
+			       run->mmio.len);
 		else
 			vc->mmio_read_pending = true;
 		break;
@@ -377,9 +382,9 @@ kvm_translate_exit(struct kvm_vcpu *vc, struct vm_exit *vmexit)
 	case KVM_EXIT_SYSTEM_EVENT:
 		vmexit->exitcode = VM_EXITCODE_SUSPENDED;
 		vmexit->u.suspended.how =
-		    run->system_event.type == KVM_SYSTEM_EVENT_RESET ?
-		    VM_SUSPEND_RESET :
-		    VM_SUSPEND_POWEROFF;
+		    run->system_event.type == KVM_SYSTEM_EVENT_RESET
+			? VM_SUSPEND_RESET
+			: VM_SUSPEND_POWEROFF;
 		break;
 	case KVM_EXIT_INTR:
 		vmexit->exitcode = VM_EXITCODE_BOGUS;
@@ -389,24 +394,23 @@ kvm_translate_exit(struct kvm_vcpu *vc, struct vm_exit *vmexit)
 		break;
 	case KVM_EXIT_FAIL_ENTRY:
 		snprintf(msg, sizeof(msg),
-		    "VM entry failed, hardware reason 0x%llx",
-		    (unsigned long long)
-			run->fail_entry.hardware_entry_failure_reason);
+			 "VM entry failed, hardware reason 0x%llx",
+			 (unsigned long long)
+			     run->fail_entry.hardware_entry_failure_reason);
 		kvm_exit_error(vmexit, KVM_EXIT_FAIL_ENTRY, 0, msg);
 		break;
 	case KVM_EXIT_INTERNAL_ERROR:
-		snprintf(msg, sizeof(msg),
-		    "KVM internal error, suberror %u%s",
-		    run->internal.suberror,
-		    run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ?
-		    " (instruction emulation failed)" :
-		    "");
+		snprintf(msg, sizeof(msg), "KVM internal error, suberror %u%s",
+			 run->internal.suberror,
+			 run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
+			     ? " (instruction emulation failed)"
+			     : "");
 		kvm_exit_error(vmexit, KVM_EXIT_INTERNAL_ERROR,
-		    run->internal.suberror, msg);
+			       run->internal.suberror, msg);
 		break;
 	default:
 		snprintf(msg, sizeof(msg), "unexpected KVM exit reason %u",
-		    run->exit_reason);
+			 run->exit_reason);
 		kvm_exit_error(vmexit, run->exit_reason, 0, msg);
 		break;
 	}
@@ -462,25 +466,44 @@ static __u64 *
 kvm_gpr(struct kvm_regs *r, int reg)
 {
 	switch (reg) {
-	case VM_REG_GUEST_RAX: return &r->rax;
-	case VM_REG_GUEST_RBX: return &r->rbx;
-	case VM_REG_GUEST_RCX: return &r->rcx;
-	case VM_REG_GUEST_RDX: return &r->rdx;
-	case VM_REG_GUEST_RSI: return &r->rsi;
-	case VM_REG_GUEST_RDI: return &r->rdi;
-	case VM_REG_GUEST_RBP: return &r->rbp;
-	case VM_REG_GUEST_R8: return &r->r8;
-	case VM_REG_GUEST_R9: return &r->r9;
-	case VM_REG_GUEST_R10: return &r->r10;
-	case VM_REG_GUEST_R11: return &r->r11;
-	case VM_REG_GUEST_R12: return &r->r12;
-	case VM_REG_GUEST_R13: return &r->r13;
-	case VM_REG_GUEST_R14: return &r->r14;
-	case VM_REG_GUEST_R15: return &r->r15;
-	case VM_REG_GUEST_RSP: return &r->rsp;
-	case VM_REG_GUEST_RIP: return &r->rip;
-	case VM_REG_GUEST_RFLAGS: return &r->rflags;
-	default: return NULL;
+	case VM_REG_GUEST_RAX:
+		return &r->rax;
+	case VM_REG_GUEST_RBX:
+		return &r->rbx;
+	case VM_REG_GUEST_RCX:
+		return &r->rcx;
+	case VM_REG_GUEST_RDX:
+		return &r->rdx;
+	case VM_REG_GUEST_RSI:
+		return &r->rsi;
+	case VM_REG_GUEST_RDI:
+		return &r->rdi;
+	case VM_REG_GUEST_RBP:
+		return &r->rbp;
+	case VM_REG_GUEST_R8:
+		return &r->r8;
+	case VM_REG_GUEST_R9:
+		return &r->r9;
+	case VM_REG_GUEST_R10:
+		return &r->r10;
+	case VM_REG_GUEST_R11:
+		return &r->r11;
+	case VM_REG_GUEST_R12:
+		return &r->r12;
+	case VM_REG_GUEST_R13:
+		return &r->r13;
+	case VM_REG_GUEST_R14:
+		return &r->r14;
+	case VM_REG_GUEST_R15:
+		return &r->r15;
+	case VM_REG_GUEST_RSP:
+		return &r->rsp;
+	case VM_REG_GUEST_RIP:
+		return &r->rip;
+	case VM_REG_GUEST_RFLAGS:
+		return &r->rflags;
+	default:
+		return NULL;
 	}
 }
 
@@ -490,13 +513,20 @@ static __u64 *
 kvm_creg(struct kvm_sregs *s, int reg)
 {
 	switch (reg) {
-	case VM_REG_GUEST_CR0: return &s->cr0;
-	case VM_REG_GUEST_CR2: return &s->cr2;
-	case VM_REG_GUEST_CR3: return &s->cr3;
-	case VM_REG_GUEST_CR4: return &s->cr4;
-	case VM_REG_GUEST_CR8: return &s->cr8;
-	case VM_REG_GUEST_EFER: return &s->efer;
-	default: return NULL;
+	case VM_REG_GUEST_CR0:
+		return &s->cr0;
+	case VM_REG_GUEST_CR2:
+		return &s->cr2;
+	case VM_REG_GUEST_CR3:
+		return &s->cr3;
+	case VM_REG_GUEST_CR4:
+		return &s->cr4;
+	case VM_REG_GUEST_CR8:
+		return &s->cr8;
+	case VM_REG_GUEST_EFER:
+		return &s->efer;
+	default:
+		return NULL;
 	}
 }
 
@@ -515,9 +545,14 @@ kvm_debugreg(struct kvm_vcpu *vc, int reg, uint64_t *val, bool set)
 	case VM_REG_GUEST_DR3:
 		p = &dr.db[reg - VM_REG_GUEST_DR0];
 		break;
-	case VM_REG_GUEST_DR6: p = &dr.dr6; break;
-	case VM_REG_GUEST_DR7: p = &dr.dr7; break;
-	default: return EINVAL;
+	case VM_REG_GUEST_DR6:
+		p = &dr.dr6;
+		break;
+	case VM_REG_GUEST_DR7:
+		p = &dr.dr7;
+		break;
+	default:
+		return EINVAL;
 	}
 	if (!set) {
 		*val = *p;
@@ -572,7 +607,8 @@ kvm_setreg(void *vcookie, int reg, uint64_t val)
 		return 0;
 	}
 	if (reg == VM_REG_GUEST_INTR_SHADOW) {
-		s->events.interrupt.shadow = val ? KVM_X86_SHADOW_INT_MOV_SS : 0;
+		s->events.interrupt.shadow =
+		    val ? KVM_X86_SHADOW_INT_MOV_SS : 0;
 		s->events.flags = 0;
 		vc->run->kvm_dirty_regs |= KVM_SYNC_X86_EVENTS;
 		return 0;
@@ -589,15 +625,24 @@ static struct kvm_segment *
 kvm_segreg(struct kvm_sregs *s, int reg)
 {
 	switch (reg) {
-	case VM_REG_GUEST_ES: return &s->es;
-	case VM_REG_GUEST_CS: return &s->cs;
-	case VM_REG_GUEST_SS: return &s->ss;
-	case VM_REG_GUEST_DS: return &s->ds;
-	case VM_REG_GUEST_FS: return &s->fs;
-	case VM_REG_GUEST_GS: return &s->gs;
-	case VM_REG_GUEST_LDTR: return &s->ldt;
-	case VM_REG_GUEST_TR: return &s->tr;
-	default: return NULL;
+	case VM_REG_GUEST_ES:
+		return &s->es;
+	case VM_REG_GUEST_CS:
+		return &s->cs;
+	case VM_REG_GUEST_SS:
+		return &s->ss;
+	case VM_REG_GUEST_DS:
+		return &s->ds;
+	case VM_REG_GUEST_FS:
+		return &s->fs;
+	case VM_REG_GUEST_GS:
+		return &s->gs;
+	case VM_REG_GUEST_LDTR:
+		return &s->ldt;
+	case VM_REG_GUEST_TR:
+		return &s->tr;
+	default:
+		return NULL;
 	}
 }
 
@@ -612,11 +657,11 @@ kvm_getdesc(void *vcookie, int reg, struct seg_desc *desc)
 	if (seg != NULL) {
 		desc->base = seg->base;
 		desc->limit = seg->limit;
-		desc->access = SEG_ACC_TYPE(seg->type) |
-		    (seg->s ? SEG_ACC_S : 0) | SEG_ACC_DPL(seg->dpl) |
-		    (seg->present ? SEG_ACC_P : 0) | (uint32_t)seg->avl << 12 |
-		    (seg->l ? SEG_ACC_L : 0) | (seg->db ? SEG_ACC_DB : 0) |
-		    (seg->g ? SEG_ACC_G : 0) |
+		desc->access =
+		    SEG_ACC_TYPE(seg->type) | (seg->s ? SEG_ACC_S : 0) |
+		    SEG_ACC_DPL(seg->dpl) | (seg->present ? SEG_ACC_P : 0) |
+		    (uint32_t)seg->avl << 12 | (seg->l ? SEG_ACC_L : 0) |
+		    (seg->db ? SEG_ACC_DB : 0) | (seg->g ? SEG_ACC_G : 0) |
 		    (seg->unusable ? SEG_ACC_UNUSABLE : 0);
 		return 0;
 	}
@@ -663,7 +708,7 @@ kvm_msr_io(struct kvm_vcpu *vc, uint32_t msr, uint64_t *val, bool set)
 	union {
 		struct kvm_msrs hdr;
 		uint8_t bytes[sizeof(struct kvm_msrs) +
-		    sizeof(struct kvm_msr_entry)];
+			      sizeof(struct kvm_msr_entry)];
 	} req;
 	struct kvm_msr_entry *entry = &req.hdr.entries[0];
 

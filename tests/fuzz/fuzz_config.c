@@ -33,7 +33,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	init_config();
 	if (load_config_buffer((const char *)data, size, "fuzz", err,
-		sizeof(err)) != 0) {
+			       sizeof(err)) != 0) {
 		if (memchr(err, '\0', sizeof(err)) == NULL || err[0] == '\0')
 			abort(); /* an error must say why */
 		free_config();

@@ -56,7 +56,7 @@ main(int argc, char **argv)
 			if (de->d_name[0] == '.')
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", argv[i],
-			    de->d_name);
+				 de->d_name);
 			if (run_file(path) != 0)
 				return 1;
 			count++;

@@ -19,9 +19,8 @@ test_set_get(void)
 	CU_ASSERT_PTR_NULL(get_config_value("lpc.com1")); /* a node */
 	CU_ASSERT_STRING_EQUAL(get_config_value_default("x", "d"), "d");
 	CU_ASSERT_PTR_NOT_NULL(find_config_node("lpc.com1"));
-	CU_ASSERT_STRING_EQUAL(get_config_value_node(find_config_node("lpc"),
-				   "com1.path"),
-	    "pty");
+	CU_ASSERT_STRING_EQUAL(
+	    get_config_value_node(find_config_node("lpc"), "com1.path"), "pty");
 	free_config();
 }
 
@@ -62,12 +61,12 @@ test_parse_option(void)
 
 	init_config();
 	CU_ASSERT_EQUAL(config_parse_option("config.dump=1", err, sizeof(err)),
-	    0);
+			0);
 	CU_ASSERT_STRING_EQUAL(get_config_value("config.dump"), "1");
 	CU_ASSERT_EQUAL(config_parse_option("k=a=b", err, sizeof(err)), 0);
 	CU_ASSERT_STRING_EQUAL(get_config_value("k"), "a=b");
 	CU_ASSERT_NOT_EQUAL(config_parse_option("novalue", err, sizeof(err)),
-	    0);
+			    0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "key=value"));
 	CU_ASSERT_NOT_EQUAL(config_parse_option("=v", err, sizeof(err)), 0);
 	free_config();
@@ -81,21 +80,19 @@ test_file(void)
 	char err[256];
 
 	init_config();
-	CU_ASSERT_EQUAL(load_config_buffer(text, sizeof(text) - 1, "t", err,
-			    sizeof(err)),
+	CU_ASSERT_EQUAL(
+	    load_config_buffer(text, sizeof(text) - 1, "t", err, sizeof(err)),
 	    0);
 	CU_ASSERT_STRING_EQUAL(get_config_value("memory.size"), "64M");
 	CU_ASSERT_STRING_EQUAL(get_config_value("name"), "vm1");
 	CU_ASSERT_NOT_EQUAL(load_config_buffer("ok=1\nbroken\n", 12, "f.conf",
-				err, sizeof(err)),
-	    0);
+					       err, sizeof(err)),
+			    0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "f.conf:2:"));
-	CU_ASSERT_NOT_EQUAL(load_config_buffer("a=\0b", 4, "nul", err,
-				sizeof(err)),
-	    0);
-	CU_ASSERT_NOT_EQUAL(load_config_file("/nonexistent/rhyve.conf", err,
-				sizeof(err)),
-	    0);
+	CU_ASSERT_NOT_EQUAL(
+	    load_config_buffer("a=\0b", 4, "nul", err, sizeof(err)), 0);
+	CU_ASSERT_NOT_EQUAL(
+	    load_config_file("/nonexistent/rhyve.conf", err, sizeof(err)), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent/rhyve.conf"));
 	free_config();
 }
@@ -113,8 +110,8 @@ test_dump(void)
 	set_config_value("lpc.pc-testdev.x", "1");
 	dump_config(fp);
 	fclose(fp);
-	CU_ASSERT_STRING_EQUAL(buf,
-	    "name=vm\nlpc.com1.path=stdio\nlpc.pc-testdev.x=1\n");
+	CU_ASSERT_STRING_EQUAL(
+	    buf, "name=vm\nlpc.com1.path=stdio\nlpc.pc-testdev.x=1\n");
 	free(buf);
 	free_config();
 }
@@ -145,9 +142,10 @@ test_memsize(void)
 static void
 test_args(void)
 {
-	char *argv[] = { "rhyve", "-m", "64M", "-c", "2", "-e", "-o", "a.b=c",
-		"-l", "com1,stdio", "-l", "pc-testdev", "--kernel",
-		"/k.elf", "vm0", NULL };
+	char *argv[] = { "rhyve",    "-m",         "64M", "-c",
+			 "2",        "-e",         "-o",  "a.b=c",
+			 "-l",       "com1,stdio", "-l",  "pc-testdev",
+			 "--kernel", "/k.elf",     "vm0", NULL };
 
 	init_config();
 	CU_ASSERT_EQUAL(rhyve_parse_args(15, argv), 0);

@@ -16,7 +16,7 @@ test_create_errors(void)
 	struct vm *vm;
 
 	CU_ASSERT_EQUAL(vm_create("x", "nosuchengine", &vm, err, sizeof(err)),
-	    EINVAL);
+			EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "nosuchengine"));
 	if (!unit_have_kvm())
 		return;
@@ -36,12 +36,12 @@ test_memory(void)
 	CU_ASSERT_FATAL(vm_create("mem", "kvm", &vm, err, sizeof(err)) == 0);
 	/* 4 GiB + 64 MiB: 3 GiB low, the rest from 4 GiB. */
 	CU_ASSERT_EQUAL_FATAL(vm_setup_memory(vm, (4ULL << 30) + (64 << 20)),
-	    0);
+			      0);
 	CU_ASSERT_EQUAL(vm_lowmem_size(vm), 3ULL << 30);
 	CU_ASSERT_EQUAL(vm_highmem_size(vm), (1ULL << 30) + (64 << 20));
 	lo = vm_map_gpa(vm, 0, 4096);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(lo);
-	CU_ASSERT_PTR_NULL(vm_map_gpa(vm, 3ULL << 30, 1)); /* the hole */
+	CU_ASSERT_PTR_NULL(vm_map_gpa(vm, 3ULL << 30, 1));       /* the hole */
 	CU_ASSERT_PTR_NULL(vm_map_gpa(vm, (3ULL << 30) - 1, 2)); /* straddles */
 	hi = vm_map_gpa(vm, 4ULL << 30, 4096);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(hi);
@@ -51,7 +51,8 @@ test_memory(void)
 
 	/* A named devmem segment, mapped, moved and unmapped. */
 	CU_ASSERT_EQUAL(vm_alloc_memseg(vm, 1, 1 << 16, false, "bootrom"), 0);
-	CU_ASSERT_EQUAL(vm_alloc_memseg(vm, 1, 1 << 16, false, "again"), EEXIST);
+	CU_ASSERT_EQUAL(vm_alloc_memseg(vm, 1, 1 << 16, false, "again"),
+			EEXIST);
 	CU_ASSERT_EQUAL(vm_alloc_memseg(vm, 2, 100, false, "odd"), EINVAL);
 	CU_ASSERT_EQUAL(vm_alloc_memseg(vm, 2, 4096, false, ""), EINVAL);
 	dev = vm_memseg_ptr(vm, 1, &len);
@@ -61,10 +62,11 @@ test_memory(void)
 	CU_ASSERT_EQUAL(((uint8_t *)vm_map_gpa(vm, 0xfff00000, 8))[5], 0x5a);
 	CU_ASSERT_EQUAL(vm_mmap_memseg(vm, 0x1000, 1, 0, 4096, false), EEXIST);
 	CU_ASSERT_EQUAL(vm_mmap_memseg(vm, 0xe0000000, 1, 0, 1 << 17, false),
-	    EINVAL); /* longer than the segment */
+			EINVAL); /* longer than the segment */
 	CU_ASSERT_EQUAL(vm_munmap_memseg(vm, 0xfff00000, 1 << 16), 0);
 	CU_ASSERT_PTR_NULL(vm_map_gpa(vm, 0xfff00000, 8));
-	CU_ASSERT_EQUAL(vm_mmap_memseg(vm, 0xe0000000, 1, 0, 1 << 16, false), 0);
+	CU_ASSERT_EQUAL(vm_mmap_memseg(vm, 0xe0000000, 1, 0, 1 << 16, false),
+			0);
 	CU_ASSERT_EQUAL(((uint8_t *)vm_map_gpa(vm, 0xe0000000, 8))[5], 0x5a);
 	vm_destroy(vm);
 }
@@ -72,8 +74,10 @@ test_memory(void)
 static void
 test_registers(void)
 {
-	struct seg_desc d, cs = { .base = 0x10000, .limit = 0xffff,
-		.access = SEG_ACC_TYPE(SDT_MEMERA) | SEG_ACC_S | SEG_ACC_P };
+	struct seg_desc d,
+	    cs = { .base = 0x10000,
+		   .limit = 0xffff,
+		   .access = SEG_ACC_TYPE(SDT_MEMERA) | SEG_ACC_S | SEG_ACC_P };
 	char err[256];
 	struct vm *vm;
 	struct vcpu *vcpu;
@@ -111,7 +115,7 @@ test_registers(void)
 	CU_ASSERT_EQUAL(vm_get_register(vcpu, VM_REG_GUEST_SS, &v), 0);
 	CU_ASSERT_EQUAL(v, 0x18); /* segment registers: the selector */
 	CU_ASSERT_EQUAL(vm_set_register(vcpu, VM_REG_GUEST_SS, 0x10000),
-	    EINVAL);
+			EINVAL);
 	CU_ASSERT_EQUAL(vm_get_register(vcpu, VM_REG_GUEST_GDTR, &v), EINVAL);
 	CU_ASSERT_EQUAL(vm_get_register(vcpu, VM_REG_LAST, &v), EINVAL);
 
@@ -134,23 +138,25 @@ test_registers(void)
  * an MMIO write to unbacked 0x20000, then HLT with interrupts off.
  */
 static const uint8_t realmode_code[] = {
-	0xb0, 0x42,		      /* mov al, 0x42 */
-	0xe6, 0xe0,		      /* out 0xe0, al */
-	0xe4, 0x61,		      /* in al, 0x61 */
-	0xe6, 0xe1,		      /* out 0xe1, al */
-	0xb8, 0x00, 0x20,	      /* mov ax, 0x2000 */
-	0x8e, 0xd8,		      /* mov ds, ax */
-	0xa1, 0x00, 0x00,	      /* mov ax, [0] */
-	0xe7, 0xe2,		      /* out 0xe2, ax */
+	0xb0, 0x42,                         /* mov al, 0x42 */
+	0xe6, 0xe0,                         /* out 0xe0, al */
+	0xe4, 0x61,                         /* in al, 0x61 */
+	0xe6, 0xe1,                         /* out 0xe1, al */
+	0xb8, 0x00, 0x20,                   /* mov ax, 0x2000 */
+	0x8e, 0xd8,                         /* mov ds, ax */
+	0xa1, 0x00, 0x00,                   /* mov ax, [0] */
+	0xe7, 0xe2,                         /* out 0xe2, ax */
 	0xc7, 0x06, 0x10, 0x00, 0x34, 0x12, /* mov word [0x10], 0x1234 */
-	0xf4,			      /* hlt */
+	0xf4,                               /* hlt */
 };
 
 static void
 test_run(void)
 {
-	struct seg_desc cs = { .base = 0, .limit = 0xffff,
-		.access = SEG_ACC_TYPE(SDT_MEMERA) | SEG_ACC_S | SEG_ACC_P };
+	struct seg_desc cs = { .base = 0,
+			       .limit = 0xffff,
+			       .access = SEG_ACC_TYPE(SDT_MEMERA) | SEG_ACC_S |
+					 SEG_ACC_P };
 	struct vm_exit ex;
 	char err[256];
 	struct vm *vm;
