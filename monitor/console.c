@@ -13,8 +13,9 @@
  *              symlink; removed at close).  rhyve keeps a descriptor of the
  *              slave open so that the master never sees a hangup while no
  *              one is attached, and writes to the master without blocking:
- *              output finds room in the pty's buffers (the next reader sees
- *              the latest few KiB) or is dropped, never stalls the guest.
+ *              output waits in the pty's buffers while they have room (the
+ *              next reader gets those few KiB first) and is dropped once
+ *              they are full, so it never stalls the guest.
  *
  * Input is read on the event thread (mevent) and handed to the rx callback.
  */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -202,6 +203,7 @@ rx_len(struct rx_buf *rb)
 static void
 test_console_specs(void)
 {
+	struct termios tio, orig;
 	char errbuf[256];
 	struct console *con;
 
@@ -222,13 +224,24 @@ test_console_specs(void)
 	    console_open(NULL, "com1", NULL, NULL, errbuf, sizeof(errbuf)));
 
 	/* stdio: one user at a time; writing zero bytes is a no-op. */
+	if (isatty(STDIN_FILENO))
+		CU_ASSERT_EQUAL(tcgetattr(STDIN_FILENO, &orig), 0);
 	con = console_open("stdio", "com1", NULL, NULL, errbuf, sizeof(errbuf));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(con);
 	CU_ASSERT_PTR_NULL(
 	    console_open("stdio", "com2", NULL, NULL, errbuf, sizeof(errbuf)));
 	CU_ASSERT_PTR_NOT_NULL(strstr(errbuf, "in use"));
 	console_write(con, (const uint8_t *)"", 0);
+	/* On a terminal: raw while open, restored at close. */
+	if (isatty(STDIN_FILENO)) {
+		CU_ASSERT_EQUAL(tcgetattr(STDIN_FILENO, &tio), 0);
+		CU_ASSERT_EQUAL(tio.c_lflag & (ICANON | ECHO | ISIG), 0);
+	}
 	console_close(con);
+	if (isatty(STDIN_FILENO)) {
+		CU_ASSERT_EQUAL(tcgetattr(STDIN_FILENO, &tio), 0);
+		CU_ASSERT_EQUAL(tio.c_lflag & ICANON, orig.c_lflag & ICANON);
+	}
 	con = console_open("stdio", "com2", NULL, NULL, errbuf, sizeof(errbuf));
 	CU_ASSERT_PTR_NOT_NULL(con);
 	console_close(con);
