@@ -93,91 +93,99 @@ elf_check_ident(const unsigned char *p, size_t len, char *errbuf, size_t errlen)
 }
 
 /*
- * The compact image libelf sees: ELF header, then the program header
- * table at e_phoff = the header size, no sections.
+ * What libelf sees: a copy of the ELF header with the section-header
+ * fields cleared, followed, if 'phsize' is not 0, by the program header
+ * table from 'phoff' of the image (e_phoff then points right after the
+ * header).  The caller has checked that both lie inside the image.
  */
-static int
-elf_compact(const unsigned char *image, size_t len, unsigned char **bufp,
-	    size_t *buflenp, char *errbuf, size_t errlen)
+static unsigned char *
+elf_copy_headers(const unsigned char *image, bool is64, uint64_t phoff,
+		 size_t phsize, size_t *lenp)
 {
-	bool is64 = image[EI_CLASS] == ELFCLASS64;
 	size_t ehsize = is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr);
-	size_t phentsize = is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
-	uint64_t phoff, phend;
-	size_t phnum, phsize, buflen;
-	unsigned int entsize;
-	unsigned char *buf;
+	unsigned char *buf = malloc(ehsize + phsize);
 
-	if (len < ehsize)
-		return elf_fail(
-		    errbuf, errlen,
-		    "truncated ELF file: header needs %zu bytes, file has %zu",
-		    ehsize, len);
+	if (buf == NULL)
+		return NULL;
 	if (is64) {
 		Elf64_Ehdr eh;
 
 		memcpy(&eh, image, sizeof(eh));
-		phoff = eh.e_phoff;
-		phnum = eh.e_phnum;
-		entsize = eh.e_phentsize;
+		if (phsize > 0)
+			eh.e_phoff = ehsize;
+		eh.e_shoff = 0;
+		eh.e_shnum = 0;
+		eh.e_shentsize = 0;
+		eh.e_shstrndx = SHN_UNDEF;
+		memcpy(buf, &eh, sizeof(eh));
 	} else {
 		Elf32_Ehdr eh;
 
 		memcpy(&eh, image, sizeof(eh));
-		phoff = eh.e_phoff;
-		phnum = eh.e_phnum;
-		entsize = eh.e_phentsize;
+		if (phsize > 0)
+			eh.e_phoff = (Elf32_Off)ehsize;
+		eh.e_shoff = 0;
+		eh.e_shnum = 0;
+		eh.e_shentsize = 0;
+		eh.e_shstrndx = SHN_UNDEF;
+		memcpy(buf, &eh, sizeof(eh));
 	}
-	if (phnum == 0)
+	if (phsize > 0)
+		memcpy(buf + ehsize, image + phoff, phsize);
+	*lenp = ehsize + phsize;
+	return buf;
+}
+
+/* libelf on a copy from elf_copy_headers(); NULL + errbuf on failure. */
+static Elf *
+elf_open_copy(unsigned char *buf, size_t buflen, char *errbuf, size_t errlen)
+{
+	Elf *elf;
+
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		elf_fail(errbuf, errlen, "libelf: %s", elf_libelf_error());
+		return NULL;
+	}
+	elf = elf_memory((char *)buf, buflen);
+	if (elf == NULL || elf_kind(elf) != ELF_K_ELF) {
+		elf_fail(errbuf, errlen, "not an ELF file (libelf: %s)",
+			 elf_libelf_error());
+		if (elf != NULL)
+			elf_end(elf);
+		return NULL;
+	}
+	return elf;
+}
+
+/* The program header table as the header describes it. */
+static int
+elf_check_phdrs(const GElf_Ehdr *eh, bool is64, size_t len, size_t *phsizep,
+		char *errbuf, size_t errlen)
+{
+	size_t entsize = is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
+	size_t phsize;
+	uint64_t phend;
+
+	if (eh->e_phnum == 0)
 		return elf_fail(errbuf, errlen,
 				"no program headers (nothing to load)");
-	if (phnum > ELF_MAX_PHNUM)
+	if (eh->e_phnum > ELF_MAX_PHNUM)
 		return elf_fail(errbuf, errlen,
-				"too many program headers (%zu, at most %d)",
-				phnum, ELF_MAX_PHNUM);
-	if (entsize != phentsize)
+				"too many program headers (%u, at most %d)",
+				(unsigned int)eh->e_phnum, ELF_MAX_PHNUM);
+	if (eh->e_phentsize != entsize)
 		return elf_fail(errbuf, errlen,
 				"bad program header entry size %u (need %zu)",
-				entsize, phentsize);
-	phsize = phnum * phentsize; /* small: phnum is bounded */
-	if (__builtin_add_overflow(phoff, (uint64_t)phsize, &phend) ||
+				(unsigned int)eh->e_phentsize, entsize);
+	phsize = (size_t)eh->e_phnum * entsize; /* small: e_phnum is bounded */
+	if (__builtin_add_overflow(eh->e_phoff, (uint64_t)phsize, &phend) ||
 	    phend > len)
 		return elf_fail(
 		    errbuf, errlen,
 		    "truncated ELF file: program headers [0x%" PRIx64
 		    ", 0x%" PRIx64 ") lie past the end of the file (%zu bytes)",
-		    phoff, phoff + (uint64_t)phsize, len);
-
-	buflen = ehsize + phsize;
-	buf = malloc(buflen);
-	if (buf == NULL)
-		return elf_fail(errbuf, errlen, "out of memory");
-	memcpy(buf + ehsize, image + phoff, phsize);
-	if (is64) {
-		Elf64_Ehdr eh;
-
-		memcpy(&eh, image, sizeof(eh));
-		eh.e_phoff = ehsize;
-		eh.e_ehsize = (Elf64_Half)ehsize;
-		eh.e_shoff = 0;
-		eh.e_shnum = 0;
-		eh.e_shentsize = 0;
-		eh.e_shstrndx = SHN_UNDEF;
-		memcpy(buf, &eh, sizeof(eh));
-	} else {
-		Elf32_Ehdr eh;
-
-		memcpy(&eh, image, sizeof(eh));
-		eh.e_phoff = (Elf32_Off)ehsize;
-		eh.e_ehsize = (Elf32_Half)ehsize;
-		eh.e_shoff = 0;
-		eh.e_shnum = 0;
-		eh.e_shentsize = 0;
-		eh.e_shstrndx = SHN_UNDEF;
-		memcpy(buf, &eh, sizeof(eh));
-	}
-	*bufp = buf;
-	*buflenp = buflen;
+		    (uint64_t)eh->e_phoff, (uint64_t)eh->e_phoff + phsize, len);
+	*phsizep = phsize;
 	return 0;
 }
 
@@ -331,9 +339,11 @@ loader_elf_load(const void *image, size_t len, const struct loader_mem *mem,
 	struct elf_seg *segs = NULL;
 	enum loader_mode mode = LOADER_MODE_LONG64;
 	struct loader_image img;
+	size_t ehsize, phsize = 0;
 	GElf_Ehdr eh;
 	Elf *elf = NULL;
-	int class, ret = -1;
+	bool is64;
+	int ret = -1;
 
 	if (image == NULL && len > 0)
 		return elf_fail(errbuf, errlen, "no image");
@@ -341,33 +351,45 @@ loader_elf_load(const void *image, size_t len, const struct loader_mem *mem,
 		return elf_fail(errbuf, errlen, "no guest memory to load into");
 	if (elf_check_ident(p, len, errbuf, errlen) != 0)
 		return -1;
-	if (elf_compact(p, len, &hdr, &hdrlen, errbuf, errlen) != 0)
-		return -1;
+	is64 = p[EI_CLASS] == ELFCLASS64;
+	ehsize = is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr);
+	if (len < ehsize)
+		return elf_fail(
+		    errbuf, errlen,
+		    "truncated ELF file: header needs %zu bytes, file has %zu",
+		    ehsize, len);
 
-	if (elf_version(EV_CURRENT) == EV_NONE) {
-		elf_fail(errbuf, errlen, "libelf: %s", elf_libelf_error());
+	/* The ELF header alone first: what kind of file is this? */
+	if ((hdr = elf_copy_headers(p, is64, 0, 0, &hdrlen)) == NULL) {
+		elf_fail(errbuf, errlen, "out of memory");
 		goto out;
 	}
-	elf = elf_memory((char *)hdr, hdrlen);
-	if (elf == NULL || elf_kind(elf) != ELF_K_ELF) {
-		elf_fail(errbuf, errlen, "not an ELF file");
+	if ((elf = elf_open_copy(hdr, hdrlen, errbuf, errlen)) == NULL)
 		goto out;
-	}
-	class = gelf_getclass(elf);
 	if (gelf_getehdr(elf, &eh) == NULL) {
 		elf_fail(errbuf, errlen, "bad ELF header: %s",
 			 elf_libelf_error());
 		goto out;
 	}
-	if (elf_check_ehdr(&eh, class, &mode, errbuf, errlen) != 0)
+	if (elf_check_ehdr(&eh, gelf_getclass(elf), &mode, errbuf, errlen) != 0)
 		goto out;
-	if (elf_getphdrnum(elf, &phnum) != 0) {
-		elf_fail(errbuf, errlen, "bad program header table: %s",
-			 elf_libelf_error());
+	if (elf_check_phdrs(&eh, is64, len, &phsize, errbuf, errlen) != 0)
+		goto out;
+	elf_end(elf);
+	elf = NULL;
+	free(hdr);
+
+	/* Then with the program header table. */
+	hdr = elf_copy_headers(p, is64, eh.e_phoff, phsize, &hdrlen);
+	if (hdr == NULL) {
+		elf_fail(errbuf, errlen, "out of memory");
 		goto out;
 	}
-	if (phnum == 0 || phnum > ELF_MAX_PHNUM) {
-		elf_fail(errbuf, errlen, "bad program header count %zu", phnum);
+	if ((elf = elf_open_copy(hdr, hdrlen, errbuf, errlen)) == NULL)
+		goto out;
+	if (elf_getphdrnum(elf, &phnum) != 0 || phnum != eh.e_phnum) {
+		elf_fail(errbuf, errlen, "bad program header table: %s",
+			 elf_libelf_error());
 		goto out;
 	}
 	segs = calloc(phnum, sizeof(*segs));
@@ -388,8 +410,8 @@ loader_elf_load(const void *image, size_t len, const struct loader_mem *mem,
 		}
 		if (ph.p_type != PT_LOAD)
 			continue;
-		if (elf_check_seg(&ph, i, len, class == ELFCLASS32, mem, seg,
-				  errbuf, errlen) != 0)
+		if (elf_check_seg(&ph, i, len, !is64, mem, seg, errbuf,
+				  errlen) != 0)
 			goto out;
 		if (seg->memsz == 0)
 			continue;
@@ -429,7 +451,9 @@ loader_elf_load(const void *image, size_t len, const struct loader_mem *mem,
 	for (size_t i = 0; i < nseg; i++) {
 		unsigned char *dst = segs[i].dst;
 
-		memcpy(dst, p + segs[i].off, (size_t)segs[i].filesz);
+		/* p_offset of a segment without file data is not checked. */
+		if (segs[i].filesz > 0)
+			memcpy(dst, p + segs[i].off, (size_t)segs[i].filesz);
 		memset(dst + segs[i].filesz, 0,
 		       (size_t)(segs[i].memsz - segs[i].filesz));
 	}

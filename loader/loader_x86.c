@@ -80,16 +80,14 @@ loader_x86_setup(const struct loader_mem *mem, const struct loader_image *img,
 	if (img->entry >= GIB4)
 		return x86_fail(errbuf, errlen,
 				"entry point 0x%" PRIx64
-				" lies above 4 GiB, beyond the "
-				"boot mappings",
+				" lies above 4 GiB, outside the boot mappings",
 				img->entry);
 	area = mem->map(mem->arg, LOADER_BOOT_AREA_BASE, area_len);
 	if (area == NULL)
-		return x86_fail(
-		    errbuf, errlen,
-		    "guest memory does not cover the boot area [0x%llx, "
-		    "0x%llx)",
-		    LOADER_BOOT_AREA_BASE, LOADER_BOOT_AREA_END);
+		return x86_fail(errbuf, errlen,
+				"guest memory does not cover the boot area "
+				"[0x%llx, 0x%llx)",
+				LOADER_BOOT_AREA_BASE, LOADER_BOOT_AREA_END);
 	memset(area, 0, area_len);
 
 	/* GDT: null, code, data, 16-byte TSS descriptor; TSS after it. */

@@ -342,6 +342,29 @@ test_skip_and_sections(void)
 	free(img);
 }
 
+/* Pure BSS: no file data, so its p_offset does not matter (fuzz find). */
+static void
+test_bss_only(void)
+{
+	struct seg_spec segs[2] = { good_segs[0],
+				    { PT_LOAD, 0x300000, 0x300000, NULL, 0,
+				      0x2000, PF_R | PF_W } };
+	struct loader_image out;
+	unsigned char *img;
+	size_t len;
+
+	img = build_elf64(GOOD_ENTRY, EM_X86_64, segs, 2, &len);
+	ph64(img, 1)->p_offset = UINT64_MAX - 0x10;
+	mem_reset();
+	CU_ASSERT_EQUAL_FATAL(
+	    loader_elf_load(img, len, &lmem, &out, errbuf, sizeof(errbuf)), 0);
+	CU_ASSERT_EQUAL(out.highest, 0x302000);
+	CU_ASSERT_EQUAL(fm.buf[0x300000], 0);
+	CU_ASSERT_EQUAL(fm.buf[0x301fff], 0);
+	CU_ASSERT_EQUAL(fm.buf[0x302000], FILL);
+	free(img);
+}
+
 /* A segment that ends exactly at the end of guest memory is fine. */
 static void
 test_segment_at_end(void)
@@ -467,6 +490,11 @@ test_not_exec(void)
 	expect_fail(img, len, "not an executable (e_type 1");
 	eh64(img)->e_type = ET_CORE;
 	expect_fail(img, len, "not an executable (e_type 4");
+	free(img);
+	/* An object file (no program headers) is told apart as such. */
+	img = build_elf64(0, EM_X86_64, good_segs, 0, &len);
+	eh64(img)->e_type = ET_REL;
+	expect_fail(img, len, "not an executable (e_type 1");
 	free(img);
 }
 
@@ -1073,6 +1101,7 @@ static CU_TestInfo elf_tests[] = {
 	{ "good ELF32", test_good32 },
 	{ "virtual entry point", test_virtual_entry },
 	{ "other headers skipped, sections ignored", test_skip_and_sections },
+	{ "BSS-only segment", test_bss_only },
 	{ "segment at the end of memory", test_segment_at_end },
 	{ "not ELF", test_not_elf },
 	{ "truncated header", test_truncated_header },
