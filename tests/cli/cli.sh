@@ -112,6 +112,27 @@ unhandled-mmio)
 	run 4 -l com1,stdio --kernel "$guests/mmio.elf" vm0
 	err_has 'unhandled MMIO (read|write) of [1248] bytes at gpa 0xff0000'
 	;;
+kvm-denied)
+	# Without access to /dev/kvm: one clear line, status 4.  Needs root to
+	# drop to an unprivileged user who cannot open it.
+	if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
+		echo "SKIP: needs root and setpriv"; exit 77
+	fi
+	# Copies, so that the build tree need not be readable by nobody.
+	cp "$guests/hello.elf" "$rhyve" "$tmp/"
+	chmod 755 "$tmp"
+	timeout 60 setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$tmp/$(basename "$rhyve")" -l pc-testdev --kernel "$tmp/hello.elf" vm0 \
+		</dev/null >"$tmp/out" 2>"$tmp/err"
+	got=$?
+	if [ -r /dev/kvm ] && setpriv --reuid=65534 --regid=65534 \
+		--clear-groups test -w /dev/kvm; then
+		echo "SKIP: nobody may use /dev/kvm here"; exit 77
+	fi
+	[ "$got" = 4 ] || fail "status $got, expected 4"
+	one_error_line
+	err_has '/dev/kvm'
+	;;
 *)
 	echo "unknown case $case_name"; exit 2
 	;;
