@@ -1,0 +1,757 @@
+/*
+ * The decoder against capstone (the oracle; capstone is never used by the
+ * decoder itself).
+ *
+ *   decode_oracle elf [--limit N] FILE...   every instruction of the
+ *       executable sections of each ELF (64-bit: 64-bit mode, 32-bit:
+ *       32-bit mode), walked linearly with capstone's length as the sync
+ *       point (a byte capstone cannot decode is stepped over by one).
+ *   decode_oracle random MODE COUNT SEED   COUNT random 15-byte sequences
+ *       in MODE (16, 32, 64): a third pure random, the rest shaped to hit
+ *       the 0F/0F38/0F3A/VEX maps and prefix combinations.
+ *
+ * For each instruction: capstone and rhyve must agree on validity and
+ * length, and on the explicit register and memory operands (register
+ * names; memory base, index, scale, displacement).  Disagreements where
+ * capstone 4 is wrong per the Intel SDM are listed in exceptions[] with the
+ * SDM section and counted apart; any other disagreement fails the run.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <capstone/capstone.h>
+
+#include "x86.h"
+
+static csh cs[3];
+static unsigned long n_total, n_match, n_bad, n_excused, n_both_invalid;
+static unsigned long n_evex_len, n_evex_cs_invalid;
+static int verbose_left = 40;
+static int verbose_env_init = 0;
+
+/* ------------------------------------------------------------------ */
+/* Exceptions: capstone 4 disagrees with the Intel SDM.                */
+
+struct ctx {
+	int mode;
+	const uint8_t *b;
+	size_t len;
+	const struct x86_instr *in;
+	int rc;
+	const cs_insn *ci;  /* NULL: capstone said invalid */
+	unsigned int op_at; /* index of the opcode byte (after prefixes) */
+};
+
+typedef int (*exc_fn)(const struct ctx *c);
+
+struct exception {
+	const char *what;
+	const char *sdm;
+	exc_fn match;
+	unsigned long count;
+};
+
+static uint8_t
+opc(const struct ctx *c, unsigned int k)
+{
+	return c->op_at + k < c->len ? c->b[c->op_at + k] : 0;
+}
+
+/* UD0 (0F FF /r) has a ModRM byte; capstone 4 gives it length 2. */
+static int
+exc_ud0(const struct ctx *c)
+{
+	return c->rc == 0 && c->in->map == X86_MAP_0F && c->in->opcode == 0xff;
+}
+
+/* 0F 0D /r PREFETCHW (and the AMD PREFETCH /0): capstone 4 says invalid */
+static int
+exc_prefetchw(const struct ctx *c)
+{
+	return c->rc == 0 && c->ci == NULL && c->in->map == X86_MAP_0F &&
+	       c->in->opcode == 0x0d;
+}
+
+/* 66 + near branch in 64-bit mode: Intel ignores 66 (rel32). */
+static int
+exc_branch66(const struct ctx *c)
+{
+	const struct x86_instr *in = c->in;
+
+	if (c->mode != X86_MODE_64 || c->rc != 0 ||
+	    !(in->prefixes & X86_PFX_OPSZ))
+		return 0;
+	if (in->map == X86_MAP_1BYTE &&
+	    (in->opcode == 0xe8 || in->opcode == 0xe9 ||
+	     (in->opcode >= 0x70 && in->opcode <= 0x7f) ||
+	     (in->opcode >= 0xe0 && in->opcode <= 0xe3) || in->opcode == 0xeb ||
+	     in->opcode == 0xc2 || in->opcode == 0xc3 || in->opcode == 0xff))
+		return 1;
+	if (in->map == X86_MAP_0F && in->opcode >= 0x80 && in->opcode <= 0x8f)
+		return 1;
+	return 0;
+}
+
+/* Mask-register instructions of AVX512BW/DQ that capstone 4 lacks: the
+ * W1 (q/d) forms, KADD, KTEST, KUNPCKWD/DQ and KMOVD (F2 0F 92/93 W0). */
+static int
+exc_kmask(const struct ctx *c)
+{
+	const char *n = x86_mnem_name(c->in->mnem);
+
+	if (c->rc != 0 || c->ci != NULL || !(c->in->prefixes & X86_PFX_VEX) ||
+	    n[0] != 'k')
+		return 0;
+	size_t l = strlen(n);
+
+	return c->in->vex_w || n[l - 1] == 'd' || n[l - 1] == 'q' ||
+	       strncmp(n, "kadd", 4) == 0 || strncmp(n, "ktest", 5) == 0 ||
+	       strcmp(n, "kunpckwd") == 0 || strcmp(n, "kmovd") == 0;
+}
+
+/* Decode b with the bytes for which drop() is true left out of the prefix
+ * area, or with one byte changed; true if that decodes to capstone's
+ * length minus what was removed. */
+static int
+redecode_ok(const struct ctx *c, const uint8_t *nb, size_t nlen,
+	    unsigned int removed)
+{
+	struct x86_instr in;
+
+	return c->ci &&
+	       x86_decode(&in, (enum x86_mode)c->mode, nb, nlen) == 0 &&
+	       in.length + removed == c->ci->size;
+}
+
+static unsigned int
+raw_prefix_len(const struct ctx *c)
+{
+	unsigned int k = 0;
+
+	while (k < c->len && k < 14) {
+		uint8_t b = c->b[k];
+		if (b == 0xf0 || b == 0xf2 || b == 0xf3 || b == 0x66 ||
+		    b == 0x67 || b == 0x26 || b == 0x2e || b == 0x36 ||
+		    b == 0x3e || b == 0x64 || b == 0x65 ||
+		    (c->mode == X86_MODE_64 && (b & 0xf0) == 0x40))
+			k++;
+		else
+			break;
+	}
+	return k;
+}
+
+/* LOCK on an instruction that is not lockable or has a register
+ * destination: #UD.  Capstone 4 accepts it. */
+static int
+exc_lock(const struct ctx *c)
+{
+	uint8_t nb[16];
+	unsigned int n = 0, k = raw_prefix_len(c), removed = 0;
+
+	if (c->rc != X86_DEC_UD || c->ci == NULL)
+		return 0;
+	for (unsigned int i = 0; i < c->len; i++) {
+		if (i < k && c->b[i] == 0xf0) {
+			removed++;
+			continue;
+		}
+		nb[n++] = c->b[i];
+	}
+	return removed && redecode_ok(c, nb, n, removed);
+}
+
+/* 66/F2/F3/REX/LOCK before VEX (C4/C5) or EVEX (62): #UD. */
+static int
+exc_pfx_vex(const struct ctx *c)
+{
+	unsigned int k = raw_prefix_len(c);
+	uint8_t lead = k < c->len ? c->b[k] : 0;
+
+	if (c->rc != X86_DEC_UD || c->ci == NULL || k == 0 ||
+	    (lead != 0xc4 && lead != 0xc5 && lead != 0x62))
+		return 0;
+	if (c->mode != X86_MODE_64 &&
+	    (k + 1 >= c->len || (c->b[k + 1] & 0xc0) != 0xc0))
+		return 0;
+	for (unsigned int i = 0; i < k; i++) {
+		uint8_t b = c->b[i];
+		if (b == 0x66 || b == 0xf2 || b == 0xf3 || b == 0xf0 ||
+		    (b & 0xf0) == 0x40)
+			return 1;
+	}
+	return 0;
+}
+
+/* VEX.W1 where the instruction is VEX.W0 only: #UD per its opcode line. */
+static int
+exc_vex_w(const struct ctx *c)
+{
+	uint8_t nb[16];
+	unsigned int k = c->op_at;
+
+	if (c->rc != X86_DEC_UD || c->ci == NULL || k + 2 >= c->len ||
+	    c->b[k] != 0xc4 || !(c->b[k + 2] & 0x80))
+		return 0;
+	memcpy(nb, c->b, c->len);
+	nb[k + 2] &= 0x7f;
+	return redecode_ok(c, nb, c->len, 0);
+}
+
+/* UD1 0F B9 /r has ModRM; capstone 4 decodes "ud2b" of 2 bytes. */
+static int
+exc_ud1(const struct ctx *c)
+{
+	return c->rc == 0 && c->in->map == X86_MAP_0F && c->in->opcode == 0xb9;
+}
+
+/* 8F with ModRM.reg != 0 is AMD XOP; on Intel, group 1A has only POP. */
+static int
+exc_xop(const struct ctx *c)
+{
+	return c->rc == X86_DEC_UD && (c->in->prefixes & X86_PFX_XOP);
+}
+
+/* MOV CS, r/m (8E /1): #UD. */
+static int
+exc_movcs(const struct ctx *c)
+{
+	return c->rc == X86_DEC_UD && c->ci && c->in->map == X86_MAP_1BYTE &&
+	       opc(c, 0) == 0x8e && ((opc(c, 1) >> 3) & 7) == 1;
+}
+
+/* Capstone 4 lacks VBROADCASTI128, RDPKRU/WRPKRU, 0F 1E hint NOPs. */
+static int
+exc_cs_lacks(const struct ctx *c)
+{
+	unsigned int m = c->in->mnem;
+
+	if (c->rc != 0 || c->ci != NULL)
+		return 0;
+	return m == X86_M_VBROADCASTI128 || m == X86_M_RDPKRU ||
+	       m == X86_M_WRPKRU || m == X86_M_WRSS || m == X86_M_WRUSS ||
+	       m == X86_M_MOVDIRI || m == X86_M_MOVDIR64B ||
+	       m == X86_M_UMONITOR || m == X86_M_UMWAIT || m == X86_M_TPAUSE ||
+	       m == X86_M_CLZERO || m == X86_M_RDPID || m == X86_M_RDSSP ||
+	       m == X86_M_MONITORX || m == X86_M_MWAITX ||
+	       (m == X86_M_NOP && c->in->map == X86_MAP_0F &&
+		c->in->opcode >= 0x18 && c->in->opcode <= 0x1f);
+}
+
+/* MOV to/from CR1, CR5-CR7, CR9-CR15: #UD (capstone 4 decodes them). */
+static int
+exc_movcr(const struct ctx *c)
+{
+	return c->rc == X86_DEC_UD && c->ci && c->in->map == X86_MAP_0F &&
+	       (c->in->opcode & 0xfc) == 0x20;
+}
+
+/* AMD FMA4 (VEX 0F3A 5C-7F, 4 operands): #UD on Intel. */
+static int
+exc_fma4(const struct ctx *c)
+{
+	return c->rc == X86_DEC_UD && c->ci && c->in->map == X86_MAP_0F3A &&
+	       (c->in->prefixes & X86_PFX_VEX) && c->in->opcode >= 0x5c &&
+	       c->in->opcode <= 0x7f;
+}
+
+/* MOVSXD without REX.W: 32-bit destination; capstone 4 says r64. */
+static int
+exc_movsxd(const struct ctx *c)
+{
+	return c->rc == 0 && c->mode == X86_MODE_64 &&
+	       c->in->mnem == X86_M_MOVSXD && c->in->opsize != 8;
+}
+
+/* Capstone 4 rejects several SSE2/SSE3/SSE4 instructions in 16-bit
+ * mode; the SDM lists them valid in real-address mode (their "Real-Address
+ * Mode Exceptions" name only CR0/CR4 conditions). */
+static int
+exc_sse16(const struct ctx *c)
+{
+	if (c->mode != X86_MODE_16 || c->rc != 0 || c->ci != NULL ||
+	    (c->in->prefixes & (X86_PFX_VEX | X86_PFX_EVEX)) ||
+	    c->in->map == X86_MAP_1BYTE || c->in->map == X86_MAP_X87)
+		return 0;
+	for (unsigned int i = 0; i < c->in->nops; i++)
+		if (c->in->ops[i].type == X86_OPND_REG &&
+		    x86_reg_class(c->in->ops[i].reg) == X86_RC_XMM)
+			return 1;
+	return 0;
+}
+
+static struct exception exceptions[] = {
+	{ "SSE2/SSE3/SSE4 in 16-bit mode (capstone 4: invalid)",
+	  "SDM Vol. 2 each instruction's Real-Address Mode Exceptions (valid, "
+	  "#UD only for CR0.EM / CR4.OSFXSR)",
+	  exc_sse16, 0 },
+	{ "LOCK on a non-lockable instruction or register destination: #UD",
+	  "SDM Vol. 2A 3.2 LOCK (#UD: not in the lockable list, or the "
+	  "destination is not memory)",
+	  exc_lock, 0 },
+	{ "66/F2/F3/REX/LOCK before VEX/EVEX: #UD",
+	  "SDM Vol. 2A 2.3.2 (VEX) and 2.7.? EVEX (prefixes before VEX/EVEX)",
+	  exc_pfx_vex, 0 },
+	{ "VEX.W1 on a VEX.W0-only instruction: #UD",
+	  "SDM Vol. 2A 2.3.6.2 / the instruction's opcode line (VEX.W0)",
+	  exc_vex_w, 0 },
+	{ "UD1 0F B9 has ModRM (capstone 4: ud2b, 2 bytes)",
+	  "SDM Vol. 2B 4.3 UD (UD1 0F B9 /r)", exc_ud1, 0 },
+	{ "8F /1-/7 (AMD XOP) is #UD on Intel",
+	  "SDM Vol. 2D A.4 table A-6 group 1A (8F: only /0 POP)", exc_xop, 0 },
+	{ "MOV CS, r/m is #UD", "SDM Vol. 2B 4.3 MOV: loading CS with MOV #UD",
+	  exc_movcs, 0 },
+	{ "capstone 4 lacks VBROADCASTI128 / RDPKRU / WRPKRU / 0F 1E NOP",
+	  "SDM Vol. 2C VPBROADCAST (VEX.256.66.0F38.W0 5A); Vol. 2B RDPKRU "
+	  "0F 01 EE, WRPKRU 0F 01 EF; Vol. 2D table A-3 0F 19-1E NOP Ev",
+	  exc_cs_lacks, 0 },
+	{ "MOV CR1/CR5-7/CR9-15, MOV DR8-15 (REX.R): #UD",
+	  "SDM Vol. 2B 4.3 MOV-Move to/from Control Registers (#UD: CR1, "
+	  "CR5-CR7, CR9-CR15); MOV-Move to/from Debug Registers (#UD: REX.R)",
+	  exc_movcr, 0 },
+	{ "AMD FMA4 (VEX.0F3A 5C-7F) is #UD on Intel",
+	  "SDM Vol. 2D A.3 table A-5 (0F3A 5C-7F: no FMA4 entries)", exc_fma4,
+	  0 },
+	{ "MOVSXD without REX.W has a 32-bit destination",
+	  "SDM Vol. 2B 4.3 MOVSX/MOVSXD (63 /r MOVSXD r32, r/m32)", exc_movsxd,
+	  0 },
+	{ "AVX512BW/DQ mask instructions (KMOVQ/D, K*Q/D, KADD, KTEST, "
+	  "KUNPCKWD/DQ): capstone 4 lacks them",
+	  "SDM Vol. 2A 3.3 KADDW-KXORW pages (VEX.L1.0F.W1 41-4B, 90-99); "
+	  "Vol. 2D A.3 table A-3",
+	  exc_kmask, 0 },
+	{ "UD0 0F FF has ModRM (capstone 4: 2 bytes)",
+	  "SDM Vol. 2B 4.3 UD (UD0 0F FF /r); Vol. 2D A.3 table A-3", exc_ud0,
+	  0 },
+	{ "PREFETCHW/PREFETCH 0F 0D /1 /0 (capstone 4: invalid)",
+	  "SDM Vol. 2B 4.3 PREFETCHW (0F 0D /1); table A-3 0F 0D",
+	  exc_prefetchw, 0 },
+	{ "66 on a near branch in 64-bit mode is ignored (capstone 4: rel16)",
+	  "SDM Vol. 2A 3.2 CALL/Jcc/JMP/RET: 64-bit mode operand size fixed "
+	  "at 64 bits; Vol. 1 3.6 / Vol. 2A 2.2.1.7",
+	  exc_branch66, 0 },
+};
+#define NEXC (sizeof(exceptions) / sizeof(exceptions[0]))
+
+/* ------------------------------------------------------------------ */
+
+static const char *
+csreg(int mode, unsigned int r)
+{
+	const char *n = r ? cs_reg_name(cs[mode], r) : NULL;
+	return n ? n : "";
+}
+
+static const char *
+myreg(unsigned int r)
+{
+	return r ? x86_reg_name(r) : "";
+}
+
+/* Operand agreement: "" if they agree, else what differs. */
+static const char *
+cmp_operands(const struct ctx *c, char *why, size_t whysz)
+{
+	const cs_x86 *x = &c->ci->detail->x86;
+	const struct x86_instr *in = c->in;
+	unsigned int i, j = 0;
+	/* x87 register forms: capstone 4 leaves out or reorders st(0) */
+	bool x87 = in->map == X86_MAP_X87 && in->mod == 3;
+
+	/* Compare capstone's register and memory operands in order with ours;
+	 * immediates are skipped on both sides (they differ in extension). */
+	for (i = 0; i < x->op_count; i++) {
+		const cs_x86_op *o = &x->operands[i];
+		const struct x86_operand *m;
+
+		if (o->type == X86_OP_IMM)
+			continue;
+		if (x87 && o->type == X86_OP_REG &&
+		    strcmp(csreg(c->mode, o->reg), "st(0)") == 0)
+			continue;
+		while (x87 && j < in->nops && in->ops[j].type == X86_OPND_REG &&
+		       in->ops[j].reg == X86_R_ST0)
+			j++;
+		while (j < in->nops && (in->ops[j].type == X86_OPND_IMM ||
+					in->ops[j].type == X86_OPND_REL ||
+					in->ops[j].type == X86_OPND_FAR))
+			j++;
+		if (j >= in->nops) {
+			snprintf(why, whysz, "capstone has more operands");
+			return why;
+		}
+		m = &in->ops[j++];
+		if (o->type == X86_OP_REG) {
+			if (m->type != X86_OPND_REG ||
+			    strcmp(csreg(c->mode, o->reg), myreg(m->reg))) {
+				snprintf(why, whysz, "op%u reg %s vs %s", i,
+					 csreg(c->mode, o->reg),
+					 m->type == X86_OPND_REG ? myreg(m->reg)
+								 : "(not reg)");
+				return why;
+			}
+		} else if (o->type == X86_OP_MEM) {
+			if (m->type != X86_OPND_MEM) {
+				snprintf(why, whysz, "op%u mem vs non-mem", i);
+				return why;
+			}
+			if (strcmp(csreg(c->mode, o->mem.base),
+				   myreg(m->base)) ||
+			    strcmp(csreg(c->mode, o->mem.index),
+				   myreg(m->index)) ||
+			    (o->mem.index && o->mem.scale != m->scale) ||
+			    (!(in->prefixes & X86_PFX_EVEX) &&
+			     o->mem.disp != m->disp &&
+			     (uint64_t)o->mem.disp !=
+				 ((uint64_t)m->disp &
+				  (in->addrsize == 8
+				       ? ~0ULL
+				       : (1ULL << (8 * in->addrsize)) - 1)))) {
+				snprintf(why, whysz,
+					 "op%u mem [%s+%s*%d+%" PRId64
+					 "] vs [%s+%s*%u+%" PRId64 "]",
+					 i, csreg(c->mode, o->mem.base),
+					 csreg(c->mode, o->mem.index),
+					 o->mem.scale, o->mem.disp,
+					 myreg(m->base), myreg(m->index),
+					 m->scale, m->disp);
+				return why;
+			}
+		}
+	}
+	while (j < in->nops && (in->ops[j].type == X86_OPND_IMM ||
+				in->ops[j].type == X86_OPND_REL ||
+				in->ops[j].type == X86_OPND_FAR ||
+				(x87 && in->ops[j].type == X86_OPND_REG &&
+				 in->ops[j].reg == X86_R_ST0)))
+		j++;
+	if (j < in->nops) {
+		snprintf(why, whysz, "rhyve has more operands");
+		return why;
+	}
+	return "";
+}
+
+static void
+report(const struct ctx *c, const char *what, uint64_t where)
+{
+	char mine[128];
+	char hex[64];
+	size_t k, n = c->len < 15 ? c->len : 15;
+
+	if (!verbose_env_init) {
+		verbose_env_init = 1;
+		if (getenv("ORACLE_VERBOSE"))
+			verbose_left = atoi(getenv("ORACLE_VERBOSE"));
+	}
+	if (verbose_left <= 0)
+		return;
+	verbose_left--;
+	for (k = 0; k < n; k++)
+		sprintf(hex + 2 * k, "%02x", c->b[k]);
+	x86_format(c->in, where, mine, sizeof(mine));
+	fprintf(stderr,
+		"MISMATCH mode%d @%#" PRIx64
+		" %s: %s\n  capstone: %s%s%s%s (len "
+		"%u)\n  rhyve:    %s (len %u, %s)\n",
+		c->mode == 0   ? 16
+		: c->mode == 1 ? 32
+			       : 64,
+		where, hex, what, c->ci ? c->ci->mnemonic : "(invalid)",
+		c->ci ? " " : "", c->ci ? c->ci->op_str : "", "",
+		c->ci ? c->ci->size : 0, mine, c->in->length,
+		x86_dec_status_name(c->rc));
+}
+
+/* One comparison; returns capstone's length (0 if invalid). */
+static unsigned int
+check_one(int mode, const uint8_t *b, size_t len, uint64_t where, cs_insn *ci)
+{
+	struct x86_instr in;
+	struct ctx c = { mode, b, len, &in, 0, NULL, 0 };
+	const uint8_t *p = b;
+	size_t n = len;
+	uint64_t addr = where;
+	char why[160];
+	const char *diff = NULL;
+
+	c.rc = x86_decode(&in, (enum x86_mode)mode, b, len);
+	c.op_at = in.npfx;
+	if (cs_disasm_iter(cs[mode], &p, &n, &addr, ci))
+		c.ci = ci;
+	n_total++;
+	if (c.ci == NULL && c.rc != 0) {
+		n_both_invalid++;
+		n_match++;
+		return 0;
+	}
+	if ((in.prefixes & X86_PFX_EVEX) && c.rc == 0) {
+		/* EVEX: rhyve decodes lengths, not yet the operation: compare
+		 * the length where capstone knows the instruction. */
+		if (c.ci == NULL) {
+			n_evex_cs_invalid++;
+			return 0;
+		}
+		if (c.ci->size == in.length) {
+			n_evex_len++;
+			n_match++;
+			return c.ci->size;
+		}
+	}
+	if (c.ci == NULL)
+		diff = "capstone invalid, rhyve decodes";
+	else if (c.rc != 0)
+		diff = "rhyve invalid, capstone decodes";
+	else if (c.ci->size != in.length)
+		diff = "length";
+	else if (*(diff = cmp_operands(&c, why, sizeof(why))) == '\0')
+		diff = NULL;
+	if (diff == NULL) {
+		n_match++;
+		return c.ci->size;
+	}
+	for (size_t e = 0; e < NEXC; e++) {
+		if (exceptions[e].match(&c)) {
+			exceptions[e].count++;
+			n_excused++;
+			return c.ci ? c.ci->size : 0;
+		}
+	}
+	n_bad++;
+	report(&c, diff, where);
+	return c.ci ? c.ci->size : 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+static unsigned long insn_limit = ~0UL;
+
+static int
+run_elf(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+	struct stat sb;
+	uint8_t *m;
+	unsigned long before = n_total;
+	cs_insn *ci;
+
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED || sb.st_size < (off_t)sizeof(Elf32_Ehdr) ||
+	    memcmp(m, ELFMAG, SELFMAG) != 0) {
+		fprintf(stderr, "%s: not an ELF file\n", path);
+		return -1;
+	}
+	ci = cs_malloc(cs[0]);
+	int is64 = m[EI_CLASS] == ELFCLASS64;
+	int mode = is64 ? X86_MODE_64 : X86_MODE_32;
+	unsigned int shnum;
+	uint64_t shoff;
+	size_t shentsize;
+
+	if (is64) {
+		Elf64_Ehdr *eh = (Elf64_Ehdr *)m;
+		shnum = eh->e_shnum;
+		shoff = eh->e_shoff;
+		shentsize = sizeof(Elf64_Shdr);
+	} else {
+		Elf32_Ehdr *eh = (Elf32_Ehdr *)m;
+		shnum = eh->e_shnum;
+		shoff = eh->e_shoff;
+		shentsize = sizeof(Elf32_Shdr);
+	}
+	if (shoff + (uint64_t)shnum * shentsize > (uint64_t)sb.st_size)
+		shnum = 0;
+	for (unsigned int s = 0; s < shnum; s++) {
+		uint64_t off, size, addr, flags;
+		uint32_t type;
+
+		if (is64) {
+			Elf64_Shdr *sh = (Elf64_Shdr *)(m + shoff) + s;
+			off = sh->sh_offset, size = sh->sh_size;
+			addr = sh->sh_addr, flags = sh->sh_flags;
+			type = sh->sh_type;
+		} else {
+			Elf32_Shdr *sh = (Elf32_Shdr *)(m + shoff) + s;
+			off = sh->sh_offset, size = sh->sh_size;
+			addr = sh->sh_addr, flags = sh->sh_flags;
+			type = sh->sh_type;
+		}
+		if (type != SHT_PROGBITS || !(flags & SHF_EXECINSTR) ||
+		    off + size > (uint64_t)sb.st_size)
+			continue;
+		for (uint64_t i = 0; i < size && n_total < insn_limit;) {
+			unsigned int l;
+
+			l = check_one(mode, m + off + i,
+				      size - i < 15 ? size - i : 15, addr + i,
+				      ci);
+			i += l ? l : 1;
+		}
+	}
+	cs_free(ci, 1);
+	munmap(m, (size_t)sb.st_size);
+	printf("  %-60s %9lu insns (%s)\n", path, n_total - before,
+	       is64 ? "64-bit" : "32-bit");
+	return 0;
+}
+
+static uint64_t rng_state;
+
+static uint64_t
+rng(void)
+{
+	/* splitmix64 */
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void
+gen(uint8_t *b)
+{
+	static const uint8_t pfx[] = { 0x66, 0x67, 0xf2, 0xf3, 0xf0,
+				       0x2e, 0x3e, 0x26, 0x64, 0x65,
+				       0x36, 0x48, 0x41, 0x4c, 0x40 };
+	uint64_t r = rng();
+	unsigned int k = 0, shape = r % 8;
+
+	r >>= 3;
+	for (unsigned int i = 0; i < 16; i += 8) {
+		uint64_t v = rng();
+		memcpy(b + i, &v, i + 8 <= 15 ? 8 : 7);
+	}
+	if (shape < 3)
+		return; /* pure random */
+	/* 0-2 prefixes */
+	for (unsigned int n = r % 3; n > 0; n--) {
+		r >>= 2;
+		b[k++] = pfx[(r >> 4) % sizeof(pfx)];
+		r >>= 4;
+	}
+	switch (shape) {
+	case 3:
+	case 4:
+		b[k++] = 0x0f;
+		break;
+	case 5:
+		b[k++] = 0x0f;
+		b[k++] = (r & 1) ? 0x38 : 0x3a;
+		break;
+	case 6:
+		b[k] = (r & 1) ? 0xc4 : 0xc5;
+		b[k + 1] |= 0xc0 & (r & 2 ? 0xc0 : 0xff);
+		if (b[k] == 0xc4)
+			b[k + 1] =
+			    (uint8_t)((b[k + 1] & 0xe0) | (1 + (r >> 2) % 3));
+		break;
+	case 7:
+		break; /* random after prefixes */
+	}
+}
+
+static int
+run_random(int mode, unsigned long count, uint64_t seed)
+{
+	cs_insn *ci = cs_malloc(cs[mode]);
+	uint8_t b[16];
+
+	rng_state = seed;
+	for (unsigned long i = 0; i < count; i++) {
+		gen(b);
+		check_one(mode, b, 15, 0x1000, ci);
+	}
+	cs_free(ci, 1);
+	return 0;
+}
+
+static void
+summary(void)
+{
+	printf("instructions %lu: agree %lu (both invalid %lu), excused %lu, "
+	       "MISMATCHES %lu\n",
+	       n_total, n_match, n_both_invalid, n_excused, n_bad);
+	if (n_evex_len || n_evex_cs_invalid)
+		printf("  EVEX: %lu agree on length (operands not compared), "
+		       "%lu capstone-invalid EVEX not judged (EVEX opcode "
+		       "validity not modelled)\n",
+		       n_evex_len, n_evex_cs_invalid);
+	for (size_t e = 0; e < NEXC; e++)
+		if (exceptions[e].count)
+			printf("  excused %8lu  %s [%s]\n", exceptions[e].count,
+			       exceptions[e].what, exceptions[e].sdm);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const cs_mode modes[3] = { CS_MODE_16, CS_MODE_32, CS_MODE_64 };
+	unsigned long min_insns = 0;
+	unsigned long max_bad = 0;
+
+	for (int i = 0; i < 3; i++) {
+		if (cs_open(CS_ARCH_X86, modes[i], &cs[i]) != CS_ERR_OK)
+			return 2;
+		cs_option(cs[i], CS_OPT_DETAIL, CS_OPT_ON);
+	}
+	if (argc >= 2 && strcmp(argv[1], "elf") == 0) {
+		int a = 2, nfiles = 0;
+
+		for (; a + 1 < argc && argv[a][0] == '-'; a += 2) {
+			if (strcmp(argv[a], "--limit") == 0)
+				insn_limit = strtoul(argv[a + 1], NULL, 0);
+			else if (strcmp(argv[a], "--max-mismatch") == 0)
+				max_bad = strtoul(argv[a + 1], NULL, 0);
+			else if (strcmp(argv[a], "--min") == 0)
+				min_insns = strtoul(argv[a + 1], NULL, 0);
+		}
+		for (; a < argc && n_total < insn_limit; a++)
+			if (access(argv[a], R_OK) == 0 && run_elf(argv[a]) == 0)
+				nfiles++;
+		printf("%d files\n", nfiles);
+	} else if ((argc == 5 || argc == 7) && strcmp(argv[1], "random") == 0) {
+		if (argc == 7 && strcmp(argv[5], "--max-mismatch") == 0)
+			max_bad = strtoul(argv[6], NULL, 0);
+		int bits = atoi(argv[2]);
+		int mode = bits == 16 ? 0 : bits == 32 ? 1 : 2;
+
+		run_random(mode, strtoul(argv[3], NULL, 0),
+			   strtoull(argv[4], NULL, 0));
+	} else {
+		fprintf(
+		    stderr,
+		    "usage: decode_oracle elf [--limit N] [--min N] FILE...\n"
+		    "       decode_oracle random 16|32|64 COUNT SEED "
+		    "[--max-mismatch N]\n");
+		return 2;
+	}
+	summary();
+	if (n_total < min_insns) {
+		printf("FAIL: only %lu instructions (wanted %lu)\n", n_total,
+		       min_insns);
+		return 1;
+	}
+	if (n_bad > max_bad) {
+		printf("FAIL: %lu unexplained mismatches (allowed %lu)\n",
+		       n_bad, max_bad);
+		return 1;
+	}
+	if (n_bad)
+		printf("NOTE: %lu known unexplained mismatches (ratchet %lu; "
+		       "the goal is 0)\n",
+		       n_bad, max_bad);
+	return 0;
+}

@@ -1,0 +1,171 @@
+/*
+ * Unit tests of the x86 decoder: lengths, operands, prefixes and their
+ * rules, the fetch callback, #UD and #GP, and the formatter.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cunit.h"
+#include "x86.h"
+
+static struct x86_instr in;
+
+static int
+dec(int mode, const char *hex)
+{
+	uint8_t b[32];
+	size_t n = 0;
+
+	for (; hex[0] && hex[1]; hex += 2) {
+		unsigned int v;
+		sscanf(hex, "%2x", &v);
+		b[n++] = (uint8_t)v;
+	}
+	return x86_decode(&in, (enum x86_mode)mode, b, n);
+}
+
+static const char *
+fmt(void)
+{
+	static char buf[128];
+	x86_format(&in, 0x1000, buf, sizeof(buf));
+	return buf;
+}
+
+static void
+test_basic(void)
+{
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "8b4308"), X86_DEC_OK);
+	CU_ASSERT_EQUAL(in.length, 3);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_MOV);
+	CU_ASSERT_EQUAL(in.nops, 2);
+	CU_ASSERT_EQUAL(in.ops[0].type, X86_OPND_REG);
+	CU_ASSERT_EQUAL(in.ops[0].reg, X86_R_EAX);
+	CU_ASSERT_EQUAL(in.ops[0].access, X86_ACC_W);
+	CU_ASSERT_EQUAL(in.ops[1].type, X86_OPND_MEM);
+	CU_ASSERT_EQUAL(in.ops[1].base, X86_R_RAX + 3);
+	CU_ASSERT_EQUAL(in.ops[1].disp, 8);
+	CU_ASSERT_EQUAL(in.ops[1].size, 4);
+	CU_ASSERT_STRING_EQUAL(fmt(), "mov eax, dword ptr [rbx + 0x8]");
+	/* movabs rax, imm64 */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "48b88877665544332211"), 0);
+	CU_ASSERT_EQUAL(in.length, 10);
+	CU_ASSERT_EQUAL(in.ops[1].imm, 0x1122334455667788LL);
+	/* RIP-relative */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "488b0500100000"), 0);
+	CU_ASSERT_EQUAL(in.ops[1].base, X86_R_RIP);
+	CU_ASSERT_EQUAL(in.ops[1].disp, 0x1000);
+	/* 16-bit addressing: [bp+si+1] with SS */
+	CU_ASSERT_EQUAL(dec(X86_MODE_16, "8b4201"), 0);
+	CU_ASSERT_EQUAL(in.ops[1].base, X86_R_AX + 5);
+	CU_ASSERT_EQUAL(in.ops[1].index, X86_R_AX + 6);
+	CU_ASSERT_EQUAL(in.ops[1].seg, X86_R_SS);
+	/* moffs with address size: 67 A1 in 16-bit mode has a 32-bit moffs */
+	CU_ASSERT_EQUAL(dec(X86_MODE_16, "67a178563412"), 0);
+	CU_ASSERT_EQUAL(in.length, 6);
+	CU_ASSERT_EQUAL(in.ops[1].disp, 0x12345678);
+}
+
+static void
+test_prefixes(void)
+{
+	/* last segment override wins */
+	CU_ASSERT_EQUAL(dec(X86_MODE_32, "2e648b00"), 0);
+	CU_ASSERT_EQUAL(in.ops[1].seg, X86_R_FS);
+	/* REX not right before the opcode is ignored */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "48668b00"), 0);
+	CU_ASSERT_EQUAL(in.ops[0].reg, X86_R_AX);
+	CU_ASSERT_EQUAL(in.rex, 0);
+	/* mandatory prefixes */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "f30f10c1"), 0);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_MOVSS);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "660f10c1"), 0);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_MOVUPD);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "f30fbcc1"), 0);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_TZCNT);
+	/* LOCK: fine on a memory destination, #UD on a register or a
+	 * non-lockable instruction */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "f0010f"), X86_DEC_OK);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "f001c8"), X86_DEC_UD);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "f08b00"), X86_DEC_UD);
+	/* 16 prefixes: longer than 15 bytes */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "6666666666666666666666666666669090"),
+			X86_DEC_GP);
+	/* AH vs SPL */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "88e0"), 0);
+	CU_ASSERT_EQUAL(in.ops[1].reg, X86_R_AH);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "4088e0"), 0);
+	CU_ASSERT_EQUAL(in.ops[1].reg, X86_R_SPL);
+}
+
+static void
+test_vex_evex(void)
+{
+	/* VEX vs LES in 32-bit mode */
+	CU_ASSERT_EQUAL(dec(X86_MODE_32, "c400"), 0);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_LES);
+	CU_ASSERT_EQUAL(dec(X86_MODE_32, "c5f877"), 0);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_VZEROUPPER);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "c4e27d18c0"), 0);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_VBROADCASTSS);
+	CU_ASSERT_EQUAL(in.ops[0].reg, X86_R_YMM0);
+	/* EVEX vs BOUND */
+	CU_ASSERT_EQUAL(dec(X86_MODE_32, "6200"), 0);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_BOUND);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f17c4858c1"), 0);
+	CU_ASSERT_EQUAL(in.length, 6);
+	/* 66 before VEX: #UD */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "66c5f877"), X86_DEC_UD);
+	/* 3DNow! */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "0f0fc00d"), 0);
+	CU_ASSERT_EQUAL(in.length, 4);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_PI2FD);
+}
+
+struct pages {
+	const uint8_t *b;
+	size_t present;
+};
+
+static int
+fetch(void *arg, uint64_t off, uint8_t *buf, size_t len)
+{
+	struct pages *p = arg;
+
+	if (off >= p->present)
+		return -1;
+	if (len > p->present - off)
+		len = p->present - off;
+	memcpy(buf, p->b + off, len);
+	return (int)len;
+}
+
+static void
+test_fetch(void)
+{
+	static const uint8_t code[] = { 0x48, 0x8b, 0x84, 0xc8,
+					0x00, 0x01, 0x00, 0x00 };
+	struct pages p = { code, 5 };
+
+	CU_ASSERT_EQUAL(x86_decode_fetch(&in, X86_MODE_64, fetch, &p),
+			X86_DEC_FETCH);
+	CU_ASSERT_EQUAL(in.fault_offset, 5);
+	p.present = 8;
+	CU_ASSERT_EQUAL(x86_decode_fetch(&in, X86_MODE_64, fetch, &p), 0);
+	CU_ASSERT_EQUAL(in.length, 8);
+	CU_ASSERT_EQUAL(in.ops[1].index, X86_R_RAX + 1);
+	CU_ASSERT_EQUAL(in.ops[1].scale, 8);
+}
+
+static CU_TestInfo decode_tests[] = {
+	{ "basic forms", test_basic },
+	{ "prefix rules", test_prefixes },
+	{ "VEX, EVEX, 3DNow!", test_vex_evex },
+	{ "fetch callback", test_fetch },
+	CU_TEST_INFO_NULL,
+};
+
+const struct unit_suite unit_suites[] = {
+	{ "decode", decode_tests },
+	{ NULL, NULL },
+};

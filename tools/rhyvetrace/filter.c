@@ -1,0 +1,285 @@
+/*
+ * Names (exit reasons, injection types, registers, event kinds) and the
+ * event filters of 'dump'.  Values come from an untrusted file: every
+ * name lookup has an answer for out-of-range numbers.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "rhyvetrace.h"
+#include "vmm.h"
+
+/* ---- names ------------------------------------------------------------- */
+
+/*
+ * The names kmod gives (vm_exitcode_name(), vm_reg_name()), kept here so
+ * that the offline tool does not link the hypervisor.  Indexed by the
+ * enum constants, so the numbers cannot drift; the asserts catch a new
+ * exit code or register that needs a name.
+ */
+_Static_assert(VM_EXITCODE_MAX == 7, "name the new exit code below");
+_Static_assert(VM_REG_LAST == 41, "name the new register below");
+
+const char *
+rt_exit_name(uint32_t exitcode)
+{
+	static const char *const names[VM_EXITCODE_MAX] = {
+		[VM_EXITCODE_INOUT] = "inout",
+		[VM_EXITCODE_MMIO] = "mmio",
+		[VM_EXITCODE_HLT] = "hlt",
+		[VM_EXITCODE_SUSPENDED] = "suspended",
+		[VM_EXITCODE_BOGUS] = "bogus",
+		[VM_EXITCODE_DEBUG] = "debug",
+		[VM_EXITCODE_ENGINE_ERROR] = "engine-error",
+	};
+
+	if (exitcode >= VM_EXITCODE_MAX || names[exitcode] == NULL)
+		return "unknown";
+	return names[exitcode];
+}
+
+static const char *
+reg_name(uint64_t reg)
+{
+	static const char *const names[VM_REG_LAST] = {
+		[VM_REG_GUEST_RAX] = "rax",
+		[VM_REG_GUEST_RBX] = "rbx",
+		[VM_REG_GUEST_RCX] = "rcx",
+		[VM_REG_GUEST_RDX] = "rdx",
+		[VM_REG_GUEST_RSI] = "rsi",
+		[VM_REG_GUEST_RDI] = "rdi",
+		[VM_REG_GUEST_RBP] = "rbp",
+		[VM_REG_GUEST_R8] = "r8",
+		[VM_REG_GUEST_R9] = "r9",
+		[VM_REG_GUEST_R10] = "r10",
+		[VM_REG_GUEST_R11] = "r11",
+		[VM_REG_GUEST_R12] = "r12",
+		[VM_REG_GUEST_R13] = "r13",
+		[VM_REG_GUEST_R14] = "r14",
+		[VM_REG_GUEST_R15] = "r15",
+		[VM_REG_GUEST_CR0] = "cr0",
+		[VM_REG_GUEST_CR3] = "cr3",
+		[VM_REG_GUEST_CR4] = "cr4",
+		[VM_REG_GUEST_DR7] = "dr7",
+		[VM_REG_GUEST_RSP] = "rsp",
+		[VM_REG_GUEST_RIP] = "rip",
+		[VM_REG_GUEST_RFLAGS] = "rflags",
+		[VM_REG_GUEST_ES] = "es",
+		[VM_REG_GUEST_CS] = "cs",
+		[VM_REG_GUEST_SS] = "ss",
+		[VM_REG_GUEST_DS] = "ds",
+		[VM_REG_GUEST_FS] = "fs",
+		[VM_REG_GUEST_GS] = "gs",
+		[VM_REG_GUEST_LDTR] = "ldtr",
+		[VM_REG_GUEST_TR] = "tr",
+		[VM_REG_GUEST_IDTR] = "idtr",
+		[VM_REG_GUEST_GDTR] = "gdtr",
+		[VM_REG_GUEST_EFER] = "efer",
+		[VM_REG_GUEST_CR2] = "cr2",
+		[VM_REG_GUEST_CR8] = "cr8",
+		[VM_REG_GUEST_DR0] = "dr0",
+		[VM_REG_GUEST_DR1] = "dr1",
+		[VM_REG_GUEST_DR2] = "dr2",
+		[VM_REG_GUEST_DR3] = "dr3",
+		[VM_REG_GUEST_DR6] = "dr6",
+		[VM_REG_GUEST_INTR_SHADOW] = "intr_shadow",
+	};
+
+	return reg < VM_REG_LAST && names[reg] != NULL ? names[reg] : "?";
+}
+
+static const char *
+suspend_name(uint64_t how)
+{
+	switch (how) {
+	case VM_SUSPEND_RESET:
+		return "reset";
+	case VM_SUSPEND_POWEROFF:
+		return "poweroff";
+	case VM_SUSPEND_HALT:
+		return "halt";
+	case VM_SUSPEND_TRIPLEFAULT:
+		return "triplefault";
+	}
+	return NULL;
+}
+
+const char *
+rt_exit_info_name(uint32_t exitcode, unsigned i)
+{
+	static const char *const names[VM_EXITCODE_MAX][3] = {
+		[VM_EXITCODE_HLT] = { "rflags" },
+		[VM_EXITCODE_SUSPENDED] = { "how" },
+		[VM_EXITCODE_DEBUG] = { "dr6" },
+		[VM_EXITCODE_ENGINE_ERROR] = { "error_reason", "suberror" },
+	};
+
+	if (exitcode >= VM_EXITCODE_MAX || i >= 3)
+		return NULL;
+	return names[exitcode][i];
+}
+
+size_t
+rt_exit_info(const struct trace_event *ev, struct rt_field f[3])
+{
+	static const char *const raw[3] = { "info0", "info1", "info2" };
+	const uint64_t *info = ev->u.exit.info;
+	size_t n = 0;
+
+	/* Named fields always (a HLT's rflags may be 0), others if set. */
+	for (unsigned i = 0; i < 3; i++) {
+		const char *name = rt_exit_info_name(ev->u.exit.exitcode, i);
+
+		if (name != NULL)
+			f[n++] = (struct rt_field){ name, info[i], NULL };
+		else if (info[i] != 0)
+			f[n++] = (struct rt_field){ raw[i], info[i], NULL };
+	}
+	if (ev->u.exit.exitcode == VM_EXITCODE_SUSPENDED && n > 0)
+		f[0].text = suspend_name(info[0]);
+	return n;
+}
+
+const char *
+rt_kind_name(enum trace_kind kind)
+{
+	const char *s = trace_kind_name(kind);
+
+	return s != NULL ? s : "unknown";
+}
+
+const char *
+rt_inject_type_name(uint8_t type)
+{
+	switch (type) {
+	case TRACE_INJECT_EXTINT:
+		return "extint";
+	case TRACE_INJECT_NMI:
+		return "nmi";
+	case TRACE_INJECT_EXCEPTION:
+		return "exception";
+	case TRACE_INJECT_SOFTINT:
+		return "softint";
+	}
+	return "unknown";
+}
+
+void
+rt_reg_name(uint64_t id, char *buf, size_t len)
+{
+	static const char *const parts[4] = { "base", "limit", "access", "?" };
+
+	if (id < VM_REG_LAST) {
+		snprintf(buf, len, "%s", reg_name(id));
+	} else if (id >= 0x100 && id < 0x100 + VM_REG_LAST * 4ULL) {
+		uint64_t r = (id - 0x100) / 4;
+
+		snprintf(buf, len, "%s.%s", reg_name(r),
+			 parts[(id - 0x100) % 4]);
+	} else if ((id >> 32) == 1) {
+		snprintf(buf, len, "msr:0x%" PRIx32, (uint32_t)id);
+	} else {
+		snprintf(buf, len, "reg:0x%" PRIx64, id);
+	}
+}
+
+/* ---- filters ----------------------------------------------------------- */
+
+void
+rt_filter_init(struct rt_filter *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->to = UINT64_MAX;
+}
+
+bool
+rt_filter_kinds(struct rt_filter *f, const char *list)
+{
+	const char *p = list;
+
+	while (*p != '\0') {
+		const char *comma = strchr(p, ',');
+		size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		char name[32];
+		enum trace_kind k;
+
+		if (n == 0 || n >= sizeof(name)) {
+			rt_usage_error("dump", "bad --kind list '%s'", list);
+			return false;
+		}
+		memcpy(name, p, n);
+		name[n] = '\0';
+		k = trace_kind_from_name(name);
+		if (k == 0 || k >= TRACE_EV_KIND_MAX) {
+			char known[512] = "";
+			size_t used = 0;
+
+			for (int i = 1; i < TRACE_EV_KIND_MAX; i++) {
+				int w =
+				    snprintf(known + used, sizeof(known) - used,
+					     "%s%s", i > 1 ? "," : "",
+					     rt_kind_name((enum trace_kind)i));
+				if (w < 0 || (size_t)w >= sizeof(known) - used)
+					break;
+				used += (size_t)w;
+			}
+			rt_usage_error("dump", "unknown event kind '%s' (%s)",
+				       name, known);
+			return false;
+		}
+		f->kinds |= 1ULL << k;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return true;
+}
+
+/* [a, a+len) meets [lo, hi]; len 0 is treated as the single address a. */
+static bool
+overlaps(uint64_t a, uint64_t len, uint64_t lo, uint64_t hi)
+{
+	uint64_t last = len == 0 ? a : a + (len - 1);
+
+	if (last < a) /* wrapped: the file lies; still compare sanely */
+		last = UINT64_MAX;
+	return a <= hi && last >= lo;
+}
+
+bool
+rt_filter_match(const struct rt_filter *f, const struct trace_event *ev)
+{
+	if (f->kinds != 0 &&
+	    ((unsigned)ev->kind >= 64 || !(f->kinds & (1ULL << ev->kind))))
+		return false;
+	if (f->has_vcpu && ev->vcpu != f->vcpu)
+		return false;
+	if (ev->index < f->from || ev->index > f->to)
+		return false;
+	if (f->has_port &&
+	    !(ev->kind == TRACE_EV_PIO && ev->u.pio.port >= f->port_lo &&
+	      ev->u.pio.port <= f->port_hi))
+		return false;
+	if (f->has_rip &&
+	    !(ev->kind == TRACE_EV_EXIT && ev->u.exit.rip >= f->rip_lo &&
+	      ev->u.exit.rip <= f->rip_hi))
+		return false;
+	if (f->has_addr) {
+		switch (ev->kind) {
+		case TRACE_EV_MMIO:
+			return overlaps(ev->u.mmio.gpa, ev->u.mmio.bytes,
+					f->addr_lo, f->addr_hi);
+		case TRACE_EV_DMA:
+			return overlaps(ev->u.dma.gpa, ev->u.dma.len,
+					f->addr_lo, f->addr_hi);
+		case TRACE_EV_CKPT_PAGES:
+			return overlaps(ev->u.ckpt_pages.gpa,
+					(uint64_t)ev->u.ckpt_pages.npages *
+					    4096,
+					f->addr_lo, f->addr_hi);
+		default:
+			return false;
+		}
+	}
+	return true;
+}
