@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +42,7 @@ struct run {
 	/* out */
 	uint64_t records;
 	double gen_s, write_s, write_cpu_s, close_s, read_s;
+	double other_cpu_s; /* CPU of the writer's other threads */
 	uint64_t nread, nexit_read, file_bytes, raw_bytes;
 	int cpu;
 };
@@ -52,6 +54,17 @@ now_s(clockid_t clk)
 
 	clock_gettime(clk, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double
+process_cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+	       ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) /
+		   1e6;
 }
 
 static const char *
@@ -76,7 +89,7 @@ run(const char *out, struct run *rn)
 	struct stat st;
 	cpu_set_t set, saved;
 	char err[256];
-	double t0, t1, c0;
+	double t0, t1, c0, p0;
 	int rc;
 
 	if (s == NULL)
@@ -110,6 +123,7 @@ run(const char *out, struct run *rn)
 	rn->records = 0;
 	t0 = now_s(CLOCK_MONOTONIC);
 	c0 = now_s(CLOCK_THREAD_CPUTIME_ID);
+	p0 = process_cpu_s();
 	while (s->exits < rn->exits || s->pending) {
 		synth_next(s, &ev);
 		if (trace_write(w, &ev) != 0) {
@@ -127,6 +141,7 @@ run(const char *out, struct run *rn)
 		return -1;
 	}
 	rn->close_s = now_s(CLOCK_MONOTONIC) - t1;
+	rn->other_cpu_s = process_cpu_s() - p0 - rn->write_cpu_s;
 	if (rn->cpu >= 0)
 		sched_setaffinity(0, sizeof(saved), &saved);
 	free(s);
@@ -212,14 +227,12 @@ main(int argc, char **argv)
 		       "PIO/MMIO access record; a HLT has none)\n",
 		       exits, rn.records);
 		printf("  write  %7.2f M exit events/s  %6.2f M records/s  "
-		       "(%.2f s wall on CPU %d, %.2f s CPU; close %.2f s)\n",
+		       "(%.2f s wall; close %.2f s)\n",
 		       wr / 1e6, (double)rn.records / rn.write_s / 1e6,
-		       rn.write_s, rn.cpu, rn.write_cpu_s, rn.close_s);
-		if (rn.write_s > rn.gen_s)
-			printf("         %7.2f M exit events/s  without the "
-			       "generator (%.2f s of the wall time)\n",
-			       (double)exits / (rn.write_s - rn.gen_s) / 1e6,
-			       rn.gen_s);
+		       rn.write_s, rn.close_s);
+		printf("         producer on CPU %d: %.2f s CPU (the generator "
+		       "%.2f s of it); the writer's threads: %.2f s CPU\n",
+		       rn.cpu, rn.write_cpu_s, rn.gen_s, rn.other_cpu_s);
 		printf("  read   %7.2f M exit events/s  %6.2f M records/s  "
 		       "(%.2f s, sequential trace_next)\n",
 		       (double)rn.nexit_read / rn.read_s / 1e6,
