@@ -208,6 +208,7 @@ int
 vm_run(struct vcpu *vcpu, struct vm_exit *vmexit)
 {
 	enum vm_suspend_how how = atomic_load(&vcpu->vm->suspend);
+	int error;
 
 	if (how != VM_SUSPEND_NONE) {
 		memset(vmexit, 0, sizeof(*vmexit));
@@ -215,7 +216,12 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vmexit)
 		vmexit->u.suspended.how = how;
 		return 0;
 	}
-	return vcpu->vm->engine->run(vcpu->cookie, vmexit);
+	error = vcpu->vm->engine->run(vcpu->cookie, vmexit);
+	if (error == 0 && !vmexit->has_insn &&
+	    (vmexit->exitcode == VM_EXITCODE_INOUT ||
+	     vmexit->exitcode == VM_EXITCODE_MMIO))
+		error = vm_exit_decode(vcpu, vmexit);
+	return error;
 }
 
 void

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "x86.h"
+
 #define VM_MAXCPU       64
 #define VM_NAME_MAX     64
 #define VM_LOWMEM_LIMIT (3ULL << 30) /* sysmem below 3 GiB ... */
@@ -147,6 +149,14 @@ struct vm_exit {
 	 */
 	int inst_length;
 	uint64_t rip;
+	/*
+	 * The instruction behind an INOUT or MMIO exit, decoded by kmod and
+	 * checked against the engine's report (rip and inst_length then
+	 * name that instruction).
+	 */
+	bool has_insn;
+	uint8_t insn_bytes[15];
+	struct x86_instr insn;
 	union {
 		struct vm_inout inout;
 		struct vm_mmio mmio;
@@ -159,7 +169,7 @@ struct vm_exit {
 		struct {
 			uint32_t reason; /* engine-specific code */
 			uint32_t suberror;
-			char msg[96];
+			char msg[256];
 		} error;
 	} u;
 };

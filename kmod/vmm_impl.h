@@ -72,6 +72,12 @@ struct vm {
 };
 
 void vm_mem_init(struct vm *vm);
+/*
+ * vmm_decode.c: decode the instruction behind an INOUT/MMIO exit and check
+ * it against the exit; a disagreement turns the exit into an engine error
+ * naming both.  Returns 0, or an errno when the state cannot be read.
+ */
+int vm_exit_decode(struct vcpu *vcpu, struct vm_exit *vmexit);
 void vm_mem_cleanup(struct vm *vm);
 
 #endif

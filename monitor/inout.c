@@ -95,9 +95,10 @@ emulate_inout(struct vcpu *vcpu, struct vm_exit *vmexit, bool strict)
 	}
 	if ((inout_handlers[port].flags & IOPORT_F_DEFAULT) && strict) {
 		rhyve_warnx("vcpu %d: %s of %u bytes at unclaimed port 0x%x "
-			    "(rip 0x%lx) with strict I/O (-e)",
+			    "(rip 0x%lx: %s) with strict I/O (-e)",
 			    vcpu_id(vcpu), io->in ? "read" : "write", io->bytes,
-			    port, (unsigned long)vmexit->rip);
+			    port, (unsigned long)vmexit->rip,
+			    vmexit_insn_text(vmexit));
 		return -1;
 	}
 	if (!(inout_handlers[port].flags & flag)) {

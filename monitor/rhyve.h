@@ -224,6 +224,8 @@ enum vmexit_ret {
  * it starts later; vcpu_run_all() takes them with sigwait().  Call first.
  */
 void rhyve_block_signals(void);
+/* The decoded instruction behind an exit, disassembled (per thread). */
+const char *vmexit_insn_text(const struct vm_exit *vmexit);
 /* Run every vCPU of 'vm' in its own thread; returns the exit status. */
 int vcpu_run_all(struct vm *vm);
 /* Ask the VM to stop with 'status' (e.g. from a device). */

@@ -60,6 +60,18 @@ rhyve_request_exit(struct vm *vm, int status)
 		status);
 }
 
+/* The instruction behind an exit as text, for error messages. */
+const char *
+vmexit_insn_text(const struct vm_exit *vmexit)
+{
+	static __thread char buf[96];
+
+	if (!vmexit->has_insn)
+		return "instruction not decoded";
+	x86_format(&vmexit->insn, vmexit->rip, buf, sizeof(buf));
+	return buf;
+}
+
 static enum vmexit_ret
 vmexit_inout(struct vcpu *vcpu, struct vm_exit *vmexit)
 {
@@ -77,13 +89,14 @@ vmexit_mmio(struct vcpu *vcpu, struct vm_exit *vmexit)
 	if (error == 0)
 		return VMEXIT_CONTINUE;
 	rhyve_warnx("vcpu %d: %s MMIO %s of %u bytes at gpa 0x%lx "
-		    "(rip 0x%lx)",
+		    "(rip 0x%lx: %s)",
 		    vcpu_id(vcpu),
 		    error == ESRCH   ? "unhandled"
 		    : error == EPERM ? "refused"
 				     : "failed",
 		    mmio->write ? "write" : "read", mmio->bytes,
-		    (unsigned long)mmio->gpa, (unsigned long)vmexit->rip);
+		    (unsigned long)mmio->gpa, (unsigned long)vmexit->rip,
+		    vmexit_insn_text(vmexit));
 	return VMEXIT_ABORT;
 }
 

@@ -90,7 +90,7 @@ bad-engine)
 strict-io)
 	need_kvm
 	run 4 -e -l com1,stdio -l pc-testdev --kernel "$guests/unclaimed.elf" vm0
-	err_has 'unclaimed port 0x[0-9a-f]+ .*strict I/O'
+	err_has 'unclaimed port 0x[0-9a-f]+ \(rip 0x[0-9a-f]+: in (al|ax|eax), dx\) with strict I/O'
 	;;
 file-console)
 	need_kvm
@@ -110,7 +110,7 @@ unhandled-mmio)
 	# Without pc-testdev the mmio guest's loads at 0xff000000 hit nothing.
 	need_kvm
 	run 4 -l com1,stdio --kernel "$guests/mmio.elf" vm0
-	err_has 'unhandled MMIO (read|write) of [1248] bytes at gpa 0xff0000'
+	err_has 'unhandled MMIO (read|write) of [1248] bytes at gpa 0xff0000[0-9a-f]* \(rip 0x[0-9a-f]+: mov'
 	;;
 kvm-denied)
 	# Without access to /dev/kvm: one clear line, status 4.  Needs root to

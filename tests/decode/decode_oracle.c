@@ -298,7 +298,8 @@ static struct exception exceptions[] = {
 	  "destination is not memory)",
 	  exc_lock, 0 },
 	{ "66/F2/F3/REX/LOCK before VEX/EVEX: #UD",
-	  "SDM Vol. 2A 2.3.2 (VEX) and 2.7.? EVEX (prefixes before VEX/EVEX)",
+	  "SDM Vol. 2A 2.3.2 (VEX: #UD if preceded by LOCK/66/F2/F3/REX) and "
+	  "2.7.1 (EVEX, same rule)",
 	  exc_pfx_vex, 0 },
 	{ "VEX.W1 on a VEX.W0-only instruction: #UD",
 	  "SDM Vol. 2A 2.3.6.2 / the instruction's opcode line (VEX.W0)",
@@ -309,9 +310,13 @@ static struct exception exceptions[] = {
 	  "SDM Vol. 2D A.4 table A-6 group 1A (8F: only /0 POP)", exc_xop, 0 },
 	{ "MOV CS, r/m is #UD", "SDM Vol. 2B 4.3 MOV: loading CS with MOV #UD",
 	  exc_movcs, 0 },
-	{ "capstone 4 lacks VBROADCASTI128 / RDPKRU / WRPKRU / 0F 1E NOP",
-	  "SDM Vol. 2C VPBROADCAST (VEX.256.66.0F38.W0 5A); Vol. 2B RDPKRU "
-	  "0F 01 EE, WRPKRU 0F 01 EF; Vol. 2D table A-3 0F 19-1E NOP Ev",
+	{ "capstone 4 lacks VBROADCASTI128, RDPKRU/WRPKRU, CET (WRSS, WRUSS, "
+	  "RDSSP), MOVDIRI/MOVDIR64B, WAITPKG, RDPID, CLZERO, MONITORX/MWAITX, "
+	  "reserved-NOP 0F 18-1F forms",
+	  "SDM Vol. 2C VPBROADCAST (VEX.256.66.0F38.W0 5A); Vol. 2B RDPKRU, "
+	  "WRPKRU, WRSS, WRUSS, RDSSP, MOVDIRI, MOVDIR64B, UMONITOR, UMWAIT, "
+	  "TPAUSE, RDPID pages; AMD APM Vol. 3 CLZERO, MONITORX/MWAITX; Vol. "
+	  "2D table A-3 (0F 18-1F NOP Ev)",
 	  exc_cs_lacks, 0 },
 	{ "MOV CR1/CR5-7/CR9-15, MOV DR8-15 (REX.R): #UD",
 	  "SDM Vol. 2B 4.3 MOV-Move to/from Control Registers (#UD: CR1, "

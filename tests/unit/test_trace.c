@@ -1309,7 +1309,7 @@ static void
 test_kind_names(void)
 {
 	for (int k = 1; k < TRACE_EV_KIND_MAX; k++)
-		CU_ASSERT_EQUAL(trace_kind_from_name(trace_kind_name(k)), k);
+		CU_ASSERT_EQUAL((int)trace_kind_from_name(trace_kind_name(k)), k);
 	CU_ASSERT_STRING_EQUAL(trace_kind_name(TRACE_EV_EXIT), "exit");
 	CU_ASSERT_STRING_EQUAL(trace_kind_name(TRACE_EV_CKPT_BEGIN),
 			       "ckpt_begin");

@@ -496,7 +496,7 @@ expect_frames(const struct hframe *fr, size_t n, const int *kinds,
 	r = ropen(path);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	while ((rc = trace_next(r, &ev)) == 1) {
-		CU_ASSERT_EQUAL(ev.kind, kinds[i]);
+		CU_ASSERT_EQUAL((int)ev.kind, kinds[i]);
 		if (!kinds[i])
 			break;
 		i++;
