@@ -298,16 +298,91 @@ describe_exit(const struct vm_exit *vmexit, char *buf, size_t len)
 			 (unsigned long long)vmexit->u.mmio.gpa);
 }
 
+static void
+take_decode(struct vm_exit *vmexit, uint64_t start,
+	    const struct x86_instr *insn, const uint8_t *bytes)
+{
+	vmexit->rip = start;
+	vmexit->inst_length = insn->length;
+	vmexit->insn = *insn;
+	vmexit->has_insn = true;
+	memcpy(vmexit->insn_bytes, bytes, insn->length);
+}
+
+static bool
+cache_matches(const struct vm_decode_entry *e, const struct decode_ctx *dc)
+{
+	return e->valid && e->rip == dc->rip && e->cr0 == dc->pg.cr0 &&
+	       e->cr3 == dc->pg.cr3 && e->cr4 == dc->pg.cr4 &&
+	       e->efer == dc->pg.efer && e->cs_base == dc->cs.base &&
+	       e->insn.mode == dc->mode;
+}
+
+/*
+ * A cached decode is used only if the same bytes are still where they
+ * were and it still matches this exit; anything else takes the slow path.
+ */
+static bool
+decode_cached(struct decode_ctx *dc, struct vm_exit *vmexit)
+{
+	for (int i = 0; i < VM_DECODE_CACHE; i++) {
+		struct vm_decode_entry *e = &dc->vcpu->dcache[i];
+		const uint8_t *host;
+
+		if (!cache_matches(e, dc))
+			continue;
+		host = vm_map_gpa(dc->vcpu->vm, e->gpa, e->insn.length);
+		dc->start = e->start;
+		if (host == NULL ||
+		    memcmp(host, e->bytes, e->insn.length) != 0 ||
+		    check_exit(dc, &e->insn, vmexit) != NULL)
+			return false;
+		take_decode(vmexit, e->start, &e->insn, e->bytes);
+		return true;
+	}
+	return false;
+}
+
+static void
+cache_insert(struct decode_ctx *dc, const struct vm_exit *vmexit)
+{
+	struct vm_decode_entry *e =
+	    &dc->vcpu->dcache[dc->vcpu->dcache_next++ % VM_DECODE_CACHE];
+	struct x86_fault fault;
+	uint64_t la = code_linear(dc, vmexit->rip);
+
+	e->valid = false;
+	/* Only instructions within one page: one gpa names all bytes. */
+	if ((la & 0xfff) + (uint64_t)vmexit->inst_length > 0x1000 ||
+	    x86_gla2gpa(&dc->pg, &dc->mem, la,
+			X86_MEM_EXEC | X86_MEM_NOSIDE | X86_MEM_NOPERM, &e->gpa,
+			&fault) != 0)
+		return;
+	e->rip = dc->rip;
+	e->cr0 = dc->pg.cr0;
+	e->cr3 = dc->pg.cr3;
+	e->cr4 = dc->pg.cr4;
+	e->efer = dc->pg.efer;
+	e->cs_base = dc->cs.base;
+	e->start = vmexit->rip;
+	e->insn = vmexit->insn;
+	memcpy(e->bytes, vmexit->insn_bytes, vmexit->inst_length);
+	e->valid = true;
+}
+
 int
 vm_exit_decode(struct vcpu *vcpu, struct vm_exit *vmexit)
 {
 	struct decode_ctx dc = { .vcpu = vcpu, .rip = vmexit->rip };
 	struct x86_instr insn;
+	uint8_t bytes[15];
 	char what[96], text[96];
 	const char *why;
 
 	if (decode_read_state(&dc) != 0)
 		return EIO;
+	if (decode_cached(&dc, vmexit))
+		return 0;
 	/* At rip (the instruction itself), then ending at rip. */
 	for (int back = 0; back <= 15; back++) {
 		dc.start = dc.rip - (uint64_t)back;
@@ -316,12 +391,10 @@ vm_exit_decode(struct vcpu *vcpu, struct vm_exit *vmexit)
 		    (back != 0 && insn.length != back) ||
 		    check_exit(&dc, &insn, vmexit) != NULL)
 			continue;
-		vmexit->rip = dc.start;
-		vmexit->inst_length = insn.length;
-		vmexit->insn = insn;
-		vmexit->has_insn = true;
-		read_linear(&dc, code_linear(&dc, dc.start), vmexit->insn_bytes,
-			    insn.length, X86_MEM_EXEC);
+		read_linear(&dc, code_linear(&dc, dc.start), bytes, insn.length,
+			    X86_MEM_EXEC);
+		take_decode(vmexit, dc.start, &insn, bytes);
+		cache_insert(&dc, vmexit);
 		return 0;
 	}
 

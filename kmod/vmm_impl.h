@@ -53,10 +53,28 @@ struct vm_memmap {
 	bool readonly;
 };
 
+/*
+ * Recent decodes of a vCPU (vmm_decode.c): a guest exits from the same few
+ * instructions over and over, so a hit costs a compare, not a page walk.
+ */
+#define VM_DECODE_CACHE 4
+
+struct vm_decode_entry {
+	bool valid;
+	uint64_t rip; /* as the engine reported it */
+	uint64_t cr0, cr3, cr4, efer, cs_base;
+	uint64_t start; /* the instruction's own rip */
+	uint64_t gpa;   /* where its bytes are */
+	struct x86_instr insn;
+	uint8_t bytes[15];
+};
+
 struct vcpu {
 	struct vm *vm;
 	int id;
 	void *cookie;
+	struct vm_decode_entry dcache[VM_DECODE_CACHE];
+	unsigned int dcache_next;
 };
 
 struct vm {
