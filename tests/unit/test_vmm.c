@@ -134,13 +134,14 @@ test_registers(void)
 }
 
 /*
- * Real-mode code at 0x1000 with 64 KiB of RAM: OUT, IN, an MMIO read and
- * an MMIO write to unbacked 0x20000, then HLT with interrupts off.
+ * Real-mode code at 0x1000 with 64 KiB of RAM: OUT, IN (from 0x62: kmod
+ * owns 0x61), an MMIO read and an MMIO write to unbacked 0x20000, then
+ * HLT with interrupts off.
  */
 static const uint8_t realmode_code[] = {
 	0xb0, 0x42,                         /* mov al, 0x42 */
 	0xe6, 0xe0,                         /* out 0xe0, al */
-	0xe4, 0x61,                         /* in al, 0x61 */
+	0xe4, 0x62,                         /* in al, 0x62 */
 	0xe6, 0xe1,                         /* out 0xe1, al */
 	0xb8, 0x00, 0x20,                   /* mov ax, 0x2000 */
 	0x8e, 0xd8,                         /* mov ds, ax */
@@ -191,7 +192,7 @@ test_run(void)
 	CU_ASSERT_EQUAL_FATAL(vm_run(vcpu, &ex), 0);
 	CU_ASSERT_EQUAL_FATAL(ex.exitcode, VM_EXITCODE_INOUT);
 	CU_ASSERT_TRUE(ex.u.inout.in);
-	CU_ASSERT_EQUAL(ex.u.inout.port, 0x61);
+	CU_ASSERT_EQUAL(ex.u.inout.port, 0x62);
 	ex.u.inout.data[0] = 0x77; /* the value IN returns */
 
 	CU_ASSERT_EQUAL_FATAL(vm_run(vcpu, &ex), 0);
