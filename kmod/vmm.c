@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "vmm_impl.h"
+#include "io/vio.h"
 
 static const struct vmm_engine *const vmm_engines[] = {
 	&vmm_engine_kvm,
@@ -49,10 +50,19 @@ vm_create(const char *name, const char *engine, struct vm **vmp, char *errbuf,
 	snprintf(vm->name, sizeof(vm->name), "%s", name);
 	vm->engine = eng;
 	vm_mem_init(vm);
+	vm->clock_base = vm_clock_ns(vm); /* clock_base is 0 here */
 	error = eng->vm_init(vm, &vm->cookie, errbuf, errlen);
 	if (error != 0) {
 		vm_mem_cleanup(vm);
 		free(vm);
+		return error;
+	}
+	error = vm_platform_init(vm);
+	if (error != 0) {
+		snprintf(errbuf, errlen,
+			 "cannot create the platform devices: %s",
+			 strerror(error));
+		vm_destroy(vm);
 		return error;
 	}
 	*vmp = vm;
@@ -64,10 +74,15 @@ vm_destroy(struct vm *vm)
 {
 	if (vm == NULL)
 		return;
+	/* Timers first: their functions touch devices and vCPUs. */
+	vm_callouts_cleanup(vm);
+	vm_platform_cleanup(vm);
 	for (int i = 0; i < VM_MAXCPU; i++) {
 		if (vm->vcpus[i] == NULL)
 			continue;
 		vm->engine->vcpu_cleanup(vm->vcpus[i]->cookie);
+		pthread_mutex_destroy(&vm->vcpus[i]->mtx);
+		pthread_cond_destroy(&vm->vcpus[i]->cv);
 		free(vm->vcpus[i]);
 	}
 	for (int slot = 0; slot < VM_MAX_MEMMAP; slot++)
@@ -105,8 +120,13 @@ vm_vcpu_create(struct vm *vm, int id, struct vcpu **vcpup)
 		return ENOMEM;
 	vcpu->vm = vm;
 	vcpu->id = id;
+	pthread_mutex_init(&vcpu->mtx, NULL);
+	pthread_cond_init(&vcpu->cv, NULL);
+	callout_init(vm, &vcpu->window_kick);
 	error = vm->engine->vcpu_init(vm->cookie, vcpu, id, &vcpu->cookie);
 	if (error != 0) {
+		pthread_mutex_destroy(&vcpu->mtx);
+		pthread_cond_destroy(&vcpu->cv);
 		free(vcpu);
 		return error;
 	}
@@ -204,30 +224,59 @@ vm_set_msr(struct vcpu *vcpu, uint32_t msr, uint64_t val)
 	return vcpu->vm->engine->setmsr(vcpu->cookie, msr, val);
 }
 
+/* The exits kmod handles itself; true: go back into the guest. */
+static bool
+vm_exit_handled(struct vcpu *vcpu, struct vm_exit *vmexit)
+{
+	switch (vmexit->exitcode) {
+	case VM_EXITCODE_INOUT:
+		return vm_ioport_emulate(vcpu, vmexit) == 1;
+	case VM_EXITCODE_HLT:
+		/* With interrupts masked nothing wakes it: the monitor's. */
+		if (!(vmexit->u.hlt.rflags & (1u << 9)))
+			return false;
+		vm_handle_hlt(vcpu);
+		return true;
+	case VM_EXITCODE_BOGUS:
+		/* A kick for an interrupt, or for the monitor? */
+		return !atomic_exchange(&vcpu->exit_request, false);
+	default:
+		return false;
+	}
+}
+
 int
 vm_run(struct vcpu *vcpu, struct vm_exit *vmexit)
 {
-	enum vm_suspend_how how = atomic_load(&vcpu->vm->suspend);
+	struct vm *vm = vcpu->vm;
 	int error;
 
-	if (how != VM_SUSPEND_NONE) {
-		memset(vmexit, 0, sizeof(*vmexit));
-		vmexit->exitcode = VM_EXITCODE_SUSPENDED;
-		vmexit->u.suspended.how = how;
-		return 0;
+	for (;;) {
+		enum vm_suspend_how how = atomic_load(&vm->suspend);
+
+		if (how != VM_SUSPEND_NONE) {
+			memset(vmexit, 0, sizeof(*vmexit));
+			vmexit->exitcode = VM_EXITCODE_SUSPENDED;
+			vmexit->u.suspended.how = how;
+			return 0;
+		}
+		vm_inject_pending(vcpu);
+		error = vm->engine->run(vcpu->cookie, vmexit);
+		/* The instruction behind I/O exits, checked, for everyone. */
+		if (error == 0 && !vmexit->has_insn &&
+		    (vmexit->exitcode == VM_EXITCODE_INOUT ||
+			vmexit->exitcode == VM_EXITCODE_MMIO))
+			error = vm_exit_decode(vcpu, vmexit);
+		if (error != 0 || !vm_exit_handled(vcpu, vmexit))
+			return error;
 	}
-	error = vcpu->vm->engine->run(vcpu->cookie, vmexit);
-	if (error == 0 && !vmexit->has_insn &&
-	    (vmexit->exitcode == VM_EXITCODE_INOUT ||
-	     vmexit->exitcode == VM_EXITCODE_MMIO))
-		error = vm_exit_decode(vcpu, vmexit);
-	return error;
 }
 
 void
 vm_vcpu_kick(struct vcpu *vcpu)
 {
-	vcpu->vm->engine->kick(vcpu->cookie);
+	atomic_store(&vcpu->exit_request, true);
+	vcpu_notify_event(vcpu);
 }
 
 int
@@ -284,4 +333,42 @@ vm_reg_name(int reg)
 	if (reg < 0 || reg >= VM_REG_LAST)
 		return "unknown";
 	return names[reg];
+}
+
+/* The devices every VM has, as bhyve creates them with the VM. */
+int
+vm_platform_init(struct vm *vm)
+{
+	int error;
+
+	if ((error = vatpic_init(vm)) != 0 || (error = vatpit_init(vm)) != 0 ||
+	    (error = vpmtmr_init(vm)) != 0)
+		return error;
+	return 0;
+}
+
+void
+vm_platform_cleanup(struct vm *vm)
+{
+	vpmtmr_cleanup(vm);
+	vatpit_cleanup(vm);
+	vatpic_cleanup(vm);
+}
+
+int
+vm_isa_assert_irq(struct vm *vm, int atpic_irq, int ioapic_irq)
+{
+	return atpic_irq >= 0 ? vatpic_assert_irq(vm, atpic_irq) : 0;
+}
+
+int
+vm_isa_deassert_irq(struct vm *vm, int atpic_irq, int ioapic_irq)
+{
+	return atpic_irq >= 0 ? vatpic_deassert_irq(vm, atpic_irq) : 0;
+}
+
+int
+vm_isa_pulse_irq(struct vm *vm, int atpic_irq, int ioapic_irq)
+{
+	return atpic_irq >= 0 ? vatpic_pulse_irq(vm, atpic_irq) : 0;
 }

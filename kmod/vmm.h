@@ -237,6 +237,18 @@ int vm_run(struct vcpu *vcpu, struct vm_exit *vmexit);
 /* Make a vm_run() in another thread return soon with VM_EXITCODE_BOGUS. */
 void vm_vcpu_kick(struct vcpu *vcpu);
 
+/*
+ * Interrupt lines for the monitor's devices, as bhyve's vm_isa_*_irq():
+ * an ISA IRQ on the PIC pair (and later the same line on the I/O APIC;
+ * ioapic_irq -1: none).  Edge devices pulse; level devices assert and
+ * deassert.
+ */
+int vm_isa_assert_irq(struct vm *vm, int atpic_irq, int ioapic_irq);
+int vm_isa_deassert_irq(struct vm *vm, int atpic_irq, int ioapic_irq);
+int vm_isa_pulse_irq(struct vm *vm, int atpic_irq, int ioapic_irq);
+/* Raise an NMI on a vCPU. */
+void vm_inject_nmi(struct vcpu *vcpu);
+
 /* Suspension: the first reason set wins; every vCPU then stops. */
 int vm_suspend(struct vm *vm, enum vm_suspend_how how);
 enum vm_suspend_how vm_suspended(const struct vm *vm);

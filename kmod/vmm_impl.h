@@ -34,6 +34,14 @@ struct vmm_engine {
 	int (*setdesc)(void *vcookie, int reg, const struct seg_desc *desc);
 	int (*getmsr)(void *vcookie, uint32_t msr, uint64_t *val);
 	int (*setmsr)(void *vcookie, uint32_t msr, uint64_t val);
+	/*
+	 * Inject an external interrupt / an NMI on the next entry.  EBUSY:
+	 * the vCPU cannot take it now (interrupts masked, shadow); the engine
+	 * then arranges an exit as soon as it can (interrupt window) so that
+	 * kmod tries again.
+	 */
+	int (*inject_intr)(void *vcookie, int vector);
+	int (*inject_nmi)(void *vcookie);
 };
 
 extern const struct vmm_engine vmm_engine_kvm;
@@ -69,13 +77,85 @@ struct vm_decode_entry {
 	uint8_t bytes[15];
 };
 
+/* ---- vmm_callout.c: timers on the VM's clock ------------------------ */
+
+struct vm_callouts;
+typedef void (*callout_func_t)(void *arg);
+
+struct callout {
+	struct vm *vm;
+	uint64_t deadline; /* vm_clock_ns() time */
+	callout_func_t fn;
+	void *arg;
+	bool pending;
+	struct callout *next;
+};
+
+void callout_init(struct vm *vm, struct callout *c);
+/* Call fn(arg) on the VM's timer thread once vm_clock_ns() >= deadline. */
+void callout_reset(struct callout *c, uint64_t deadline, callout_func_t fn,
+		   void *arg);
+/* Cancel; on return fn is not running (unless called from fn itself). */
+void callout_stop(struct callout *c);
+bool callout_pending(const struct callout *c);
+void vm_callouts_cleanup(struct vm *vm);
+
+/* ---- vmm_ioport.c: ports emulated inside kmod -------------------------- */
+
+/*
+ * A kmod port handler, as the monitor's inout_func_t: *eax in/out, the
+ * low 'bytes' bytes used.  Return 0, or -1 for an access the device
+ * refuses (the VM stops with an error).
+ */
+typedef int (*vm_ioport_func_t)(struct vm *vm, struct vcpu *vcpu, bool in,
+				int port, int bytes, uint32_t *eax, void *arg);
+
+int vm_register_ioport(struct vm *vm, int port, int len, vm_ioport_func_t fn,
+		       void *arg);
+/*
+ * Handle an INOUT exit if a kmod device owns the port: returns 1 handled,
+ * 0 not ours (the monitor's), -1 error (vmexit turned into an error).
+ */
+int vm_ioport_emulate(struct vcpu *vcpu, struct vm_exit *vmexit);
+
+/* ---- vmm_intr.c: the single injection point --------------------------- */
+
+/* Make the vCPU notice new pending events (wake it from HLT, kick it). */
+void vcpu_notify_event(struct vcpu *vcpu);
+/* Inject what is pending and deliverable before entering the guest. */
+void vm_inject_pending(struct vcpu *vcpu);
+/* HLT with interrupts enabled: sleep until an event is pending. */
+void vm_handle_hlt(struct vcpu *vcpu);
+/* The PIC asserts INTR towards this vCPU (ExtINT through LINT0). */
+void vm_inject_extint(struct vcpu *vcpu);
+
 struct vcpu {
 	struct vm *vm;
 	int id;
 	void *cookie;
 	struct vm_decode_entry dcache[VM_DECODE_CACHE];
 	unsigned int dcache_next;
+	pthread_mutex_t mtx; /* the fields below */
+	pthread_cond_t cv;
+	bool halted; /* sleeping in vm_handle_hlt() */
+	bool nmi_pending;
+	bool extint_pending;        /* the PIC asserts INTR */
+	_Atomic bool exit_request;  /* vm_vcpu_kick(): back to the monitor */
+	struct callout window_kick; /* see vm_inject_pending() */
+	uint64_t window_kick_at;    /* its deadline (vm_clock_ns) */
 };
+
+#define VM_MAX_IOPORTS 16
+
+struct vm_ioport {
+	int port, len;
+	vm_ioport_func_t fn;
+	void *arg;
+};
+
+struct vatpic;
+struct vatpit;
+struct vpmtmr;
 
 struct vm {
 	char name[VM_NAME_MAX];
@@ -87,7 +167,21 @@ struct vm {
 	size_t lowmem, highmem;
 	struct vcpu *vcpus[VM_MAXCPU];
 	_Atomic int suspend; /* enum vm_suspend_how */
+	uint64_t clock_base; /* host CLOCK_MONOTONIC ns at creation */
+	struct vm_callouts *callouts;
+	struct vm_ioport ioports[VM_MAX_IOPORTS];
+	int nioports;
+	/* The platform devices kmod owns (kmod/io). */
+	struct vatpic *vatpic;
+	struct vatpit *vatpit;
+	struct vpmtmr *vpmtmr;
 };
+
+/* The VM's clock: ns since creation.  Every device timer uses it. */
+uint64_t vm_clock_ns(struct vm *vm);
+/* Create / destroy the kmod platform devices (kmod/io). */
+int vm_platform_init(struct vm *vm);
+void vm_platform_cleanup(struct vm *vm);
 
 void vm_mem_init(struct vm *vm);
 /*

@@ -4,9 +4,14 @@
  *   0xf4        isa-debug-exit: writing v ends rhyve with status (v<<1)|1
  *   0xe0-0xe3   a 4-byte scratch register, byte-addressable
  *   0xff000000  64 KiB of RAM-like MMIO (every access exits)
- * The IRQ-line ports at 0x2000 come with the interrupt controllers.
+ *   0x2000-0x200f  IRQ lines: writing non-zero to 0x2000 + n raises ISA
+ *               IRQ n, zero lowers it (reads give the line's state; bhyve
+ *               reads 0).  A line, not a counter: writing 1 twice raises it
+ *               once.  IRQ2 is the PIC's cascade and goes nowhere until
+ *               the I/O APIC, which will also get pins 16-23 (0x2010+).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,12 +23,16 @@
 #define IOPORT_LEN     4
 #define IOMEM_BASE     0xff000000ULL
 #define IOMEM_LEN      0x10000
+#define IRQ_BASE       0x2000
+#define IRQ_LEN        16 /* ISA IRQs; the I/O APIC pins 16-23 come later */
 
 static struct pctestdev_softc {
 	struct vm *vm;
 	uint32_t ioport_data;
 	uint8_t *iomem;
-} pctestdev_sc;
+	pthread_mutex_t irq_mtx;
+	uint16_t irq_lines; /* the state of each ISA IRQ line */
+} pctestdev_sc = { .irq_mtx = PTHREAD_MUTEX_INITIALIZER };
 
 static int
 pctestdev_debugexit(struct vcpu *vcpu, bool in, int port, int bytes,
@@ -56,6 +65,42 @@ pctestdev_ioport(struct vcpu *vcpu, bool in, int port, int bytes, uint32_t *eax,
 	return 0;
 }
 
+/* One byte port per IRQ line; a wider access covers the lines above. */
+static int
+pctestdev_irq(struct vcpu *vcpu, bool in, int port, int bytes, uint32_t *eax,
+	      void *arg)
+{
+	struct pctestdev_softc *sc = arg;
+	uint32_t val = 0;
+
+	pthread_mutex_lock(&sc->irq_mtx);
+	for (int i = 0; i < bytes; i++) {
+		int irq = port - IRQ_BASE + i;
+		bool up, was;
+
+		if (irq >= IRQ_LEN)
+			break;
+		was = (sc->irq_lines >> irq) & 1;
+		if (in) {
+			val |= (uint32_t)was << (8 * i);
+			continue;
+		}
+		up = ((*eax >> (8 * i)) & 0xff) != 0;
+		if (up == was)
+			continue;
+		sc->irq_lines ^= (uint16_t)(1u << irq);
+		/* As bhyve: the ISA IRQ and the I/O APIC pin of that number. */
+		if (up)
+			vm_isa_assert_irq(sc->vm, irq, irq);
+		else
+			vm_isa_deassert_irq(sc->vm, irq, irq);
+	}
+	pthread_mutex_unlock(&sc->irq_mtx);
+	if (in)
+		*eax = val;
+	return 0;
+}
+
 static int
 pctestdev_iomem(struct vcpu *vcpu, bool write, uint64_t gpa, int size,
 		uint64_t *val, void *arg1, long arg2)
@@ -82,6 +127,8 @@ pctestdev_init(struct vm *vm, const struct config_node *node)
 	struct inout_port ioport = { "pc-testdev-ioport", IOPORT_BASE,
 				     IOPORT_LEN,          IOPORT_F_INOUT,
 				     pctestdev_ioport,    sc };
+	struct inout_port irq = { "pc-testdev-irq-line", IRQ_BASE,      IRQ_LEN,
+				  IOPORT_F_INOUT,        pctestdev_irq, sc };
 	struct mem_range iomem = {
 		"pc-testdev-iomem", MEM_F_RW, pctestdev_iomem, sc, 0,
 		IOMEM_BASE,         IOMEM_LEN
@@ -90,11 +137,13 @@ pctestdev_init(struct vm *vm, const struct config_node *node)
 
 	sc->vm = vm;
 	sc->ioport_data = 0;
+	sc->irq_lines = 0;
 	sc->iomem = calloc(1, IOMEM_LEN);
 	if (sc->iomem == NULL)
 		return ENOMEM;
 	if ((error = register_inout(&debugexit)) != 0 ||
 	    (error = register_inout(&ioport)) != 0 ||
+	    (error = register_inout(&irq)) != 0 ||
 	    (error = register_mem(&iomem)) != 0) {
 		rhyve_warnx("pc-testdev: its ports or memory are taken");
 		return error;
@@ -112,7 +161,7 @@ pctestdev_deinit(void)
 static const struct lpc_dev pctestdev = {
 	.name = "pc-testdev",
 	.help = "test-kernel devices: debug-exit port 0xf4, scratch port "
-		"0xe0, 64 KiB MMIO at 0xff000000",
+		"0xe0, 64 KiB MMIO at 0xff000000, IRQ lines at 0x2000",
 	.init = pctestdev_init,
 	.deinit = pctestdev_deinit,
 };

@@ -9,9 +9,11 @@
  * UART's eight ports read as 0xff and their writes are dropped.  A guest
  * thus never stops the VM through a UART access.
  *
- * Interrupts are not delivered yet: there are no interrupt controllers
- * until a later issue, so the UARTs get NULL assert/deassert callbacks
- * and guests have to poll.  TODO: wire IRQ 4/3 to the vatpic/vioapic.
+ * The UART's interrupt line is its ISA IRQ (COM1/COM3 4, COM2/COM4 3) on
+ * the 8259 pair: the 16550 model calls back on each change of the line,
+ * which asserts or deasserts the IRQ (the PIC counts asserters, so COM1
+ * and COM3 share IRQ4 as a wired OR).  TODO: the same pin on the I/O
+ * APIC once there is one (ioapic_irq is -1 until then).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@
 #define UART_LPC_NPORTS 8
 
 struct uart_lpc {
+	struct vm *vm;
 	const char *name;
 	int unit;
 	int iobase, irq;
@@ -59,8 +62,26 @@ uart_lpc_io(struct vcpu *vcpu, bool in, int port, int bytes, uint32_t *eax,
 	return 0;
 }
 
+/* Called with the UART's lock held: lock order UART, PIC, vCPU. */
+static void
+uart_lpc_intr_assert(void *arg)
+{
+	struct uart_lpc *ul = arg;
+
+	vm_isa_assert_irq(ul->vm, ul->irq, -1);
+}
+
+static void
+uart_lpc_intr_deassert(void *arg)
+{
+	struct uart_lpc *ul = arg;
+
+	vm_isa_deassert_irq(ul->vm, ul->irq, -1);
+}
+
 static int
-uart_lpc_init(struct uart_lpc *ul, const struct config_node *node)
+uart_lpc_init(struct uart_lpc *ul, struct vm *vm,
+	      const struct config_node *node)
 {
 	char errbuf[256];
 	const char *path;
@@ -69,8 +90,8 @@ uart_lpc_init(struct uart_lpc *ul, const struct config_node *node)
 		rhyve_warnx("%s: no legacy I/O resources", ul->name);
 		return -1;
 	}
-	/* IRQ delivery is not wired yet: see the comment at the top. */
-	ul->sc = uart_init(NULL, NULL, NULL);
+	ul->vm = vm;
+	ul->sc = uart_init(uart_lpc_intr_assert, uart_lpc_intr_deassert, ul);
 	if (ul->sc == NULL) {
 		rhyve_warnx("%s: out of memory", ul->name);
 		return -1;
@@ -114,7 +135,7 @@ uart_lpc_deinit(struct uart_lpc *ul)
 	static int uart_lpc_init_##n(struct vm *vm,                            \
 				     const struct config_node *node)           \
 	{                                                                      \
-		return uart_lpc_init(&uart_lpc_units[idx], node);              \
+		return uart_lpc_init(&uart_lpc_units[idx], vm, node);          \
 	}                                                                      \
 	static void uart_lpc_deinit_##n(void)                                  \
 	{                                                                      \

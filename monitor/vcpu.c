@@ -111,9 +111,9 @@ vmexit_hlt(struct vcpu *vcpu, struct vm_exit *vmexit)
 		return VMEXIT_CONTINUE;
 	}
 	/*
-	 * Wait for an interrupt.  The interrupt controllers that will
-	 * deliver one come with the platform; until then only the end of
-	 * the VM wakes a halted vCPU.
+	 * kmod waits for interrupts inside vm_run() and hands over a HLT
+	 * only with interrupts off, so this is not reached today; should an
+	 * engine hand one over, only the end of the VM wakes it here.
 	 */
 	pthread_mutex_lock(&halt_mtx);
 	while (vm_suspended(vm) == VM_SUSPEND_NONE)

@@ -387,6 +387,7 @@ kvm_translate_exit(struct kvm_vcpu *vc, struct vm_exit *vmexit)
 			: VM_SUSPEND_POWEROFF;
 		break;
 	case KVM_EXIT_INTR:
+	case KVM_EXIT_IRQ_WINDOW_OPEN: /* kmod injects on the next entry */
 		vmexit->exitcode = VM_EXITCODE_BOGUS;
 		break;
 	case KVM_EXIT_DEBUG:
@@ -432,6 +433,13 @@ kvm_run(void *vcookie, struct vm_exit *vmexit)
 	rc = ioctl(vc->fd, KVM_RUN, 0);
 	atomic_store(&vc->running, false);
 	run->kvm_dirty_regs = 0;
+	/*
+	 * The interrupt window is asked for per entry: kmod's injection
+	 * point asks again before the next one if it still has something
+	 * to deliver.  Left set with nothing pending, KVM would exit at once
+	 * on every entry with interrupts enabled.
+	 */
+	run->request_interrupt_window = 0;
 
 	memset(vmexit, 0, sizeof(*vmexit));
 	vmexit->rip = run->s.regs.regs.rip;
@@ -736,6 +744,36 @@ kvm_setmsr(void *vcookie, uint32_t msr, uint64_t val)
 	return kvm_msr_io(vcookie, msr, &val, true);
 }
 
+/*
+ * Without an in-kernel irqchip, KVM takes an interrupt only when the
+ * vCPU can accept it at once; otherwise ask for an exit when it can.
+ */
+static int
+kvm_inject_intr(void *vcookie, int vector)
+{
+	struct kvm_vcpu *vc = vcookie;
+	struct kvm_run *run = vc->run;
+	struct kvm_interrupt irq = { .irq = (uint32_t)vector };
+
+	if (run->ready_for_interrupt_injection &&
+	    (run->s.regs.regs.rflags & (1u << 9)) &&
+	    ioctl(vc->fd, KVM_INTERRUPT, &irq) == 0) {
+		run->request_interrupt_window = 0;
+		return 0;
+	}
+	run->request_interrupt_window = 1;
+	return EBUSY;
+}
+
+static int
+kvm_inject_nmi(void *vcookie)
+{
+	struct kvm_vcpu *vc = vcookie;
+
+	/* KVM keeps the NMI pending until the guest can take it. */
+	return ioctl(vc->fd, KVM_NMI) == 0 ? 0 : errno;
+}
+
 const struct vmm_engine vmm_engine_kvm = {
 	.name = "kvm",
 	.vm_init = kvm_vm_init,
@@ -752,4 +790,6 @@ const struct vmm_engine vmm_engine_kvm = {
 	.setdesc = kvm_setdesc,
 	.getmsr = kvm_getmsr,
 	.setmsr = kvm_setmsr,
+	.inject_intr = kvm_inject_intr,
+	.inject_nmi = kvm_inject_nmi,
 };

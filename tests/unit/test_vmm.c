@@ -135,8 +135,9 @@ test_registers(void)
 }
 
 /*
- * Real-mode code at 0x1000 with 64 KiB of RAM: OUT, IN, an MMIO read and
- * an MMIO write to unbacked 0x20000, then HLT with interrupts off.
+ * Real-mode code at 0x1000 with 64 KiB of RAM: OUT, IN (from 0x62: kmod
+ * owns 0x61), an MMIO read and an MMIO write to unbacked 0x20000, then
+ * HLT with interrupts off.
  */
 static const uint8_t realmode_code[] = {
 	0xb0, 0x42,                         /* mov al, 0x42 */

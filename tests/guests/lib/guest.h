@@ -134,6 +134,23 @@ hlt(void)
 	__asm__ volatile("hlt" : : : "memory");
 }
 
+static inline void
+sti(void)
+{
+	__asm__ volatile("sti" : : : "memory");
+}
+
+/*
+ * Enable interrupts and halt until one arrives: STI's one-instruction
+ * shadow keeps an interrupt from slipping in before the HLT.  Interrupts
+ * stay enabled afterwards.
+ */
+static inline void
+sti_hlt(void)
+{
+	__asm__ volatile("sti; hlt" : : : "memory");
+}
+
 static inline unsigned long
 read_cr0(void)
 {
@@ -256,12 +273,17 @@ struct guest_trap_frame {
 typedef void (*guest_trap_handler_t)(struct guest_trap_frame *tf);
 
 /*
- * Load an IDT covering vectors 0-31 (done by the start-up code before
- * guest_main()).  An exception without a handler prints its vector, name,
- * error code and rip and exits with GUEST_EXIT_EXCEPTION.
+ * Load an IDT covering all 256 vectors with interrupt gates (done by the
+ * start-up code before guest_main()).  An exception without a handler
+ * prints its vector, name, error code and rip, an interrupt (32-255)
+ * without one its vector and rip; both exit with GUEST_EXIT_EXCEPTION.
  */
 void guest_idt_init(void);
-/* Install (or with NULL remove) the handler for 'vector' (0-31). */
+/*
+ * Install (or with NULL remove) the handler for 'vector': an exception
+ * (0-31) or an interrupt (32-255).  Handlers run with interrupts disabled;
+ * an interrupt handler sends the EOI to its controller itself.
+ */
 void guest_set_trap_handler(unsigned int vector, guest_trap_handler_t fn);
 #endif
 

@@ -1,11 +1,13 @@
 /*
- * The 64-bit guests' IDT: vectors 0-31 go to the stubs of isr64.S, which
- * call guest_trap().  Exceptions without a handler are reported on the
- * console and end the guest with GUEST_EXIT_EXCEPTION.
+ * The 64-bit guests' IDT: all 256 vectors go to the stubs of isr64.S,
+ * which call guest_trap().  Exceptions and interrupts without a handler
+ * are reported on the console and end the guest with GUEST_EXIT_EXCEPTION.
  */
 #include "guest.h"
 
-#define IDT_NVEC    32
+#define IDT_NEXC    32 /* exceptions: 0-31 */
+#define IDT_NVEC    256
+#define IRQ_STUB_SZ 16   /* isr64.S: the stubs of 32-255, 16 bytes apart */
 #define GATE_INTR64 0x8e /* present, DPL 0, 64-bit interrupt gate */
 
 struct idt_gate {
@@ -22,14 +24,15 @@ _Static_assert(sizeof(struct idt_gate) == 16, "64-bit IDT gates are 16 bytes");
 _Static_assert(sizeof(struct guest_trap_frame) == 22 * 8,
 	       "guest_trap_frame must match isr64.S");
 
-extern const uint64_t guest_isr_table[IDT_NVEC];
+extern const uint64_t guest_isr_table[IDT_NEXC];
+extern const char guest_irq_stubs[];
 void guest_trap(struct guest_trap_frame *tf);
 
 static struct idt_gate idt[IDT_NVEC] __attribute__((aligned(16)));
 static guest_trap_handler_t handlers[IDT_NVEC];
 static int trap_depth;
 
-static const char *const exc_names[IDT_NVEC] = {
+static const char *const exc_names[IDT_NEXC] = {
 	"#DE",       "#DB",       "NMI",       "#BP",       "#OF",
 	"#BR",       "#UD",       "#NM",       "#DF",       "vector 9",
 	"#TS",       "#NP",       "#SS",       "#GP",       "#PF",
@@ -47,7 +50,11 @@ guest_idt_init(void)
 	unsigned int i;
 
 	for (i = 0; i < IDT_NVEC; i++) {
-		uint64_t off = guest_isr_table[i];
+		uint64_t off = i < IDT_NEXC
+				   ? guest_isr_table[i]
+				   : (uint64_t)(unsigned long)(guest_irq_stubs +
+							       (i - IDT_NEXC) *
+								   IRQ_STUB_SZ);
 
 		idt[i].off_lo = (uint16_t)off;
 		idt[i].sel = cs;
@@ -83,11 +90,15 @@ guest_trap(struct guest_trap_frame *tf)
 	}
 	if (trap_depth++ > 1) /* faulting while reporting a fault */
 		guest_exit(GUEST_EXIT_EXCEPTION);
-	guest_printf("UNHANDLED EXCEPTION: vector %lu (%s) error code 0x%lx "
-		     "rip 0x%lx\n",
-		     (unsigned long)tf->vector,
-		     tf->vector < IDT_NVEC ? exc_names[tf->vector] : "?",
-		     (unsigned long)tf->error_code, (unsigned long)tf->rip);
+	if (tf->vector >= IDT_NEXC)
+		guest_printf("UNHANDLED INTERRUPT: vector %lu rip 0x%lx\n",
+			     (unsigned long)tf->vector, (unsigned long)tf->rip);
+	else
+		guest_printf("UNHANDLED EXCEPTION: vector %lu (%s) error code "
+			     "0x%lx rip 0x%lx\n",
+			     (unsigned long)tf->vector, exc_names[tf->vector],
+			     (unsigned long)tf->error_code,
+			     (unsigned long)tf->rip);
 	if (tf->vector == 14) {
 		__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
 		guest_printf("  cr2 0x%lx\n", cr2);

@@ -1,8 +1,9 @@
 /*
- * Exception entry stubs for vectors 0-31.  Each pushes an error code (0
- * where the CPU pushes none) and its vector, then the common path saves
- * the general registers as struct guest_trap_frame (guest.h), calls
- * guest_trap() with it and returns with IRETQ.
+ * Entry stubs for exception vectors 0-31 and interrupt vectors 32-255.
+ * Each pushes an error code (0 where the CPU pushes none) and its vector,
+ * then the common path saves the general registers as struct
+ * guest_trap_frame (guest.h), calls guest_trap() with it and returns with
+ * IRETQ.
  */
 	.code64
 	.text
@@ -54,6 +55,24 @@ isr\vec:
 	ISR_ERR   29
 	ISR_ERR   30
 	ISR_NOERR 31
+
+/*
+ * Vectors 32-255, exactly 16 bytes apart from guest_irq_stubs (idt.c
+ * computes their addresses): no error code.  The jump is encoded by hand
+ * (JMP rel32) so that every stub has a known size.
+ */
+	.balign	16
+	.globl	guest_irq_stubs
+guest_irq_stubs:
+	.set	vec, 32
+	.rept	224
+1:	pushq	$0
+	pushq	$vec
+	.byte	0xe9
+	.long	isr_common - (. + 4)
+	.fill	16 - (. - 1b), 1, 0xcc
+	.set	vec, vec + 1
+	.endr
 
 	.balign	16
 	.type	isr_common, @function

@@ -1,0 +1,33 @@
+/*
+ * The platform devices kmod owns (bhyve's sys/amd64/vmm/io), one per
+ * file.  They are created with the VM, emulate their ports inside
+ * vm_run(), run their timers on the VM's callouts and raise interrupts
+ * only by marking them pending and notifying vCPUs: the interrupt itself
+ * enters the guest in vm_inject_pending().
+ */
+#ifndef RHYVE_KMOD_IO_VIO_H
+#define RHYVE_KMOD_IO_VIO_H
+
+#include "../vmm_impl.h"
+
+/* vatpic.c: the 8259A pair (0x20-0x21, 0xa0-0xa1, ELCR 0x4d0-0x4d1). */
+int vatpic_init(struct vm *vm);
+void vatpic_cleanup(struct vm *vm);
+int vatpic_assert_irq(struct vm *vm, int irq);
+int vatpic_deassert_irq(struct vm *vm, int irq);
+int vatpic_pulse_irq(struct vm *vm, int irq);
+/* The vector the PIC pair presents on INTA, or -1 if none. */
+int vatpic_pending_intr(struct vm *vm);
+/* The vCPU took 'vector': set ISR, clear IRR, re-evaluate INTR. */
+void vatpic_intr_accepted(struct vm *vm, int vector);
+
+/* vatpit.c: the 8254 (0x40-0x43) and the speaker/gate port 0x61. */
+int vatpit_init(struct vm *vm);
+void vatpit_cleanup(struct vm *vm);
+
+/* vpmtmr.c: the ACPI PM timer, 24-bit at 3.579545 MHz, at port 0x408. */
+#define VPMTMR_PORT 0x408
+int vpmtmr_init(struct vm *vm);
+void vpmtmr_cleanup(struct vm *vm);
+
+#endif

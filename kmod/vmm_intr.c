@@ -1,0 +1,139 @@
+/*
+ * The single injection point.  Devices only mark interrupts pending (in
+ * the PIC, the local APIC, a vCPU's NMI flag) and notify the vCPU; what
+ * reaches the guest is decided here, at the vCPU's entry, and nowhere
+ * else.  That is the point the recorder will log and the replayer feed.
+ */
+#include <signal.h>
+
+#include "vmm_impl.h"
+#include "io/vio.h"
+
+void
+vcpu_notify_event(struct vcpu *vcpu)
+{
+	pthread_mutex_lock(&vcpu->mtx);
+	if (vcpu->halted)
+		pthread_cond_signal(&vcpu->cv);
+	pthread_mutex_unlock(&vcpu->mtx);
+	/* A running vCPU must come out so that the next entry injects. */
+	vcpu->vm->engine->kick(vcpu->cookie);
+}
+
+void
+vm_inject_nmi(struct vcpu *vcpu)
+{
+	pthread_mutex_lock(&vcpu->mtx);
+	vcpu->nmi_pending = true;
+	pthread_mutex_unlock(&vcpu->mtx);
+	vcpu_notify_event(vcpu);
+}
+
+void
+vm_inject_extint(struct vcpu *vcpu)
+{
+	pthread_mutex_lock(&vcpu->mtx);
+	vcpu->extint_pending = true;
+	pthread_mutex_unlock(&vcpu->mtx);
+	vcpu_notify_event(vcpu);
+}
+
+/*
+ * How long an interrupt may wait for the vCPU to open its interrupt
+ * window before kmod forces an exit to look again.
+ */
+#define WINDOW_KICK_NS 100000
+
+static void
+window_kick(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	bool pending;
+
+	pthread_mutex_lock(&vcpu->mtx);
+	pending = vcpu->extint_pending;
+	pthread_mutex_unlock(&vcpu->mtx);
+	if (pending)
+		vcpu->vm->engine->kick(vcpu->cookie);
+}
+
+static bool
+event_pending(struct vcpu *vcpu)
+{
+	return vcpu->nmi_pending || vcpu->extint_pending;
+}
+
+/*
+ * Called by the vCPU's own thread before each entry.  Device locks are
+ * taken without the vCPU's lock held (devices take the vCPU's lock when
+ * they notify it), and a pending flag is cleared before the device is
+ * asked, so that an assertion racing with us is never lost.
+ */
+void
+vm_inject_pending(struct vcpu *vcpu)
+{
+	const struct vmm_engine *eng = vcpu->vm->engine;
+	bool nmi, extint, arm = false;
+	uint64_t now;
+	int vector;
+
+	pthread_mutex_lock(&vcpu->mtx);
+	nmi = vcpu->nmi_pending;
+	extint = vcpu->extint_pending;
+	vcpu->extint_pending = false;
+	pthread_mutex_unlock(&vcpu->mtx);
+
+	if (nmi) {
+		/* One event per entry: the INTR line waits for the next. */
+		pthread_mutex_lock(&vcpu->mtx);
+		if (eng->inject_nmi(vcpu->cookie) == 0)
+			vcpu->nmi_pending = false;
+		vcpu->extint_pending |= extint;
+		pthread_mutex_unlock(&vcpu->mtx);
+		return;
+	}
+	if (!extint)
+		return;
+	vector = vatpic_pending_intr(vcpu->vm);
+	if (vector < 0)
+		return; /* withdrawn before we got to it */
+	if (eng->inject_intr(vcpu->cookie, vector) == 0) {
+		/* Asserts INTR again if more is pending. */
+		vatpic_intr_accepted(vcpu->vm, vector);
+	} else {
+		now = vm_clock_ns(vcpu->vm);
+		pthread_mutex_lock(&vcpu->mtx);
+		vcpu->extint_pending = true;
+		if (now >= vcpu->window_kick_at) {
+			vcpu->window_kick_at = now + WINDOW_KICK_NS;
+			arm = true;
+		}
+		pthread_mutex_unlock(&vcpu->mtx);
+		/*
+		 * The engine asked for an exit when the interrupt window
+		 * opens.  Not every host delivers that exit: PVM emulates
+		 * guest kernel code in batches and looks at the window only
+		 * when IF changes, i.e. while STI's shadow still blocks, so
+		 * "sti; ...; cli" without an exit never gets the interrupt.
+		 * The backstop: kick the vCPU every WINDOW_KICK_NS until it
+		 * takes the interrupt.
+		 */
+		if (arm)
+			callout_reset(&vcpu->window_kick, now + WINDOW_KICK_NS,
+				      window_kick, vcpu);
+	}
+}
+
+void
+vm_handle_hlt(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	pthread_mutex_lock(&vcpu->mtx);
+	vcpu->halted = true;
+	while (!event_pending(vcpu) && !atomic_load(&vcpu->exit_request) &&
+	       atomic_load(&vm->suspend) == VM_SUSPEND_NONE)
+		pthread_cond_wait(&vcpu->cv, &vcpu->mtx);
+	vcpu->halted = false;
+	pthread_mutex_unlock(&vcpu->mtx);
+}
