@@ -11,81 +11,17 @@
 
 /* ---- names ------------------------------------------------------------- */
 
-/*
- * The names kmod gives (vm_exitcode_name(), vm_reg_name()), kept here so
- * that the offline tool does not link the hypervisor.  Indexed by the
- * enum constants, so the numbers cannot drift; the asserts catch a new
- * exit code or register that needs a name.
- */
-_Static_assert(VM_EXITCODE_MAX == 7, "name the new exit code below");
-_Static_assert(VM_REG_LAST == 41, "name the new register below");
-
+/* Exit reasons and registers are named by kmod (vmm.h). */
 const char *
 rt_exit_name(uint32_t exitcode)
 {
-	static const char *const names[VM_EXITCODE_MAX] = {
-		[VM_EXITCODE_INOUT] = "inout",
-		[VM_EXITCODE_MMIO] = "mmio",
-		[VM_EXITCODE_HLT] = "hlt",
-		[VM_EXITCODE_SUSPENDED] = "suspended",
-		[VM_EXITCODE_BOGUS] = "bogus",
-		[VM_EXITCODE_DEBUG] = "debug",
-		[VM_EXITCODE_ENGINE_ERROR] = "engine-error",
-	};
-
-	if (exitcode >= VM_EXITCODE_MAX || names[exitcode] == NULL)
-		return "unknown";
-	return names[exitcode];
+	return vm_exitcode_name(exitcode);
 }
 
 static const char *
 reg_name(uint64_t reg)
 {
-	static const char *const names[VM_REG_LAST] = {
-		[VM_REG_GUEST_RAX] = "rax",
-		[VM_REG_GUEST_RBX] = "rbx",
-		[VM_REG_GUEST_RCX] = "rcx",
-		[VM_REG_GUEST_RDX] = "rdx",
-		[VM_REG_GUEST_RSI] = "rsi",
-		[VM_REG_GUEST_RDI] = "rdi",
-		[VM_REG_GUEST_RBP] = "rbp",
-		[VM_REG_GUEST_R8] = "r8",
-		[VM_REG_GUEST_R9] = "r9",
-		[VM_REG_GUEST_R10] = "r10",
-		[VM_REG_GUEST_R11] = "r11",
-		[VM_REG_GUEST_R12] = "r12",
-		[VM_REG_GUEST_R13] = "r13",
-		[VM_REG_GUEST_R14] = "r14",
-		[VM_REG_GUEST_R15] = "r15",
-		[VM_REG_GUEST_CR0] = "cr0",
-		[VM_REG_GUEST_CR3] = "cr3",
-		[VM_REG_GUEST_CR4] = "cr4",
-		[VM_REG_GUEST_DR7] = "dr7",
-		[VM_REG_GUEST_RSP] = "rsp",
-		[VM_REG_GUEST_RIP] = "rip",
-		[VM_REG_GUEST_RFLAGS] = "rflags",
-		[VM_REG_GUEST_ES] = "es",
-		[VM_REG_GUEST_CS] = "cs",
-		[VM_REG_GUEST_SS] = "ss",
-		[VM_REG_GUEST_DS] = "ds",
-		[VM_REG_GUEST_FS] = "fs",
-		[VM_REG_GUEST_GS] = "gs",
-		[VM_REG_GUEST_LDTR] = "ldtr",
-		[VM_REG_GUEST_TR] = "tr",
-		[VM_REG_GUEST_IDTR] = "idtr",
-		[VM_REG_GUEST_GDTR] = "gdtr",
-		[VM_REG_GUEST_EFER] = "efer",
-		[VM_REG_GUEST_CR2] = "cr2",
-		[VM_REG_GUEST_CR8] = "cr8",
-		[VM_REG_GUEST_DR0] = "dr0",
-		[VM_REG_GUEST_DR1] = "dr1",
-		[VM_REG_GUEST_DR2] = "dr2",
-		[VM_REG_GUEST_DR3] = "dr3",
-		[VM_REG_GUEST_DR6] = "dr6",
-		[VM_REG_GUEST_INTR_SHADOW] = "intr_shadow",
-	};
-
-	return reg < VM_REG_LAST && names[reg] != NULL ? names[reg] : "?";
+	return reg < VM_REG_LAST ? vm_reg_name((int)reg) : "?";
 }
 
 static const char *
