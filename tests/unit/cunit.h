@@ -15,6 +15,13 @@ struct unit_suite {
 };
 extern const struct unit_suite unit_suites[];
 
+/*
+ * PATH of 'name' in a scratch folder made for this test program and
+ * removed with everything in it at exit.  The result is valid until the
+ * fourth call after it.
+ */
+const char *unit_tmp_path(const char *name);
+
 /* True if /dev/kvm can be opened read/write; prints SKIP once if not. */
 bool unit_have_kvm(void);
 

@@ -1,11 +1,52 @@
 /* Runs the suites a test file declares in unit_suites[] with CUnit. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
 
 #include "cunit.h"
+
+static char tmpdir[64];
+
+static void
+remove_tmpdir(void)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *de;
+	char p[sizeof(tmpdir) + 260];
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", tmpdir, de->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(tmpdir);
+}
+
+const char *
+unit_tmp_path(const char *name)
+{
+	static char buf[4][256];
+	static int n;
+	char *p = buf[n++ % 4];
+
+	if (tmpdir[0] == '\0') {
+		strcpy(tmpdir, "/tmp/rhyve-unit-XXXXXX");
+		if (mkdtemp(tmpdir) == NULL)
+			abort();
+		atexit(remove_tmpdir);
+	}
+	snprintf(p, 256, "%s/%s", tmpdir, name);
+	return p;
+}
 
 bool
 unit_have_kvm(void)

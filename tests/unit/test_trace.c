@@ -20,43 +20,8 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static char tmpdir[64];
-
-static void
-cleanup_tmpdir(void)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *de;
-	char p[sizeof(tmpdir) + 260];
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", tmpdir, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(tmpdir);
-}
-
-static const char *
-tpath(const char *name)
-{
-	static char buf[4][256];
-	static int n;
-	char *p = buf[n++ % 4];
-
-	if (!tmpdir[0]) {
-		strcpy(tmpdir, "/tmp/rhyve-trace-XXXXXX");
-		if (!mkdtemp(tmpdir))
-			abort();
-		atexit(cleanup_tmpdir);
-	}
-	snprintf(p, 256, "%s/%s", tmpdir, name);
-	return p;
-}
+/* Files of this test go to the shared scratch folder. */
+#define tpath unit_tmp_path
 
 static uint64_t rng_state;
 
@@ -1309,7 +1274,8 @@ static void
 test_kind_names(void)
 {
 	for (int k = 1; k < TRACE_EV_KIND_MAX; k++)
-		CU_ASSERT_EQUAL((int)trace_kind_from_name(trace_kind_name(k)), k);
+		CU_ASSERT_EQUAL((int)trace_kind_from_name(trace_kind_name(k)),
+				k);
 	CU_ASSERT_STRING_EQUAL(trace_kind_name(TRACE_EV_EXIT), "exit");
 	CU_ASSERT_STRING_EQUAL(trace_kind_name(TRACE_EV_CKPT_BEGIN),
 			       "ckpt_begin");
