@@ -330,7 +330,10 @@ build_operand(struct dstate *st, const struct x86_opspec *sp,
 			op->reg = (uint8_t)(X86_R_MM0 + (in->rm & 7));
 			op->size = 8;
 		} else {
-			op->reg = (uint8_t)(X86_R_K0 + (in->rm & 7));
+			/* k0-k7 only: VEX.B set is #UD (as XED) */
+			if (in->rm > 7)
+				return ud(st);
+			op->reg = (uint8_t)(X86_R_K0 + in->rm);
 			op->size = 8;
 		}
 		break;
@@ -400,13 +403,17 @@ build_operand(struct dstate *st, const struct x86_opspec *sp,
 		op->reg = (uint8_t)(X86_R_DR0 + in->reg);
 		break;
 	case OM_KR:
+		if (in->reg > 7)
+			return ud(st);
 		op->type = X86_OPND_REG;
-		op->reg = (uint8_t)(X86_R_K0 + (in->reg & 7));
+		op->reg = (uint8_t)(X86_R_K0 + in->reg);
 		op->size = 8;
 		break;
 	case OM_KH:
+		if (in->vvvv > 7)
+			return ud(st);
 		op->type = X86_OPND_REG;
-		op->reg = (uint8_t)(X86_R_K0 + (in->vvvv & 7));
+		op->reg = (uint8_t)(X86_R_K0 + in->vvvv);
 		op->size = 8;
 		break;
 	case OM_B:
@@ -779,7 +786,7 @@ decode(struct dstate *st)
 		NEED(st, 1);
 		in->opcode = st->b[st->pos++];
 		in->mnem = x86_3dnow[in->opcode];
-		if (in->mnem == 0)
+		if (in->mnem == 0 || (in->prefixes & X86_PFX_LOCK))
 			return ud(st);
 		in->nops = 2;
 		in->ops[0].type = X86_OPND_REG;
@@ -822,12 +829,16 @@ retry:
 				v = st->last_rep == 0xf3 ? 2 : 3;
 			else
 				v = (in->prefixes & X86_PFX_OPSZ) ? 1 : 0;
-			/* F2/F3 that select nothing fall back to the 66/none
-			 * form (MMX and others without an F2/F3 form) */
+			/* F2/F3 that select nothing fall back to the
+			 * prefix-less form (MMX and others without an F2/F3
+			 * form).  With 66 as well, F2/F3 is the mandatory
+			 * prefix and 66 the operand size (66 F2 0F 38 F1
+			 * CRC32 r32, r/m16): never the 66 form (XED's
+			 * refining-prefix rule; 66 F3 0F 38 2B is #UD). */
 			if (v >= 2 && !st->vex &&
 			    x86_opents[e->idx + v].kind == EK_LEAF &&
 			    x86_opents[e->idx + v].mnem == 0)
-				v = (in->prefixes & X86_PFX_OPSZ) ? 1 : 0;
+				v = 0;
 			/* and 66 that selects nothing to the prefix-less form
 			 */
 			if (v == 1 && !st->vex &&
@@ -853,6 +864,9 @@ retry:
 		case EK_W:
 			v = st->rex_w;
 			break;
+		case EK_WX:
+			v = st->rex_w & (st->mode == X86_MODE_64);
+			break;
 		case EK_L:
 			v = in->vex_l;
 			break;
@@ -861,7 +875,7 @@ retry:
 	}
 	if (e->mnem == 0 && pfx_node != NULL && pfx_v != 0) {
 		/* nothing under that prefix deeper down: the same fallback */
-		pfx_v = pfx_v >= 2 && (in->prefixes & X86_PFX_OPSZ) ? 1 : 0;
+		pfx_v = 0;
 		e = pfx_node;
 		goto retry;
 	}

@@ -78,6 +78,7 @@ enum x86_ent_kind {
 	EK_RM = 5,
 	EK_W = 6,
 	EK_L = 7,
+	EK_WX = 8,
 };
 #define EF_LOCK 0x1
 #define EF_D64 0x2
@@ -108,8 +109,8 @@ enum {
 };
 #define X86_ROOT_MODRM 0x8000
 extern const struct x86_opspec x86_opspecs[188];
-extern const uint8_t x86_opsets[295][4];
-extern const struct x86_opent x86_opents[6356];
+extern const uint8_t x86_opsets[296][4];
+extern const struct x86_opent x86_opents[6380];
 extern const uint16_t x86_oproots[X86_NTAB][256];
 extern const uint16_t x86_3dnow[256];
 

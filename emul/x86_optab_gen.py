@@ -388,8 +388,8 @@ TWOBYTE = r"""
 23 MOV =Dr,Rr
 2A np CVTPI2PS =Vdq,Qq
 2A p66 CVTPI2PD =Vdq,Qq
-2B np MOVNTPS =Mx,Vx
-2B p66 MOVNTPD =Mx,Vx
+2B np m MOVNTPS =Mx,Vx vn
+2B p66 m MOVNTPD =Mx,Vx vn
 2B pf3 m MOVNTSS =Md,Vdq
 2B pf2 m MOVNTSD =Mq,Vdq
 2C np CVTTPS2PI =Pq,Wq
@@ -445,10 +445,10 @@ AE/6 p66 r TPAUSE Ry
 AF IMUL +Gv,Ev
 B0 CMPXCHG +Eb,Gb lock
 B1 CMPXCHG +Ev,Gv lock
-B2 m LSS =Gz,Mp
+B2 m LSS =Gv,Mp
 B3 BTR +Ev,Gv lock
-B4 m LFS =Gz,Mp
-B5 m LGS =Gz,Mp
+B4 m LFS =Gv,Mp
+B5 m LGS =Gv,Mp
 B6 MOVZX =Gv,Eb
 B7 MOVZX =Gv,Ew
 B8 pf3 POPCNT =Gv,Ev
@@ -777,8 +777,8 @@ DF p66 AESKEYGENASSIST =Vdq,Wdq,Ib vnl0
 VEX_0F = r"""
 AE/2 np l0 m VLDMXCSR Md
 AE/3 np l0 m VSTMXCSR =Md
-77 l0 VZEROUPPER
-77 l1 VZEROALL
+77 np l0 VZEROUPPER
+77 np l1 VZEROALL
 41 np w0 l1 r KANDW =Kr,Kh,Km
 41 np w1 l1 r KANDQ =Kr,Kh,Km
 41 p66 w0 l1 r KANDB =Kr,Kh,Km
@@ -987,10 +987,15 @@ def parse_operand(tok):
         raise ValueError('bad size ' + tok)
     return (m, s, acc, 0)
 
-SEL_ORDER = ['mode', 'pfx', 'mod', 'reg', 'rm', 'w', 'l']
+SEL_ORDER = ['mode', 'pfx', 'mod', 'reg', 'rm', 'w', 'wx', 'l']
+# wx: VEX.W used as REX.W (the VEX forms of legacy w0/w1 lines: VMOVD/Q,
+# VPEXTRD/Q, VPINSRD/Q): ignored outside 64-bit mode (SDM MOVD/MOVQ: "VEX.W1
+# in non-64 bit is ignored, the instructions behaves as if the W0 version
+# is used").  w: VEX.W as an opcode extension, in every mode.
 KIND = {'leaf': 0, 'mode': 1, 'pfx': 2, 'mod': 3, 'reg': 4, 'rm': 5, 'w': 6,
-        'l': 7}
-NVALS = {'mode': 2, 'pfx': 4, 'mod': 2, 'reg': 8, 'rm': 8, 'w': 2, 'l': 2}
+        'l': 7, 'wx': 8}
+NVALS = {'mode': 2, 'pfx': 4, 'mod': 2, 'reg': 8, 'rm': 8, 'w': 2, 'l': 2,
+         'wx': 2}
 FLAGS = ['lock', 'd64', 'f64', 'rep', 'repz', 'nop90', 'movseg', 'p66',
          'pf3', 'pf2', 'mem', 'vex', 'pfx_used', 'hasmodrm']
 LINE_FLAGS = {'lock', 'd64', 'f64', 'rep', 'repz', 'nop90', 'movseg',
@@ -1062,6 +1067,8 @@ def vex_from(line):
     sel = dict(line.sel)
     if f in ('vl0', 'vnl0'):
         sel['l'] = [0]
+    if 'w' in sel:
+        sel['wx'] = sel.pop('w')
     if f in ('v', 'vl0'):
         # NDS: H after the destination, the destination becomes write-only
         d = ops[0]
@@ -1185,6 +1192,14 @@ def main():
     lines = all_lines()
     entries.append((0, 0, 0, 0, 0))  # 0: invalid
     mnem_id('INVALID')
+    # Mnemonic ids are stable: the order of the checked-in list first (ids
+    # may be stored, in traces), new mnemonics appended after it.
+    try:
+        prev = open(os.path.join(OUT_DIR, 'x86_optab_mnem.inc')).read()
+        for name in re.findall(r'X86_MNEM_X\((\w+)\)', prev):
+            mnem_id(name)
+    except OSError:
+        pass
     roots = {}
     spaces = [('L', '1'), ('L', '0F'), ('L', '38'), ('L', '3A'),
               ('V', '0F'), ('V', '38'), ('V', '3A')]

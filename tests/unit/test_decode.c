@@ -91,6 +91,20 @@ test_prefixes(void)
 	/* 16 prefixes: longer than 15 bytes */
 	CU_ASSERT_EQUAL(dec(X86_MODE_64, "6666666666666666666666666666669090"),
 			X86_DEC_GP);
+	/* 66 with F2/F3: F2/F3 is the mandatory prefix, never the 66 form */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "66f20f38f1c1"), 0);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_CRC32);
+	CU_ASSERT_EQUAL(in.ops[1].reg, X86_R_AX + 1);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "66f30f382bc1"), X86_DEC_UD);
+	CU_ASSERT_EQUAL(dec(X86_MODE_32, "66f30fd0c1"), X86_DEC_UD);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "f2660fd6c1"), 0);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_MOVDQ2Q);
+	/* LOCK on 3DNow!: #UD */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "f00f0f00a4"), X86_DEC_UD);
+	/* LSS/LFS/LGS with REX.W: r64, m16:64 */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "480fb406"), 0);
+	CU_ASSERT_EQUAL(in.ops[0].reg, X86_R_RAX);
+	CU_ASSERT_EQUAL(in.ops[1].size, 10);
 	/* AH vs SPL */
 	CU_ASSERT_EQUAL(dec(X86_MODE_64, "88e0"), 0);
 	CU_ASSERT_EQUAL(in.ops[1].reg, X86_R_AH);
@@ -101,6 +115,32 @@ test_prefixes(void)
 static void
 test_vex_evex(void)
 {
+	/* VMOVNTPS/PD exist in VEX form */
+	CU_ASSERT_EQUAL(dec(X86_MODE_32, "c5f82b2f"), 0);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_VMOVNTPS);
+	/* VZEROUPPER/VZEROALL: VEX.pp must be 0, vvvv 1111 */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "c5f877"), 0);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_VZEROUPPER);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "c5fa77"), X86_DEC_UD);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "c5f077"), X86_DEC_UD);
+	/* VEX.W1 VMOVD outside 64-bit mode: W ignored (r32) */
+	CU_ASSERT_EQUAL(dec(X86_MODE_32, "c4e1f97ec0"), 0);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_VMOVD);
+	CU_ASSERT_EQUAL(in.ops[0].reg, X86_R_EAX);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "c4e1f97ec0"), 0);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_VMOVQ);
+	/* but VEX.W as an opcode extension counts in every mode */
+	CU_ASSERT_EQUAL(dec(X86_MODE_32, "c4e2f145c2"), 0);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_VPSRLVQ);
+	/* mask registers k0-k7 only */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "c5f441c2"), 0);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_KANDW);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "c4e1f441c2"), X86_DEC_OK);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_KANDQ);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "c4e1b441c2"), X86_DEC_UD); /* k9 */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "c461f441c2"), X86_DEC_UD); /* R */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "c4c1f441c2"), X86_DEC_UD); /* B */
+
 	/* VEX vs LES in 32-bit mode */
 	CU_ASSERT_EQUAL(dec(X86_MODE_32, "c400"), 0);
 	CU_ASSERT_EQUAL(in.mnem, X86_M_LES);
