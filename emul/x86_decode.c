@@ -30,6 +30,7 @@ struct dstate {
 	uint8_t evex_vv; /* EVEX.V' (as 0/16) */
 	uint8_t vex_pp;
 	bool is4_read;
+	bool rexany; /* REX, VEX or EVEX: SPL..DIL rather than AH..BH */
 };
 
 /* Decoding failures unwind by status; the byte reader reports them. */
@@ -93,7 +94,7 @@ vreg(unsigned int size, unsigned int n)
 
 /* The byte size of an operand size code. */
 static unsigned int
-opsz(const struct dstate *st, unsigned int code)
+opsz_var(const struct dstate *st, unsigned int code)
 {
 	const struct x86_instr *in = st->in;
 	unsigned int vl = 16u << in->vex_l;
@@ -153,11 +154,48 @@ opsz(const struct dstate *st, unsigned int code)
 	return 0;
 }
 
+/* Sizes that depend on nothing, plus one (0: ask opsz_var) */
+static const uint16_t os_fixed1[OS_DUP + 1] = {
+	[OS_0] = 0 + 1,    [OS_B] = 1 + 1,  [OS_W] = 2 + 1,   [OS_D] = 4 + 1,
+	[OS_Q] = 8 + 1,    [OS_T] = 10 + 1, [OS_DQ] = 16 + 1, [OS_QQ] = 32 + 1,
+	[OS_FX] = 512 + 1, [OS_XS] = 0 + 1, [OS_ZO] = 64 + 1,
+};
+
+static inline unsigned int
+opsz(const struct dstate *st, unsigned int code)
+{
+	if (code == OS_V)
+		return st->in->opsize;
+	if (code < sizeof(os_fixed1) / sizeof(os_fixed1[0]) &&
+	    os_fixed1[code] != 0)
+		return os_fixed1[code] - 1u;
+	return opsz_var(st, code);
+}
+
 static inline uint64_t
 rd_le(const uint8_t *p, unsigned int n)
 {
 	uint64_t v = 0;
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	switch (n) {
+	case 1:
+		return p[0];
+	case 2: {
+		uint16_t w;
+		memcpy(&w, p, 2);
+		return w;
+	}
+	case 4: {
+		uint32_t d;
+		memcpy(&d, p, 4);
+		return d;
+	}
+	case 8:
+		memcpy(&v, p, 8);
+		return v;
+	}
+#endif
 	for (unsigned int i = 0; i < n; i++)
 		v |= (uint64_t)p[i] << (8 * i);
 	return v;
@@ -173,7 +211,7 @@ sext(uint64_t v, unsigned int n)
 }
 
 /* ModRM, SIB and displacement: fills the insn's mem fields. */
-static int
+static inline __attribute__((always_inline)) int
 decode_modrm(struct dstate *st, bool force_reg)
 {
 	struct x86_instr *in = st->in;
@@ -212,7 +250,13 @@ decode_modrm(struct dstate *st, bool force_reg)
 	}
 	if (dsz) {
 		NEED(st, dsz);
-		in->disp = sext(rd_le(st->b + st->pos, dsz), dsz);
+		if (dsz == 1) {
+			in->disp = (int8_t)st->b[st->pos];
+		} else if (dsz == 4) {
+			in->disp = (int32_t)rd_le(st->b + st->pos, 4);
+		} else {
+			in->disp = (int16_t)rd_le(st->b + st->pos, 2);
+		}
 		in->disp_size = (uint8_t)dsz;
 		st->pos += dsz;
 	}
@@ -220,7 +264,7 @@ decode_modrm(struct dstate *st, bool force_reg)
 }
 
 /* The memory operand of the ModRM (for E/M/W/Q/KM forms with mod != 3). */
-static void
+static inline __attribute__((always_inline)) void
 mem_operand(struct dstate *st, struct x86_operand *op, unsigned int vsib_size)
 {
 	struct x86_instr *in = st->in;
@@ -279,31 +323,31 @@ mem_operand(struct dstate *st, struct x86_operand *op, unsigned int vsib_size)
 	in->seg = (uint8_t)seg;
 }
 
-static int
+static inline int
 read_imm(struct dstate *st, unsigned int n, int64_t *out, bool sign)
 {
 	struct x86_instr *in = st->in;
 	unsigned int k = in->imm_size[0] ? 1 : 0;
 	uint64_t v;
+	int64_t s;
 
 	NEED(st, n);
 	v = rd_le(st->b + st->pos, n);
 	st->pos += n;
-	*out = sign ? sext(v, n) : (int64_t)v;
-	if (k < 2) {
-		in->imm_size[k] = (uint8_t)n;
-		in->imm[k] = sext(v, n);
-	}
+	s = sext(v, n);
+	*out = sign ? s : (int64_t)v;
+	in->imm_size[k] = (uint8_t)n;
+	in->imm[k] = s;
 	return 0;
 }
 
-static int
+static inline __attribute__((always_inline)) int
 build_operand(struct dstate *st, const struct x86_opspec *sp,
 	      struct x86_operand *op)
 {
 	struct x86_instr *in = st->in;
 	unsigned int size = opsz(st, sp->size);
-	bool rex = in->rex != 0 || st->vex || st->evex;
+	bool rex = st->rexany;
 	int rc;
 
 	op->access = sp->access;
@@ -554,6 +598,7 @@ decode_vex(struct dstate *st, uint8_t lead, int *tab)
 		map = 1;
 		in->prefixes |= X86_PFX_VEX;
 		st->vex = true;
+		st->rexany = true;
 	} else if (lead == 0xc4 || lead == 0x8f) {
 		NEED(st, 2);
 		b1 = st->b[st->pos++];
@@ -567,6 +612,7 @@ decode_vex(struct dstate *st, uint8_t lead, int *tab)
 		in->vex_l = (b2 >> 2) & 1;
 		st->vex_pp = b2 & 3;
 		st->vex = true;
+		st->rexany = true;
 		if (lead == 0x8f) {
 			in->prefixes |= X86_PFX_XOP;
 			return ud(st); /* AMD XOP: no such map on Intel */
@@ -596,6 +642,7 @@ decode_vex(struct dstate *st, uint8_t lead, int *tab)
 		in->evex_aaa = b3 & 7;
 		in->prefixes |= X86_PFX_EVEX;
 		st->evex = true;
+		st->rexany = true;
 		if ((b1 & 0x0c) || !(b2 & 0x04) || map == 0)
 			return ud(st);
 	}
@@ -609,6 +656,43 @@ decode_vex(struct dstate *st, uint8_t lead, int *tab)
 	return 0;
 }
 
+/* Legacy and REX prefix classes (SDM 2.1.1, 2.2.1); PK_NONE: the opcode */
+enum {
+	PK_NONE,
+	PK_ES, /* ES CS SS DS FS GS: in X86_R_ES order */
+	PK_CS,
+	PK_SS,
+	PK_DS,
+	PK_FS,
+	PK_GS,
+	PK_LOCK,
+	PK_F2,
+	PK_F3,
+	PK_66,
+	PK_67,
+	PK_REX, /* 40-4F: REX in 64-bit mode, an opcode elsewhere */
+};
+
+static const uint8_t pfx_kind[256] = {
+	[0x26] = PK_ES,  [0x2e] = PK_CS,  [0x36] = PK_SS,   [0x3e] = PK_DS,
+	[0x64] = PK_FS,  [0x65] = PK_GS,  [0xf0] = PK_LOCK, [0xf2] = PK_F2,
+	[0xf3] = PK_F3,  [0x66] = PK_66,  [0x67] = PK_67,   [0x40] = PK_REX,
+	[0x41] = PK_REX, [0x42] = PK_REX, [0x43] = PK_REX,  [0x44] = PK_REX,
+	[0x45] = PK_REX, [0x46] = PK_REX, [0x47] = PK_REX,  [0x48] = PK_REX,
+	[0x49] = PK_REX, [0x4a] = PK_REX, [0x4b] = PK_REX,  [0x4c] = PK_REX,
+	[0x4d] = PK_REX, [0x4e] = PK_REX, [0x4f] = PK_REX,
+};
+
+/* Opcode bytes that escape to another map or a VEX/EVEX/XOP/x87 form */
+static const uint8_t op_esc[256] = {
+	[0x0f] = 1, [0x62] = 1, [0x8f] = 1, [0xc4] = 1, [0xc5] = 1,
+	[0xd8] = 1, [0xd9] = 1, [0xda] = 1, [0xdb] = 1, [0xdc] = 1,
+	[0xdd] = 1, [0xde] = 1, [0xdf] = 1,
+};
+
+/* Address size by mode, without and with 67 */
+static const uint8_t asz_of[3][2] = { { 2, 4 }, { 4, 2 }, { 8, 4 } };
+
 /* The opcode byte after the VEX/EVEX prefix. */
 static int
 decode_core(struct dstate *st, int *tabp)
@@ -621,65 +705,65 @@ decode_core(struct dstate *st, int *tabp)
 
 	/* Legacy and REX prefixes (SDM 2.1.1, 2.2.1) */
 	for (;;) {
+		unsigned int k;
+
 		NEED(st, 1);
 		op = st->b[st->pos];
-		switch (op) {
-		case 0xf0:
+		k = pfx_kind[op];
+		if (k == PK_NONE)
+			break;
+		if (k == PK_REX) {
+			if (!m64)
+				break;
+			in->rex = op;
+			st->pos++;
+			continue;
+		}
+		switch (k) {
+		case PK_LOCK:
 			in->prefixes |= X86_PFX_LOCK;
 			break;
-		case 0xf2:
-		case 0xf3:
+		case PK_F2:
 			st->last_rep = op;
-			in->prefixes |=
-			    op == 0xf3 ? X86_PFX_REP : X86_PFX_REPNE;
+			in->prefixes |= X86_PFX_REPNE;
 			break;
-		case 0x66:
+		case PK_F3:
+			st->last_rep = op;
+			in->prefixes |= X86_PFX_REP;
+			break;
+		case PK_66:
 			in->prefixes |= X86_PFX_OPSZ;
 			break;
-		case 0x67:
+		case PK_67:
 			in->prefixes |= X86_PFX_ADSZ;
 			break;
-		case 0x26:
-		case 0x2e:
-		case 0x36:
-		case 0x3e:
+		default: /* segment overrides */
 			in->prefixes |= X86_PFX_SEG;
-			in->seg_override = X86_R_ES + ((op >> 3) & 3);
+			in->seg_override = (uint8_t)(X86_R_ES + (k - PK_ES));
 			break;
-		case 0x64:
-		case 0x65:
-			in->prefixes |= X86_PFX_SEG;
-			in->seg_override = X86_R_FS + (op & 1);
-			break;
-		default:
-			if (m64 && (op & 0xf0) == 0x40) {
-				in->rex = op;
-				st->pos++;
-				continue;
-			}
-			goto opcode;
 		}
 		in->rex = 0; /* a REX not right before the opcode is ignored */
 		st->pos++;
 	}
-opcode:
 	in->npfx = (uint8_t)st->pos;
 	if (in->rex) {
+		unsigned int r = in->rex;
+
 		in->prefixes |= X86_PFX_REX;
-		st->rex_w = (in->rex >> 3) & 1;
-		st->rex_r = (in->rex & 4) ? 8 : 0;
-		st->rex_x = (in->rex & 2) ? 8 : 0;
-		st->rex_b = (in->rex & 1) ? 8 : 0;
+		st->rex_w = (r >> 3) & 1;
+		st->rex_r = (uint8_t)((r & 4) << 1);
+		st->rex_x = (uint8_t)((r & 2) << 2);
+		st->rex_b = (uint8_t)((r & 1) << 3);
+		st->rexany = true;
 	}
-	in->addrsize = st->mode == X86_MODE_16   ? 2
-		       : st->mode == X86_MODE_32 ? 4
-						 : 8;
-	if (in->prefixes & X86_PFX_ADSZ)
-		in->addrsize = st->mode == X86_MODE_32 ? 2 : 4;
+	in->addrsize = asz_of[(unsigned int)st->mode < 3 ? st->mode : 2]
+			     [(in->prefixes & X86_PFX_ADSZ) != 0];
 
 	op = st->b[st->pos++];
 	in->map = X86_MAP_1BYTE;
-	if (op == 0x0f) {
+	if (!op_esc[op]) {
+		/* the common case: a one-byte-map opcode */
+	} else if (op == 0x0f) {
 		NEED(st, 1);
 		op = st->b[st->pos++];
 		in->map = X86_MAP_0F;
@@ -902,10 +986,12 @@ retry:
 		return ud(st);
 	if ((flags & EF_MOVSEG) && (in->modrm & 0x38) == 0x08)
 		return ud(st); /* MOV CS, r/m */
-	in->nops = e->nops;
-	for (unsigned int i = 0; i < e->nops; i++) {
-		const struct x86_opspec *sp =
-		    &x86_opspecs[x86_opsets[e->idx][i]];
+	unsigned int nops = e->nops;
+	const uint8_t *set = x86_opsets[e->idx];
+
+	in->nops = (uint8_t)nops;
+	for (unsigned int i = 0; i < nops; i++) {
+		const struct x86_opspec *sp = &x86_opspecs[set[i]];
 
 		if ((rc = build_operand(st, sp, &in->ops[i])) != 0)
 			return rc;
@@ -925,10 +1011,37 @@ done:
 	return 0;
 }
 
-static void
+/*
+ * Zeroes the whole insn with 16-byte stores: a memset of its 192 bytes
+ * becomes `rep stos`, whose start-up is a good part of a decode.
+ */
+typedef long long x86_v16 __attribute__((vector_size(16), may_alias));
+
+static inline void
 insn_init(struct x86_instr *in, enum x86_mode mode)
 {
-	memset(in, 0, sizeof(*in));
+	const x86_v16 z = { 0, 0 };
+	x86_v16 *p = (x86_v16 *)(void *)in;
+
+	/* a struct of another size (it grew): the stores below no longer fit */
+	if (sizeof(*in) != 12 * sizeof(x86_v16)) {
+		memset(in, 0, sizeof(*in));
+		in->mode = (uint8_t)mode;
+		return;
+	}
+	/* unaligned-safe: x86_v16 stores compile to movups */
+	__builtin_memcpy(&p[0], &z, 16);
+	__builtin_memcpy(&p[1], &z, 16);
+	__builtin_memcpy(&p[2], &z, 16);
+	__builtin_memcpy(&p[3], &z, 16);
+	__builtin_memcpy(&p[4], &z, 16);
+	__builtin_memcpy(&p[5], &z, 16);
+	__builtin_memcpy(&p[6], &z, 16);
+	__builtin_memcpy(&p[7], &z, 16);
+	__builtin_memcpy(&p[8], &z, 16);
+	__builtin_memcpy(&p[9], &z, 16);
+	__builtin_memcpy(&p[10], &z, 16);
+	__builtin_memcpy(&p[11], &z, 16);
 	in->mode = (uint8_t)mode;
 }
 

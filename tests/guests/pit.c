@@ -306,15 +306,16 @@ test_mode0(void)
 	int64_t lo, hi;
 
 	irq0_reset();
-	p = program_at(0, 0, 11932);              /* 10 ms */
+	p = program_at(0, 0, 59659); /* 50 ms: outlasts a descheduled vCPU */
 	GUEST_ASSERT_EQ(pit_status(0) & 0xc0, 0); /* OUT low, counting */
 	irq = irq0_at(1);
 	irq.lo = p.lo; /* the edge is not before the count started */
 	guest_printf("pit: mode 0: IRQ0 after %lu us\n",
 		     (unsigned long)pm_to_us(irq.hi - p.lo));
-	/* Never early; late only by an interrupt's latency (< 100 ms). */
-	GUEST_ASSERT(pit_ticks((int64_t)(irq.hi - p.lo)) >= 11932 - SLACK);
-	GUEST_ASSERT(pm_to_us(irq.hi - p.hi) <= 100000);
+	/* Never early; late only by an interrupt's latency (< 1 s on a loaded
+	 * host). */
+	GUEST_ASSERT(pit_ticks((int64_t)(irq.hi - p.lo)) >= 59659 - SLACK);
+	GUEST_ASSERT(pm_to_us(irq.hi - p.hi) <= 1000000);
 	GUEST_ASSERT_EQ(pit_status(0) & 0xc0, 0x80); /* OUT high */
 	/* One interrupt only; the count wraps past zero and goes on. */
 	pm_delay_us(20000);
@@ -324,7 +325,7 @@ test_mode0(void)
 	lo = pit_ticks((int64_t)(r.lo - p.hi)) - SLACK;
 	hi = pit_ticks((int64_t)(r.hi - p.lo)) + SLACK;
 	GUEST_ASSERT(hi - lo >= 65536 ||
-		     mod_in((uint16_t)(11932 - c), lo, hi, 65536));
+		     mod_in((uint16_t)(59659 - c), lo, hi, 65536));
 	pit_stop(0);
 	pic_set_mask(0xffff);
 	guest_printf("pit: mode 0 ok\n");
@@ -384,7 +385,7 @@ test_mode4(void)
 		     (unsigned long)pm_to_us(irq.hi - p.lo));
 	/* OUT goes low at the count and back up (the edge) a tick later. */
 	GUEST_ASSERT(pit_ticks((int64_t)(irq.hi - p.lo)) >= 5967 - SLACK);
-	GUEST_ASSERT(pm_to_us(irq.hi - p.hi) <= 100000);
+	GUEST_ASSERT(pm_to_us(irq.hi - p.hi) <= 1000000);
 	pm_delay_us(15000);
 	window();
 	GUEST_ASSERT_EQ(irq0, 1);
