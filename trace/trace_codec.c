@@ -4,10 +4,13 @@
  * other direction.
  *
  * Fields are LEB128 varints, addresses and other slowly moving values are
- * zigzag deltas against the per-frame state in struct trace_codec, so a
- * typical exit is a handful of bytes before zstd sees it.  The writer
- * checks every event against the format's limits first
- * (trace_event_bound()), so what it encodes always decodes.
+ * zigzag deltas against the per-frame state in struct trace_codec.  An
+ * exit at one of the vCPU's recently used exit sites is a one-byte slot
+ * number, its access and instruction a delta against what followed the
+ * last exit at the same site (usually nothing), and they take the exit's
+ * time without a time field: a typical exit and its access are about 8 bytes
+ * before zstd sees them.  The writer checks every event against the format's
+ * limits first (trace_event_bound()), so what it encodes always decodes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -231,6 +234,53 @@ trace_event_bound(const struct trace_event *ev, const char **why)
 	return (size_t)n;
 }
 
+/*
+ * EXIT: the head names the site (a slot of the vCPU's table, or 0 for a
+ * new one spelled out after it) and says which optional fields follow.
+ */
+static uint8_t *
+trace_put_exit(uint8_t *p, struct trace_vstate *vs,
+	       const struct trace_event *ev)
+{
+	const uint64_t rip = ev->u.exit.rip;
+	const uint32_t code = ev->u.exit.exitcode;
+	const uint8_t len = ev->u.exit.inst_length;
+	const unsigned ns = vs->nsites;
+	unsigned n, slot = 0;
+
+	/* Most recent first: a loop finds its site in the first few slots. */
+	for (unsigned k = 0; k < ns; k++) {
+		const struct trace_site *st = trace_site_at(vs, k);
+
+		if (st->rip == rip && st->exitcode == code &&
+		    st->inst_length == len) {
+			slot = k + 1;
+			break;
+		}
+	}
+	/* Trailing zero info[] fields are left out. */
+	for (n = 3; n > 0 && ev->u.exit.info[n - 1] == 0; n--)
+		;
+	*p++ = (uint8_t)(slot << TRACE_EXIT_SITE_SHIFT | n |
+			 (ev->u.exit.msg ? TRACE_EXIT_MSG : 0));
+	if (slot) {
+		trace_site_use(vs, slot - 1);
+	} else {
+		p += trace_put_varint(
+		    p, trace_zigzag((int64_t)(ev->u.exit.rip - vs->rip)));
+		p += trace_put_varint(p, ev->u.exit.exitcode);
+		*p++ = ev->u.exit.inst_length;
+		trace_site_add(vs, ev->u.exit.rip, ev->u.exit.exitcode,
+			       ev->u.exit.inst_length);
+	}
+	vs->rip = ev->u.exit.rip;
+	for (unsigned i = 0; i < n; i++)
+		p += trace_put_varint(p, ev->u.exit.info[i]);
+	if (ev->u.exit.msg)
+		p = trace_put_str(p, ev->u.exit.msg);
+	return p;
+}
+
 size_t
 trace_event_encode(struct trace_codec *c, const struct trace_event *ev,
 		   uint64_t ticks, uint8_t *out)
@@ -239,42 +289,32 @@ trace_event_encode(struct trace_codec *c, const struct trace_event *ev,
 	uint8_t *p = out + 1;
 	uint8_t kb = (uint8_t)ev->kind;
 	uint64_t prev;
-	unsigned n;
 
 	if (ev->vcpu != c->vcpu) {
 		kb |= TRACE_KB_VCPU;
 		p += trace_put_varint(p, ev->vcpu);
 		c->vcpu = ev->vcpu;
 	}
-	if (ticks != c->ticks) {
+	vs = trace_vs(c, ev->vcpu);
+	/* Without T an event has the time of its vCPU's previous event. */
+	if (ticks != vs->ticks) {
 		kb |= TRACE_KB_TIME;
 		p += trace_put_varint(
 		    p, trace_zigzag((int64_t)(ticks - c->ticks)));
-		c->ticks = ticks;
 	}
+	c->ticks = vs->ticks = ticks;
 	out[0] = kb;
-	vs = trace_vs(c, ev->vcpu);
 
 	switch (ev->kind) {
 	case TRACE_EV_EXIT:
-		p += trace_put_varint(p, ev->u.exit.exitcode);
-		p += trace_put_varint(
-		    p, trace_zigzag((int64_t)(ev->u.exit.rip - vs->rip)));
-		vs->rip = ev->u.exit.rip;
-		*p++ = ev->u.exit.inst_length;
-		/* Trailing zero info[] fields are left out. */
-		for (n = 3; n > 0 && ev->u.exit.info[n - 1] == 0; n--)
-			;
-		*p++ = (uint8_t)(n | (ev->u.exit.msg ? 4 : 0));
-		for (unsigned i = 0; i < n; i++)
-			p += trace_put_varint(p, ev->u.exit.info[i]);
-		if (ev->u.exit.msg)
-			p = trace_put_str(p, ev->u.exit.msg);
+		p = trace_put_exit(p, vs, ev);
 		break;
-	case TRACE_EV_PIO:
-		p += trace_put_varint(p, trace_zigzag((int32_t)ev->u.pio.port -
-						      (int32_t)vs->port));
-		vs->port = ev->u.pio.port;
+	case TRACE_EV_PIO: {
+		uint16_t *port = trace_acc_port(vs);
+
+		p += trace_put_varint(
+		    p, trace_zigzag((int32_t)ev->u.pio.port - (int32_t)*port));
+		*port = vs->port = ev->u.pio.port;
 		*p++ =
 		    (uint8_t)(trace_pio_size_code(ev->u.pio.bytes) |
 			      ev->u.pio.in << 2 | ev->u.pio.string << 3 |
@@ -284,21 +324,40 @@ trace_event_encode(struct trace_codec *c, const struct trace_event *ev,
 		p = trace_put_blob(p, ev->u.pio.data,
 				   (uint64_t)ev->u.pio.count * ev->u.pio.bytes);
 		break;
-	case TRACE_EV_MMIO:
+	}
+	case TRACE_EV_MMIO: {
+		uint64_t *gpa = trace_acc_gpa(vs), *value = trace_acc_value(vs);
+
 		p += trace_put_varint(
-		    p, trace_zigzag((int64_t)(ev->u.mmio.gpa - vs->gpa)));
-		vs->gpa = ev->u.mmio.gpa;
+		    p, trace_zigzag((int64_t)(ev->u.mmio.gpa - *gpa)));
+		*gpa = vs->gpa = ev->u.mmio.gpa;
 		*p++ =
 		    (uint8_t)((ev->u.mmio.bytes - 1) | ev->u.mmio.write << 3);
-		p += trace_put_varint(p, ev->u.mmio.value);
+		p += trace_put_varint(
+		    p, trace_zigzag((int64_t)(ev->u.mmio.value - *value)));
+		*value = vs->value = ev->u.mmio.value;
 		break;
-	case TRACE_EV_DECODE:
-		*p++ = (uint8_t)(ev->u.decode.len |
-				 (ev->u.decode.text ? 0x80 : 0));
-		p = trace_put_blob(p, ev->u.decode.bytes, ev->u.decode.len);
+	}
+	case TRACE_EV_DECODE: {
+		struct trace_insn *insn = trace_acc_insn(vs);
+		uint8_t text = ev->u.decode.text ? TRACE_DEC_TEXT : 0;
+
+		/* The same instruction as last time at this site: a flag. */
+		if (insn->len == ev->u.decode.len &&
+		    memcmp(insn->bytes, ev->u.decode.bytes, insn->len) == 0) {
+			*p++ = (uint8_t)(TRACE_DEC_SAME | text);
+		} else {
+			*p++ = (uint8_t)(ev->u.decode.len | text);
+			p = trace_put_blob(p, ev->u.decode.bytes,
+					   ev->u.decode.len);
+			insn->len = ev->u.decode.len;
+			memcpy(insn->bytes, ev->u.decode.bytes, insn->len);
+		}
+		vs->insn = *insn;
 		if (ev->u.decode.text)
 			p = trace_put_str(p, ev->u.decode.text);
 		break;
+	}
 	case TRACE_EV_INJECT:
 		*p++ = ev->u.inject.type;
 		*p++ = ev->u.inject.vector;

@@ -81,20 +81,37 @@ trace_decode_exit(struct trace_in *in, struct trace_event *ev,
 		  struct trace_vstate *vs, struct trace_scratch *s,
 		  uint64_t *exits)
 {
-	uint8_t ninfo;
+	uint64_t head = trace_in_varint(in), slot;
 
-	ev->u.exit.exitcode = trace_in_u32(in, "exit code out of range");
-	vs->rip += (uint64_t)trace_unzigzag(trace_in_varint(in));
-	ev->u.exit.rip = vs->rip;
-	ev->u.exit.inst_length = trace_in_byte(in);
-	ninfo = trace_in_byte(in);
-	if (ninfo & ~7) {
-		trace_in_fail(in, "reserved exit info bits set");
+	if (in->bad)
+		return;
+	slot = head >> TRACE_EXIT_SITE_SHIFT;
+	if (slot > vs->nsites) {
+		trace_in_fail(in, "exit site not in the table");
 		return;
 	}
-	for (unsigned i = 0; i < (ninfo & 3u); i++)
+	if (slot) {
+		const struct trace_site *st = trace_site_at(vs, slot - 1);
+
+		ev->u.exit.rip = st->rip;
+		ev->u.exit.exitcode = st->exitcode;
+		ev->u.exit.inst_length = st->inst_length;
+		trace_site_use(vs, (unsigned)slot - 1);
+	} else {
+		ev->u.exit.rip =
+		    vs->rip + (uint64_t)trace_unzigzag(trace_in_varint(in));
+		ev->u.exit.exitcode =
+		    trace_in_u32(in, "exit code out of range");
+		ev->u.exit.inst_length = trace_in_byte(in);
+		if (in->bad)
+			return;
+		trace_site_add(vs, ev->u.exit.rip, ev->u.exit.exitcode,
+			       ev->u.exit.inst_length);
+	}
+	vs->rip = ev->u.exit.rip;
+	for (unsigned i = 0; i < (head & TRACE_EXIT_NINFO); i++)
 		ev->u.exit.info[i] = trace_in_varint(in);
-	if (ninfo & 4)
+	if (head & TRACE_EXIT_MSG)
 		ev->u.exit.msg = trace_in_str(in, s);
 	ev->u.exit.exit_index = exits[ev->vcpu]++;
 }
@@ -103,16 +120,16 @@ static void
 trace_decode_pio(struct trace_in *in, struct trace_event *ev,
 		 struct trace_vstate *vs)
 {
+	uint16_t *port = trace_acc_port(vs);
 	int64_t d = trace_unzigzag(trace_in_varint(in));
 	uint8_t f;
 	uint64_t len;
 
-	if (d < -65535 || d > 65535 || vs->port + d < 0 ||
-	    vs->port + d > 65535) {
+	if (d < -65535 || d > 65535 || *port + d < 0 || *port + d > 65535) {
 		trace_in_fail(in, "PIO port out of range");
 		return;
 	}
-	vs->port = (uint16_t)(vs->port + d);
+	*port = vs->port = (uint16_t)(*port + d);
 	ev->u.pio.port = vs->port;
 	f = trace_in_byte(in);
 	if ((f & 3) == 3 || (f & 0xc0)) {
@@ -129,6 +146,52 @@ trace_decode_pio(struct trace_in *in, struct trace_event *ev,
 	len = (uint64_t)ev->u.pio.count * ev->u.pio.bytes;
 	if (len)
 		ev->u.pio.data = trace_in_bytes(in, len);
+}
+
+static void
+trace_decode_mmio(struct trace_in *in, struct trace_event *ev,
+		  struct trace_vstate *vs)
+{
+	uint64_t *gpa = trace_acc_gpa(vs), *value = trace_acc_value(vs);
+	uint8_t f;
+
+	*gpa = vs->gpa = *gpa + (uint64_t)trace_unzigzag(trace_in_varint(in));
+	ev->u.mmio.gpa = vs->gpa;
+	f = trace_in_byte(in);
+	if (f & 0xf0)
+		trace_in_fail(in, "bad MMIO flags");
+	ev->u.mmio.bytes = (f & 7) + 1;
+	ev->u.mmio.write = f & 8;
+	*value = vs->value =
+	    *value + (uint64_t)trace_unzigzag(trace_in_varint(in));
+	ev->u.mmio.value = vs->value;
+}
+
+static void
+trace_decode_insn(struct trace_in *in, struct trace_event *ev,
+		  struct trace_vstate *vs, struct trace_scratch *s)
+{
+	struct trace_insn *insn = trace_acc_insn(vs);
+	uint8_t f = trace_in_byte(in);
+
+	if ((f & TRACE_DEC_RSVD) ||
+	    ((f & TRACE_DEC_SAME) && (f & TRACE_DEC_LEN))) {
+		trace_in_fail(in, "bad DECODE flags");
+		return;
+	}
+	if (!(f & TRACE_DEC_SAME)) {
+		const uint8_t *b = trace_in_bytes(in, f & TRACE_DEC_LEN);
+
+		if (!b)
+			return;
+		insn->len = f & TRACE_DEC_LEN;
+		memcpy(insn->bytes, b, insn->len);
+	}
+	vs->insn = *insn;
+	ev->u.decode.len = insn->len;
+	memcpy(ev->u.decode.bytes, insn->bytes, insn->len);
+	if (f & TRACE_DEC_TEXT)
+		ev->u.decode.text = trace_in_str(in, s);
 }
 
 static void
@@ -180,8 +243,13 @@ trace_event_decode(struct trace_codec *c, struct trace_in *in,
 		}
 		c->vcpu = (uint32_t)v;
 	}
+	vs = trace_vs(c, c->vcpu);
+	/* Without T the time of the vCPU's previous event in the frame. */
 	if (kb & TRACE_KB_TIME)
 		c->ticks += (uint64_t)trace_unzigzag(trace_in_varint(in));
+	else
+		c->ticks = vs->ticks;
+	vs->ticks = c->ticks;
 	if (in->bad)
 		return -1;
 	if (kind == TRACE_KB_EXT) {
@@ -199,7 +267,6 @@ trace_event_decode(struct trace_codec *c, struct trace_in *in,
 	ev->kind = kind;
 	ev->vcpu = c->vcpu;
 	ev->time_ns = c->ticks * tick_ns;
-	vs = trace_vs(c, c->vcpu);
 	s->len = 0;
 
 	switch (ev->kind) {
@@ -210,31 +277,11 @@ trace_event_decode(struct trace_codec *c, struct trace_in *in,
 		trace_decode_pio(in, ev, vs);
 		break;
 	case TRACE_EV_MMIO:
-		vs->gpa += (uint64_t)trace_unzigzag(trace_in_varint(in));
-		ev->u.mmio.gpa = vs->gpa;
-		f = trace_in_byte(in);
-		if (f & 0xf0)
-			trace_in_fail(in, "bad MMIO flags");
-		ev->u.mmio.bytes = (f & 7) + 1;
-		ev->u.mmio.write = f & 8;
-		ev->u.mmio.value = trace_in_varint(in);
+		trace_decode_mmio(in, ev, vs);
 		break;
-	case TRACE_EV_DECODE: {
-		const uint8_t *b;
-
-		f = trace_in_byte(in);
-		if ((f & 0x7f) > 15) {
-			trace_in_fail(in, "instruction longer than 15 bytes");
-			break;
-		}
-		ev->u.decode.len = f & 0x7f;
-		b = trace_in_bytes(in, ev->u.decode.len);
-		if (b)
-			memcpy(ev->u.decode.bytes, b, ev->u.decode.len);
-		if (f & 0x80)
-			ev->u.decode.text = trace_in_str(in, s);
+	case TRACE_EV_DECODE:
+		trace_decode_insn(in, ev, vs, s);
 		break;
-	}
 	case TRACE_EV_INJECT:
 		ev->u.inject.type = trace_in_byte(in);
 		ev->u.inject.vector = trace_in_byte(in);

@@ -165,37 +165,155 @@ trace_in_bytes(struct trace_in *in, uint64_t n)
 /* ---- per-frame delta state -------------------------------------------- */
 
 /*
+ * Exit sites (docs/trace-format.md, "Exit sites"): per vCPU, the
+ * TRACE_SITES most recently used (rip, exit code, instruction length)
+ * triples, most recent first.  An EXIT at a remembered site names its slot
+ * instead of spelling the triple out, and the access and instruction that
+ * follow an exit are coded against what followed the last exit at the
+ * same site.
+ */
+#define TRACE_SITES 15 /* slots 1..15 keep the EXIT head in one byte */
+
+/* EXIT head: bits 1..0 info count, bit 2 message, bits 6..3 site code. */
+#define TRACE_EXIT_NINFO      0x03
+#define TRACE_EXIT_MSG        0x04
+#define TRACE_EXIT_SITE_SHIFT 3
+
+/*
+ * DECODE lenflags: bits 3..0 length, bits 5..4 reserved, bit 6 the same
+ * instruction as the current site's (no length, no bytes), bit 7 text.
+ */
+#define TRACE_DEC_LEN  0x0f
+#define TRACE_DEC_RSVD 0x30
+#define TRACE_DEC_SAME 0x40
+#define TRACE_DEC_TEXT 0x80
+
+struct trace_insn {
+	uint8_t len;
+	uint8_t bytes[15];
+};
+
+struct trace_site {
+	uint64_t rip;
+	uint64_t gpa;   /* last MMIO gpa after an exit here */
+	uint64_t value; /* last MMIO value after an exit here */
+	uint32_t exitcode;
+	uint16_t port; /* last PIO port after an exit here */
+	uint8_t inst_length;
+	struct trace_insn insn; /* last DECODE after an exit here */
+};
+
+/*
  * What the codec remembers between events of one frame.  It is reset at
  * every frame start so that each frame decodes on its own.  Per-vCPU
  * entries carry the generation they were last written in; an entry of an
- * older generation reads as all zero, which makes the reset O(1).
+ * older generation reads as empty, which makes the reset O(1).
  */
 struct trace_vstate {
-	uint64_t rip;  /* last EXIT rip */
-	uint64_t gpa;  /* last MMIO gpa */
-	uint64_t tsc;  /* last TSC value */
-	uint32_t gen;  /* valid when == codec gen */
-	uint16_t port; /* last PIO port */
+	uint64_t rip;           /* last EXIT rip */
+	uint64_t gpa;           /* last MMIO gpa */
+	uint64_t value;         /* last MMIO value */
+	uint64_t tsc;           /* last TSC value */
+	uint64_t ticks;         /* time of the vCPU's previous event */
+	uint32_t gen;           /* valid when == codec gen */
+	uint16_t port;          /* last PIO port */
+	uint8_t nsites;         /* slots in use */
+	struct trace_insn insn; /* last DECODE */
+	/* Slot k + 1 is site[order[k]]: move to front moves these bytes. */
+	uint8_t order[TRACE_SITES];
+	struct trace_site site[TRACE_SITES];
 };
 
 struct trace_codec {
 	uint32_t gen;
 	uint32_t vcpu;  /* current vCPU */
-	uint64_t ticks; /* time of the previous event, in ticks */
+	uint64_t ticks; /* time of the previous event (any vCPU), in ticks */
 	struct trace_vstate v[TRACE_MAX_VCPUS];
 };
 
-/* The state of 'vcpu' in this frame (zeroed on first use). */
+/* The state of 'vcpu' in this frame (emptied on first use). */
 static inline struct trace_vstate *
 trace_vs(struct trace_codec *c, uint32_t vcpu)
 {
 	struct trace_vstate *vs = &c->v[vcpu];
 
 	if (vs->gen != c->gen) {
-		memset(vs, 0, sizeof(*vs));
+		/* The slots beyond nsites are never read. */
+		memset(vs, 0, offsetof(struct trace_vstate, order));
 		vs->gen = c->gen;
 	}
 	return vs;
+}
+
+/* The site in slot k + 1 (k < nsites). */
+static inline struct trace_site *
+trace_site_at(struct trace_vstate *vs, unsigned k)
+{
+	return &vs->site[vs->order[k]];
+}
+
+/*
+ * The access and instruction of an exit are coded against the vCPU's
+ * current site (slot 1, the site of its latest EXIT in this frame), or
+ * against the vCPU's own last values while it has none.
+ */
+static inline uint16_t *
+trace_acc_port(struct trace_vstate *vs)
+{
+	return vs->nsites ? &trace_site_at(vs, 0)->port : &vs->port;
+}
+
+static inline uint64_t *
+trace_acc_gpa(struct trace_vstate *vs)
+{
+	return vs->nsites ? &trace_site_at(vs, 0)->gpa : &vs->gpa;
+}
+
+static inline uint64_t *
+trace_acc_value(struct trace_vstate *vs)
+{
+	return vs->nsites ? &trace_site_at(vs, 0)->value : &vs->value;
+}
+
+static inline struct trace_insn *
+trace_acc_insn(struct trace_vstate *vs)
+{
+	return vs->nsites ? &trace_site_at(vs, 0)->insn : &vs->insn;
+}
+
+/* Move slot k + 1 to the front (slot 1). */
+static inline void
+trace_site_use(struct trace_vstate *vs, unsigned k)
+{
+	uint8_t i = vs->order[k];
+
+	memmove(&vs->order[1], &vs->order[0], k);
+	vs->order[0] = i;
+}
+
+/*
+ * A new site in slot 1 (the others move down, the last falls out when the
+ * table is full); its access fields start from the vCPU's last values.
+ */
+static inline void
+trace_site_add(struct trace_vstate *vs, uint64_t rip, uint32_t exitcode,
+	       uint8_t inst_length)
+{
+	unsigned n = vs->nsites;
+	uint8_t i = (uint8_t)n;
+
+	if (n == TRACE_SITES)
+		i = vs->order[--n]; /* the least recently used goes */
+	memmove(&vs->order[1], &vs->order[0], n);
+	vs->order[0] = i;
+	vs->nsites = (uint8_t)(n + 1);
+	vs->site[i] = (struct trace_site){ .rip = rip,
+					   .gpa = vs->gpa,
+					   .value = vs->value,
+					   .exitcode = exitcode,
+					   .port = vs->port,
+					   .inst_length = inst_length,
+					   .insn = vs->insn };
 }
 
 void trace_codec_init(struct trace_codec *c);

@@ -182,15 +182,14 @@ make_exit(struct synth *s, struct trace_event *ev)
 	/* the time since the previous exit, by the code path before it */
 	if (s->o.time_model == SYNTH_TIME_UNIFORM) {
 		s->now_ns += 1000 + below(s, 9001);
-		a->time_ns = s->now_ns + 150 + below(s, 200);
 	} else {
 		s->now_ns += path_ns(s->prev_rip) + below(s, 256);
 		if (s->prev_rip == 0x100f00)
 			s->now_ns += 1000 + below(s, 19001); /* a HLT */
-		a->time_ns = s->now_ns + 150 + below(s, 32);
 	}
 	s->prev_rip = ev->u.exit.rip;
-	ev->time_ns = s->now_ns;
+	/* The recorder stamps an exit's access with the exit's time. */
+	ev->time_ns = a->time_ns = s->now_ns;
 	if (s->o.real_time)
 		ev->time_ns = a->time_ns = 0;
 	if (ev->u.exit.exitcode != EXITCODE_HLT)

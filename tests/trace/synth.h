@@ -9,10 +9,11 @@
  *
  * Time: with SYNTH_TIME_REAL an exit comes a fixed time after the previous
  * one that depends on the guest code path (1.1-3 us; 1-20 us more after a
- * HLT) plus 0-255 ns of jitter, and its access 150-181 ns after it: what
- * a host clock shows for a guest in a loop.  SYNTH_TIME_UNIFORM draws
- * every gap uniformly from 1-10 us and the access from 150-349 ns after
- * its exit: the worst case for compression.
+ * HLT) plus 0-255 ns of jitter: what a host clock shows for a guest in a
+ * loop.  SYNTH_TIME_UNIFORM draws every gap uniformly from 1-10 us: the
+ * worst case for compression.  Either way the access carries its exit's
+ * time, as the recorder stamps it (the time the exit was taken; the
+ * access is part of handling it), so it is written without a time delta.
  */
 #ifndef RHYVE_TESTS_TRACE_SYNTH_H
 #define RHYVE_TESTS_TRACE_SYNTH_H
