@@ -1,6 +1,6 @@
 # The README's commands.  CMake does the building; this file installs what
 # a fresh Debian machine lacks and names the jobs.
-#   make demo    record-free demo: boot the bundled hello guest under rhyve
+#   make demo    record a run of the bundled hello guest, summarise the trace
 #   make check   build and run every test through ctest
 #   make asan    the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench   benchmarks (figures, not pass/fail)
@@ -37,11 +37,23 @@ build: deps
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
 
+# Record a run of the bundled hello guest and summarise the trace.
+# (Replay, rhyve --replay, joins when the replayer lands.)
+RHYVE = $(BUILD)/monitor/rhyve
+RHYVETRACE = $(BUILD)/tools/rhyvetrace/rhyvetrace
+DEMO_TRACE = $(BUILD)/demo.rtr
 demo: build
-	@echo '$$ rhyve -m 64M -l com1,stdio -l pc-testdev --kernel $(BUILD)/guests/hello.elf hello'
-	@$(BUILD)/monitor/rhyve -m 64M -l com1,stdio -l pc-testdev \
+	@echo '$$ rhyve -m 64M -l com1,stdio -l pc-testdev --record $(DEMO_TRACE) --kernel $(BUILD)/guests/hello.elf hello'
+	@$(RHYVE) -m 64M -l com1,stdio -l pc-testdev --record $(DEMO_TRACE) \
 		--kernel $(BUILD)/guests/hello.elf hello </dev/null; \
-	echo "rhyve exited with status $$? (1: the guest powered off)"
+	status=$$?; echo "rhyve exited with status $$status (1: the guest powered off)"; \
+	[ $$status = 1 ]
+	@echo '$$ rhyvetrace verify $(DEMO_TRACE)'
+	@$(RHYVETRACE) verify $(DEMO_TRACE)
+	@echo '$$ rhyvetrace stats $(DEMO_TRACE)'
+	@$(RHYVETRACE) stats $(DEMO_TRACE)
+	@echo '$$ rhyvetrace dump $(DEMO_TRACE) --kind exit,pio --limit 6'
+	@$(RHYVETRACE) dump $(DEMO_TRACE) --kind exit,pio --limit 6
 
 check: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)

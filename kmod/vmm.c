@@ -74,6 +74,7 @@ vm_destroy(struct vm *vm)
 {
 	if (vm == NULL)
 		return;
+	vm_record_stop(vm);
 	/* Timers first: their functions touch devices and vCPUs. */
 	vm_callouts_cleanup(vm);
 	vm_platform_cleanup(vm);
@@ -224,13 +225,28 @@ vm_set_msr(struct vcpu *vcpu, uint32_t msr, uint64_t val)
 	return vcpu->vm->engine->setmsr(vcpu->cookie, msr, val);
 }
 
+static bool
+exit_is_write(const struct vm_exit *vmexit)
+{
+	return (vmexit->exitcode == VM_EXITCODE_INOUT && !vmexit->u.inout.in) ||
+	       (vmexit->exitcode == VM_EXITCODE_MMIO && vmexit->u.mmio.write);
+}
+
 /* The exits kmod handles itself; true: go back into the guest. */
 static bool
 vm_exit_handled(struct vcpu *vcpu, struct vm_exit *vmexit)
 {
 	switch (vmexit->exitcode) {
 	case VM_EXITCODE_INOUT:
-		return vm_ioport_emulate(vcpu, vmexit) == 1;
+		if (vm_ioport_emulate(vcpu, vmexit) != 1)
+			return false;
+		vm_record_access(vcpu, vmexit);
+		return true;
+	case VM_EXITCODE_MMIO:
+		if (vm_iomem_emulate(vcpu, vmexit) != 1)
+			return false;
+		vm_record_access(vcpu, vmexit);
+		return true;
 	case VM_EXITCODE_HLT:
 		/* With interrupts masked nothing wakes it: the monitor's. */
 		if (!(vmexit->u.hlt.rflags & (1u << 9)))
@@ -254,6 +270,12 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vmexit)
 	for (;;) {
 		enum vm_suspend_how how = atomic_load(&vm->suspend);
 
+		/* The monitor has completed the last exit's access. */
+		if (vcpu->record_pending) {
+			vm_record_access(vcpu, vmexit);
+			vcpu->record_pending = false;
+		}
+
 		if (how != VM_SUSPEND_NONE) {
 			memset(vmexit, 0, sizeof(*vmexit));
 			vmexit->exitcode = VM_EXITCODE_SUSPENDED;
@@ -265,10 +287,24 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vmexit)
 		/* The instruction behind I/O exits, checked, for everyone. */
 		if (error == 0 && !vmexit->has_insn &&
 		    (vmexit->exitcode == VM_EXITCODE_INOUT ||
-			vmexit->exitcode == VM_EXITCODE_MMIO))
+		     vmexit->exitcode == VM_EXITCODE_MMIO))
 			error = vm_exit_decode(vcpu, vmexit);
-		if (error != 0 || !vm_exit_handled(vcpu, vmexit))
+		if (error != 0)
 			return error;
+		vm_record_exit(vcpu, vmexit);
+		if (!vm_exit_handled(vcpu, vmexit)) {
+			/*
+			 * A write is complete now; a read once the monitor
+			 * has filled in the value (the next vm_run()).
+			 */
+			if (exit_is_write(vmexit))
+				vm_record_access(vcpu, vmexit);
+			else
+				vcpu->record_pending =
+				    vmexit->exitcode == VM_EXITCODE_INOUT ||
+				    vmexit->exitcode == VM_EXITCODE_MMIO;
+			return 0;
+		}
 	}
 }
 
@@ -342,7 +378,8 @@ vm_platform_init(struct vm *vm)
 	int error;
 
 	if ((error = vatpic_init(vm)) != 0 || (error = vatpit_init(vm)) != 0 ||
-	    (error = vpmtmr_init(vm)) != 0)
+	    (error = vpmtmr_init(vm)) != 0 || (error = vrtc_init(vm)) != 0 ||
+	    (error = vhpet_init(vm)) != 0)
 		return error;
 	return 0;
 }
@@ -350,6 +387,8 @@ vm_platform_init(struct vm *vm)
 void
 vm_platform_cleanup(struct vm *vm)
 {
+	vhpet_cleanup(vm);
+	vrtc_cleanup(vm);
 	vpmtmr_cleanup(vm);
 	vatpit_cleanup(vm);
 	vatpic_cleanup(vm);

@@ -249,6 +249,42 @@ int vm_isa_pulse_irq(struct vm *vm, int atpic_irq, int ioapic_irq);
 /* Raise an NMI on a vCPU. */
 void vm_inject_nmi(struct vcpu *vcpu);
 
+/*
+ * The RTC (MC146818, kmod/io/vrtc.c), as bhyve's vm_rtc_settime() and
+ * friends.  Its time is seconds since 1970-01-01 00:00:00 as the RTC's
+ * registers show it, read as UTC (a localtime RTC is the caller's
+ * conversion): the RTC starts a new second at the call and counts on
+ * the VM clock from there.  A VM starts with the host's UTC time;
+ * the monitor sets the configured time before the vCPUs run.  EINVAL:
+ * outside years 0000-9999; EBUSY: the guest has halted the clock (SET or
+ * divider reset), its registers are the guest's.
+ */
+int vm_rtc_set_time(struct vm *vm, int64_t secs);
+/* The RTC's time now; EINVAL if the guest left it an invalid date. */
+int vm_rtc_get_time(struct vm *vm, int64_t *secs);
+/*
+ * CMOS bytes 14-255 (NVRAM; 0x32 is the century and reads as the clock
+ * does), for firmware data such as bhyve's memory sizes.  Writes to the
+ * clock and the control registers (0-13, 0x32) are refused: EINVAL.
+ */
+int vm_rtc_nvram_write(struct vm *vm, int offset, uint8_t value);
+int vm_rtc_nvram_read(struct vm *vm, int offset, uint8_t *value);
+
+/*
+ * Recording (vmm_record.c): from vm_record_start() on, every exit, the
+ * instruction behind it, every access with the value the guest got and
+ * every injection go to the trace writer (trace/trace.h), which stays the
+ * caller's to close.  vm_record_checkpoint() writes the vCPUs' registers
+ * and the non-zero guest memory.
+ */
+struct trace_writer;
+int vm_record_start(struct vm *vm, struct trace_writer *w);
+bool vm_recording(const struct vm *vm);
+int vm_record_checkpoint(struct vm *vm);
+void vm_record_marker(struct vm *vm, const char *text);
+void vm_record_end(struct vm *vm, int status);
+void vm_record_stop(struct vm *vm);
+
 /* Suspension: the first reason set wins; every vCPU then stops. */
 int vm_suspend(struct vm *vm, enum vm_suspend_how how);
 enum vm_suspend_how vm_suspended(const struct vm *vm);

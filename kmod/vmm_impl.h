@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "trace.h"
 #include "vmm.h"
 
 /*
@@ -118,6 +119,27 @@ int vm_register_ioport(struct vm *vm, int port, int len, vm_ioport_func_t fn,
  */
 int vm_ioport_emulate(struct vcpu *vcpu, struct vm_exit *vmexit);
 
+/* ---- vmm_iomem.c: MMIO ranges emulated inside kmod ------------------- */
+
+/*
+ * A kmod MMIO handler: 'bytes' (1, 2, 4 or 8) at 'gpa', which lies in the
+ * registered range with the whole access.  A write passes the value in
+ * *val; a read returns it there (bytes above 'bytes' are dropped).
+ * Return 0, or -1 for an access the device refuses (the VM stops with
+ * an error).
+ */
+typedef int (*vm_iomem_func_t)(struct vcpu *vcpu, bool write, uint64_t gpa,
+			       int bytes, uint64_t *val, void *arg);
+
+int vm_register_iomem(struct vm *vm, uint64_t base, uint64_t len,
+		      vm_iomem_func_t fn, void *arg);
+/*
+ * Handle an MMIO exit if a kmod device owns the address: returns 1
+ * handled (a read's value in mmio.data), 0 not ours (the monitor's), -1
+ * error (vmexit turned into an error).
+ */
+int vm_iomem_emulate(struct vcpu *vcpu, struct vm_exit *vmexit);
+
 /* ---- vmm_intr.c: the single injection point --------------------------- */
 
 /* Make the vCPU notice new pending events (wake it from HLT, kick it). */
@@ -142,7 +164,11 @@ struct vcpu {
 	bool extint_pending;        /* the PIC asserts INTR */
 	_Atomic bool exit_request;  /* vm_vcpu_kick(): back to the monitor */
 	struct callout window_kick; /* see vm_inject_pending() */
-	uint64_t window_kick_at;    /* its deadline (vm_clock_ns) */
+	/* The recorder's (vmm_record.c); owned by the vCPU's thread. */
+	uint64_t exits;       /* exits so far: the exit index */
+	uint64_t record_time; /* time of the last exit recorded */
+	bool record_pending;  /* the last exit's access is not recorded yet */
+	uint64_t window_kick_at; /* its deadline (vm_clock_ns) */
 };
 
 #define VM_MAX_IOPORTS 16
@@ -153,9 +179,19 @@ struct vm_ioport {
 	void *arg;
 };
 
+#define VM_MAX_IOMEMS 8
+
+struct vm_iomem {
+	uint64_t base, len;
+	vm_iomem_func_t fn;
+	void *arg;
+};
+
 struct vatpic;
 struct vatpit;
 struct vpmtmr;
+struct vrtc;
+struct vhpet;
 
 struct vm {
 	char name[VM_NAME_MAX];
@@ -169,16 +205,32 @@ struct vm {
 	_Atomic int suspend; /* enum vm_suspend_how */
 	uint64_t clock_base; /* host CLOCK_MONOTONIC ns at creation */
 	struct vm_callouts *callouts;
+	struct vm_recorder *recorder; /* NULL: not recording */
 	struct vm_ioport ioports[VM_MAX_IOPORTS];
 	int nioports;
+	struct vm_iomem iomems[VM_MAX_IOMEMS];
+	int niomems;
 	/* The platform devices kmod owns (kmod/io). */
 	struct vatpic *vatpic;
 	struct vatpit *vatpit;
 	struct vpmtmr *vpmtmr;
+	struct vrtc *vrtc;
+	struct vhpet *vhpet;
 };
 
 /* The VM's clock: ns since creation.  Every device timer uses it. */
 uint64_t vm_clock_ns(struct vm *vm);
+/*
+ * vmm_record.c: the recorder hooks, no-ops unless recording.  An exit is
+ * recorded when it happens, its access (with the value the guest got)
+ * once it is complete: by a kmod device at once, by the monitor at the
+ * next vm_run().
+ */
+void vm_record_exit(struct vcpu *vcpu, const struct vm_exit *vmexit);
+void vm_record_access(struct vcpu *vcpu, const struct vm_exit *vmexit);
+/* 'type' is enum trace_inject_type. */
+void vm_record_inject(struct vcpu *vcpu, int type, int vector);
+
 /* Create / destroy the kmod platform devices (kmod/io). */
 int vm_platform_init(struct vm *vm);
 void vm_platform_cleanup(struct vm *vm);

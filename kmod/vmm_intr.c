@@ -86,8 +86,10 @@ vm_inject_pending(struct vcpu *vcpu)
 	if (nmi) {
 		/* One event per entry: the INTR line waits for the next. */
 		pthread_mutex_lock(&vcpu->mtx);
-		if (eng->inject_nmi(vcpu->cookie) == 0)
+		if (eng->inject_nmi(vcpu->cookie) == 0) {
 			vcpu->nmi_pending = false;
+			vm_record_inject(vcpu, TRACE_INJECT_NMI, 2);
+		}
 		vcpu->extint_pending |= extint;
 		pthread_mutex_unlock(&vcpu->mtx);
 		return;
@@ -98,6 +100,7 @@ vm_inject_pending(struct vcpu *vcpu)
 	if (vector < 0)
 		return; /* withdrawn before we got to it */
 	if (eng->inject_intr(vcpu->cookie, vector) == 0) {
+		vm_record_inject(vcpu, TRACE_INJECT_EXTINT, vector);
 		/* Asserts INTR again if more is pending. */
 		vatpic_intr_accepted(vcpu->vm, vector);
 	} else {

@@ -1,7 +1,8 @@
 /*
- * loader_boot(): kernel file -> VM.  Reads the file, loads it into the
- * VM's memory through vm_map_gpa(), builds the boot structures and sets
- * up vCPU 0 to enter the kernel.
+ * loader_boot(): kernel file (and initrd) -> VM.  Reads the files, loads
+ * the kernel (ELF, Linux bzImage or multiboot) into the VM's memory
+ * through vm_map_gpa(), builds the boot structures and sets up vCPU 0 to
+ * enter the kernel.
  */
 #include <sys/stat.h>
 
@@ -109,19 +110,23 @@ fail:
 }
 
 int
-loader_boot(struct vm *vm, const char *path, char *errbuf, size_t errlen)
+loader_boot_opts(struct vm *vm, const struct loader_boot_opts *opts,
+		 char *errbuf, size_t errlen)
 {
 	struct loader_mem mem = { .map = boot_map, .arg = vm };
+	struct loader_kernel_args args;
 	struct loader_image img;
 	struct loader_regs regs;
 	struct vcpu *vcpu;
-	unsigned char *buf = NULL;
+	unsigned char *buf = NULL, *initrd = NULL;
+	const char *path;
 	char reason[512];
-	size_t len = 0, memsize;
+	size_t len = 0, initrd_len = 0, memsize;
 	int error;
 
-	if (path == NULL)
-		path = "(null)";
+	if (opts == NULL)
+		return boot_fail(errbuf, errlen, "(null)", "no kernel");
+	path = opts->kernel != NULL ? opts->kernel : "(null)";
 	if (vm == NULL)
 		return boot_fail(errbuf, errlen, path, "no VM");
 	memsize = vm_lowmem_size(vm) + vm_highmem_size(vm);
@@ -133,8 +138,24 @@ loader_boot(struct vm *vm, const char *path, char *errbuf, size_t errlen)
 
 	if (boot_read(path, memsize, &buf, &len, errbuf, errlen) != 0)
 		return -1;
-	error = loader_elf_load(buf, len, &mem, &img, reason, sizeof(reason));
+	if (opts->initrd != NULL &&
+	    boot_read(opts->initrd, memsize, &initrd, &initrd_len, errbuf,
+		      errlen) != 0) {
+		free(buf);
+		return -1;
+	}
+	memset(&args, 0, sizeof(args));
+	args.lowmem = vm_lowmem_size(vm);
+	args.highmem = vm_highmem_size(vm);
+	args.cmdline = opts->cmdline;
+	args.initrd = initrd;
+	args.initrd_len = initrd_len;
+	args.initrd_name = opts->initrd;
+	args.guest_decompress = opts->guest_decompress;
+	error = loader_kernel_load(buf, len, &mem, &args, &img, NULL, reason,
+				   sizeof(reason));
 	free(buf);
+	free(initrd);
 	if (error != 0)
 		return boot_fail(errbuf, errlen, path, "%s", reason);
 	if (loader_x86_setup(&mem, &img, &regs, reason, sizeof(reason)) != 0)
@@ -145,4 +166,12 @@ loader_boot(struct vm *vm, const char *path, char *errbuf, size_t errlen)
 				 "cannot set the registers of vCPU 0: %s",
 				 strerror(error));
 	return 0;
+}
+
+int
+loader_boot(struct vm *vm, const char *path, char *errbuf, size_t errlen)
+{
+	struct loader_boot_opts opts = { .kernel = path };
+
+	return loader_boot_opts(vm, &opts, errbuf, errlen);
 }

@@ -1,7 +1,10 @@
 /*
- * The x86 entry state: a flat GDT with a TSS and, for long mode, page
- * tables identity-mapping the first 4 GiB with 2 MiB pages, all in the
- * boot area; and the register values that enter a kernel through them.
+ * The x86 entry state: a flat GDT with a TSS (rhyve's layout, or the
+ * Linux boot protocol's with __BOOT_CS 0x10 and __BOOT_DS 0x18) and, for
+ * long mode, page tables identity-mapping the first 4 GiB with 2 MiB
+ * pages, all in the boot area; and the register values that enter a
+ * kernel through them, with the boot protocol's arguments in rax, rbx and
+ * rsi.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -60,6 +63,7 @@ loader_x86_setup(const struct loader_mem *mem, const struct loader_image *img,
 {
 	const size_t area_len = LOADER_BOOT_AREA_END - LOADER_BOOT_AREA_BASE;
 	unsigned char *area, *gdt;
+	uint16_t sel_code, sel_data, sel_tss, gdt_size;
 	uint32_t code_acc;
 	bool long64;
 
@@ -76,6 +80,23 @@ loader_x86_setup(const struct loader_mem *mem, const struct loader_image *img,
 		return x86_fail(errbuf, errlen, "unknown entry mode %d",
 				(int)img->mode);
 	}
+	switch (img->gdt) {
+	case LOADER_GDT_DEFAULT:
+		sel_code = LOADER_SEL_CODE;
+		sel_data = LOADER_SEL_DATA;
+		sel_tss = LOADER_SEL_TSS;
+		gdt_size = LOADER_GDT_SIZE;
+		break;
+	case LOADER_GDT_LINUX:
+		sel_code = LOADER_LINUX_SEL_CODE;
+		sel_data = LOADER_LINUX_SEL_DATA;
+		sel_tss = LOADER_LINUX_SEL_TSS;
+		gdt_size = LOADER_LINUX_GDT_SIZE;
+		break;
+	default:
+		return x86_fail(errbuf, errlen, "unknown GDT layout %d",
+				(int)img->gdt);
+	}
 	/* Both modes run the entry through flat 4 GiB (identity) mappings. */
 	if (img->entry >= GIB4)
 		return x86_fail(errbuf, errlen,
@@ -90,14 +111,17 @@ loader_x86_setup(const struct loader_mem *mem, const struct loader_image *img,
 				LOADER_BOOT_AREA_BASE, LOADER_BOOT_AREA_END);
 	memset(area, 0, area_len);
 
-	/* GDT: null, code, data, 16-byte TSS descriptor; TSS after it. */
+	/*
+	 * GDT: null (two for Linux), code, data, 16-byte TSS descriptor;
+	 * the TSS after it.
+	 */
 	code_acc = long64 ? ACC_CODE64 : ACC_CODE32;
 	gdt = area + (LOADER_GDT_ADDR - LOADER_BOOT_AREA_BASE);
-	put64(gdt + LOADER_SEL_CODE, x86_desc_pack(0, 0xffffffff, code_acc));
-	put64(gdt + LOADER_SEL_DATA, x86_desc_pack(0, 0xffffffff, ACC_DATA));
-	put64(gdt + LOADER_SEL_TSS, x86_desc_pack((uint32_t)LOADER_TSS_ADDR,
-						  LOADER_TSS_LIMIT, ACC_TSS));
-	put64(gdt + LOADER_SEL_TSS + 8, LOADER_TSS_ADDR >> 32);
+	put64(gdt + sel_code, x86_desc_pack(0, 0xffffffff, code_acc));
+	put64(gdt + sel_data, x86_desc_pack(0, 0xffffffff, ACC_DATA));
+	put64(gdt + sel_tss, x86_desc_pack((uint32_t)LOADER_TSS_ADDR,
+					   LOADER_TSS_LIMIT, ACC_TSS));
+	put64(gdt + sel_tss + 8, LOADER_TSS_ADDR >> 32);
 	/* The TSS stays zero but for its I/O map base: no I/O bitmap. */
 	area[LOADER_TSS_ADDR - LOADER_BOOT_AREA_BASE + 102] =
 	    LOADER_TSS_LIMIT + 1;
@@ -121,6 +145,9 @@ loader_x86_setup(const struct loader_mem *mem, const struct loader_image *img,
 
 	memset(regs, 0, sizeof(*regs));
 	regs->rip = img->entry;
+	regs->rax = img->rax;
+	regs->rbx = img->rbx;
+	regs->rsi = img->rsi;
 	regs->rsp = 0;
 	regs->rflags = PSL_1;
 	if (long64) {
@@ -136,12 +163,12 @@ loader_x86_setup(const struct loader_mem *mem, const struct loader_image *img,
 	    seg(0, 0xffffffff, ACC_DATA);
 	regs->tr = seg(LOADER_TSS_ADDR, LOADER_TSS_LIMIT, ACC_TSS);
 	regs->ldtr = seg(0, 0, SEG_ACC_UNUSABLE);
-	regs->gdtr = seg(LOADER_GDT_ADDR, LOADER_GDT_SIZE - 1, 0);
+	regs->gdtr = seg(LOADER_GDT_ADDR, gdt_size - 1u, 0);
 	regs->idtr = seg(0, 0, 0);
-	regs->sel.cs = LOADER_SEL_CODE;
+	regs->sel.cs = sel_code;
 	regs->sel.ds = regs->sel.es = regs->sel.fs = regs->sel.gs =
-	    regs->sel.ss = LOADER_SEL_DATA;
-	regs->sel.tr = LOADER_SEL_TSS;
+	    regs->sel.ss = sel_data;
+	regs->sel.tr = sel_tss;
 	regs->sel.ldtr = 0;
 	return 0;
 }
@@ -179,6 +206,9 @@ set_regs(struct vcpu *vcpu, const struct loader_regs *regs)
 		int reg;
 		uint64_t val;
 	} gregs[] = {
+		{ VM_REG_GUEST_RAX, regs->rax },
+		{ VM_REG_GUEST_RBX, regs->rbx },
+		{ VM_REG_GUEST_RSI, regs->rsi },
 		{ VM_REG_GUEST_RIP, regs->rip },
 		{ VM_REG_GUEST_RSP, regs->rsp },
 		{ VM_REG_GUEST_RFLAGS, regs->rflags },

@@ -402,7 +402,8 @@ load_config_file(const char *path, char *errbuf, size_t errlen)
 }
 
 static void
-dump_node(FILE *fp, const struct config_node *n, char *prefix, size_t plen)
+walk_leaves(const struct config_node *n, char *prefix, size_t plen,
+	    config_leaf_func_t fn, void *arg)
 {
 	for (const struct config_node *c = n->children; c != NULL;
 	     c = c->next) {
@@ -411,20 +412,32 @@ dump_node(FILE *fp, const struct config_node *n, char *prefix, size_t plen)
 		len += (size_t)snprintf(prefix + plen, CONFIG_PATH_MAX - plen,
 					"%s%s", plen ? "." : "", c->name);
 		if (c->value != NULL)
-			fprintf(fp, "%s=%s\n", prefix, c->value);
+			fn(prefix, c->value, arg);
 		else if (len < CONFIG_PATH_MAX)
-			dump_node(fp, c, prefix, len);
+			walk_leaves(c, prefix, len, fn, arg);
 		prefix[plen] = '\0';
 	}
 }
 
 void
-dump_config(FILE *fp)
+config_foreach_leaf(config_leaf_func_t fn, void *arg)
 {
 	char prefix[CONFIG_PATH_MAX] = "";
 
 	if (config_root != NULL)
-		dump_node(fp, config_root, prefix, 0);
+		walk_leaves(config_root, prefix, 0, fn, arg);
+}
+
+static void
+print_leaf(const char *path, const char *value, void *arg)
+{
+	fprintf(arg, "%s=%s\n", path, value);
+}
+
+void
+dump_config(FILE *fp)
+{
+	config_foreach_leaf(print_leaf, fp);
 }
 
 int

@@ -8,11 +8,14 @@
 
 #include "rhyve.h"
 
-enum { OPT_KERNEL = 256, OPT_ENGINE };
+enum { OPT_KERNEL = 256, OPT_ENGINE, OPT_INITRD, OPT_CMDLINE, OPT_RECORD };
 
 static const struct option long_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
 	{ "engine", required_argument, NULL, OPT_ENGINE },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "record", required_argument, NULL, OPT_RECORD },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -22,22 +25,34 @@ rhyve_usage(FILE *fp)
 {
 	fprintf(
 	    fp,
-	    "Usage: rhyve [-eh] [-c [[cpus=]n][,sockets=n][,cores=n]"
+	    "Usage: rhyve [-ehu] [-c [[cpus=]n][,sockets=n][,cores=n]"
 	    "[,threads=n]]\n"
+	    "             [-f name,string=text|file=path]\n"
 	    "             [-k config_file] [-l lpc] [-m mem] [-o var=value]\n"
 	    "             [-s slot,emulation[,conf]] [--engine kvm]\n"
+	    "             [--initrd PATH] [--cmdline STRING] [--record FILE]\n"
 	    "             --kernel PATH vmname\n"
 	    "       -c: number of cpus and/or topology specification\n"
 	    "       -e: exit on unhandled I/O access (strict I/O)\n"
+	    "       -f: add a fw_cfg file (name,string=text or "
+	    "name,file=path)\n"
 	    "       -h: help\n"
 	    "       -k: key=value flat config file\n"
 	    "       -l: LPC device configuration (-l help lists them)\n"
 	    "       -m: memory size (K/M/G/T suffix; default unit MiB)\n"
 	    "       -o: set config 'var' to 'value' (-o config.dump=1 prints "
 	    "the config)\n"
-	    "       -s: <slot,driver,configinfo> PCI slot config\n"
-	    "       --kernel: ELF kernel to boot (config loader.kernel)\n"
-	    "       --engine: execution engine (config vm.engine; 'kvm')\n");
+	    "       -s: <slot,driver,configinfo> PCI slot config (-s help "
+	    "lists the models)\n"
+	    "       -u: RTC keeps UTC time (config rtc.use_localtime=false)\n"
+	    "       --kernel: kernel to boot: ELF, Linux bzImage or multiboot "
+	    "(config loader.kernel)\n"
+	    "       --initrd: initrd, or multiboot module (config "
+	    "loader.initrd)\n"
+	    "       --cmdline: kernel command line (config loader.cmdline)\n"
+	    "       --engine: execution engine (config vm.engine; 'kvm')\n"
+	    "       --record: record the run to a trace file (config "
+	    "record.file)\n");
 }
 
 static int
@@ -92,36 +107,6 @@ parse_cpus(const char *arg)
 	return error;
 }
 
-/* -s slot[:func],emulation[,conf] -> pci.0.<slot>.<func>.device=... */
-static int
-parse_pci(const char *arg)
-{
-	char key[64], slotstr[32];
-	const char *comma = strchr(arg, ',');
-	unsigned slot, func = 0;
-	char extra;
-
-	if (strcmp(arg, "help") == 0) {
-		printf("PCI device models: none yet (the platform brings "
-		       "hostbridge, lpc and virtio)\n");
-		exit(0);
-	}
-	if (comma == NULL || (size_t)(comma - arg) >= sizeof(slotstr)) {
-		rhyve_warnx("-s %s: expected slot,emulation[,conf]", arg);
-		return -1;
-	}
-	memcpy(slotstr, arg, (size_t)(comma - arg));
-	slotstr[comma - arg] = '\0';
-	if ((sscanf(slotstr, "%u:%u%c", &slot, &func, &extra) != 2 &&
-	     sscanf(slotstr, "%u%c", &slot, &extra) != 1) ||
-	    slot > 31 || func > 7) {
-		rhyve_warnx("-s %s: bad slot '%s' (0-31[:0-7])", arg, slotstr);
-		return -1;
-	}
-	snprintf(key, sizeof(key), "pci.0.%u.%u.device", slot, func);
-	return set_or_warn(key, comma + 1);
-}
-
 int
 rhyve_parse_args(int argc, char **argv)
 {
@@ -130,7 +115,7 @@ rhyve_parse_args(int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:ehk:l:m:o:s:", long_options,
+	while ((c = getopt_long(argc, argv, "c:ef:hk:l:m:o:s:u", long_options,
 				NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -174,8 +159,21 @@ rhyve_parse_args(int argc, char **argv)
 			}
 			break;
 		case 's':
-			if (parse_pci(optarg) != 0)
+			/* -s slot[:func],model[,conf]: pci.0.SLOT.FUNC.* */
+			if (strcmp(optarg, "help") == 0) {
+				pci_print_supported(stdout);
+				exit(0);
+			}
+			if (pci_parse_slot(optarg) != 0)
 				return -1;
+			break;
+		case 'f':
+			if (fwcfg_parse_opt(optarg) != 0)
+				return -1;
+			break;
+		case 'u':
+			/* bhyve's -u: the RTC keeps UTC. */
+			set_config_bool("rtc.use_localtime", false);
 			break;
 		case OPT_KERNEL:
 			if (set_or_warn("loader.kernel", optarg) != 0)
@@ -183,6 +181,18 @@ rhyve_parse_args(int argc, char **argv)
 			break;
 		case OPT_ENGINE:
 			if (set_or_warn("vm.engine", optarg) != 0)
+				return -1;
+			break;
+		case OPT_INITRD:
+			if (set_or_warn("loader.initrd", optarg) != 0)
+				return -1;
+			break;
+		case OPT_CMDLINE:
+			if (set_or_warn("loader.cmdline", optarg) != 0)
+				return -1;
+			break;
+		case OPT_RECORD:
+			if (set_or_warn("record.file", optarg) != 0)
 				return -1;
 			break;
 		default:

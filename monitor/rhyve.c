@@ -2,8 +2,10 @@
  * rhyve(8): parse the config, build the VM and its devices, load the
  * kernel, run the vCPUs, and exit with the status the guest chose.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "loader.h"
 #include "rhyve.h"
@@ -11,23 +13,74 @@
 static int
 check_config(void)
 {
-	const struct config_node *pci = find_config_node("pci");
-
 	if (get_config_value("name") == NULL) {
 		rhyve_warnx("no VM name given");
 		rhyve_usage(stderr);
 		return -1;
 	}
-	if (pci != NULL) {
-		rhyve_warnx("PCI slots (-s) are configured but rhyve has no "
-			    "PCI device models yet");
+	if (pci_check_config() != 0 || fwcfg_check_config() != 0)
 		return -1;
-	}
 	if (get_config_value("loader.kernel") == NULL) {
 		rhyve_warnx("no kernel: give --kernel PATH "
 			    "(config loader.kernel)");
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * The RTC, as bhyve's rtc_init(): its date is rtc.time (seconds since
+ * 1970, which the RTC shows as UTC: a fixed date for reproducible runs)
+ * or else the host's clock, in local time unless rtc.use_localtime is
+ * false (bhyve's default and -u).  And the memory sizes firmware reads
+ * from CMOS: 64 KiB units above 16 MiB (0x34-0x35) and above 4 GiB
+ * (0x5b-0x5d).
+ */
+static int
+setup_rtc(struct vm *vm)
+{
+	const char *s = get_config_value("rtc.time");
+	uint64_t lomem = vm_lowmem_size(vm), himem = vm_highmem_size(vm);
+	long long secs;
+	char *end;
+	int error;
+
+	if (s != NULL) {
+		errno = 0;
+		secs = strtoll(s, &end, 10);
+		if (errno != 0 || end == s || *end != '\0') {
+			rhyve_warnx("rtc.time=%s: not a number of seconds "
+				    "since 1970-01-01 00:00:00 UTC",
+				    s);
+			return -1;
+		}
+	} else {
+		time_t now = time(NULL);
+		struct tm tm;
+
+		secs = now;
+		if (get_config_bool_default("rtc.use_localtime", true) &&
+		    localtime_r(&now, &tm) != NULL)
+			secs += tm.tm_gmtoff;
+	}
+	error = vm_rtc_set_time(vm, secs);
+	if (error != 0) {
+		rhyve_warnx("cannot set the RTC to %lld: %s", secs,
+			    error == EINVAL ? "not within the years 0000-9999"
+					    : strerror(error));
+		return -1;
+	}
+	lomem = lomem > (16 << 20) ? (lomem - (16 << 20)) >> 16 : 0;
+	himem >>= 16;
+	if (lomem > 0xffff)
+		lomem = 0xffff;
+	if (himem > 0xffffff)
+		himem = 0xffffff;
+	vm_rtc_nvram_write(vm, 0x34, (uint8_t)lomem);
+	vm_rtc_nvram_write(vm, 0x35, (uint8_t)(lomem >> 8));
+	vm_rtc_nvram_write(vm, 0x5b, (uint8_t)himem);
+	vm_rtc_nvram_write(vm, 0x5c, (uint8_t)(himem >> 8));
+	vm_rtc_nvram_write(vm, 0x5d, (uint8_t)(himem >> 16));
 	return 0;
 }
 
@@ -72,9 +125,34 @@ build_vm(struct vm **vmp)
 			return -1;
 		}
 	}
+	if (setup_rtc(vm) != 0)
+		return -1;
 	init_inout();
 	init_mem(ncpus);
 	return 0;
+}
+
+/*
+ * loader.kernel, loader.initrd, loader.cmdline; loader.decompress=guest
+ * leaves a bzImage's decompression to the kernel (default: host).
+ */
+static int
+boot_kernel(struct vm *vm, char *errbuf, size_t errlen)
+{
+	const char *how = get_config_value_default("loader.decompress", "host");
+	struct loader_boot_opts opts = {
+		.kernel = get_config_value("loader.kernel"),
+		.initrd = get_config_value("loader.initrd"),
+		.cmdline = get_config_value("loader.cmdline"),
+		.guest_decompress = strcmp(how, "guest") == 0,
+	};
+
+	if (strcmp(how, "host") != 0 && strcmp(how, "guest") != 0) {
+		snprintf(errbuf, errlen,
+			 "loader.decompress=%s: want host or guest", how);
+		return -1;
+	}
+	return loader_boot_opts(vm, &opts, errbuf, errlen);
 }
 
 int
@@ -100,15 +178,20 @@ main(int argc, char **argv)
 		rhyve_warnx("cannot start the event thread");
 		goto out;
 	}
-	if (lpc_init(vm) != 0)
+	if (lpc_init(vm) != 0 || pci_init(vm) != 0 || fwcfg_init(vm) != 0)
 		goto out;
-	if (loader_boot(vm, get_config_value("loader.kernel"), errbuf,
-			sizeof(errbuf)) != 0) {
+	if (boot_kernel(vm, errbuf, sizeof(errbuf)) != 0) {
 		rhyve_warnx("%s", errbuf);
 		goto out;
 	}
+	if (rhyve_record_start(vm) != 0)
+		goto out;
 	status = vcpu_run_all(vm);
+	if (rhyve_record_finish(vm, status) != 0)
+		status = RHYVE_EXIT_ERROR;
 out:
+	fwcfg_deinit();
+	pci_deinit();
 	lpc_deinit();
 	mevent_stop();
 	vm_destroy(vm);

@@ -11,6 +11,10 @@
  *   lpc.c        LPC devices (-l) and their registration
  *   uart_16550.c the 16550 UART model; uart_lpc.c puts COM1-COM4 on LPC
  *   pctestdev.c  bhyve's pc-testdev for test kernels
+ *   record.c     --record: the trace file around kmod's recorder
+ *   pci_emul.c   the PCI bus: config mechanism #1, ECAM, BARs (-s)
+ *   pci_hostbridge.c, pci_lpc.c   the host bridge and ISA bridge models
+ *   fwcfg.c      QEMU's fw_cfg on ports 0x510/0x511 (-f)
  *   vcpu.c       one thread per vCPU and the table of exit handlers
  *   rhyve.c      main(): config -> VM -> devices -> kernel -> run
  */
@@ -73,6 +77,10 @@ int load_config_buffer(const char *buf, size_t len, const char *name,
 		       char *errbuf, size_t errlen);
 /* All leaves as "key=value" lines, in order. */
 void dump_config(FILE *fp);
+/* Visit every leaf with its full dotted path, in order. */
+typedef void (*config_leaf_func_t)(const char *path, const char *value,
+				   void *arg);
+void config_foreach_leaf(config_leaf_func_t fn, void *arg);
 
 /* Sizes with K/M/G/T suffixes, as bhyve's -m (no suffix means MiB). */
 int parse_memsize(const char *str, size_t *sizep);
@@ -211,6 +219,230 @@ void lpc_print_supported(FILE *fp);
 /* Create every device named under "lpc." in the config tree. */
 int lpc_init(struct vm *vm);
 void lpc_deinit(void);
+
+/* ==== PCI and fw_cfg: pci_emul.c, pci_hostbridge.c, pci_lpc.c, fwcfg.c ==== */
+
+/*
+ * The PCI bus, after bhyve's pci_emul.c.  One bus (0) of 32 slots with 8
+ * functions each; a function is a struct pci_devinst made by a model (a
+ * struct pci_devemu that registers itself from its own file with
+ * PCI_EMUL_REGISTER).  -s slot[:func],model[,conf] writes
+ * pci.0.SLOT.FUNC.device=model and the conf's key=value pairs next to it.
+ *
+ * The guest reaches config space through mechanism #1 (0xcf8 address,
+ * 0xcfc-0xcff data) and through the ECAM window; BARs are registered in
+ * the port table or the MMIO range tree while the command register
+ * enables their decode, and follow the guest when it moves them.
+ *
+ * Guest-physical layout (as bhyve's):
+ *   [lowmem, 0xc0000000)        hole below the 32-bit PCI window
+ *   [0xc0000000, 0xe0000000)    32-bit memory BARs
+ *   [0xe0000000, 0xf0000000)    ECAM, buses 0-255 (only bus 0 is populated)
+ *   [0xf0000000, 4 GiB)         platform: I/O APIC, HPET, LAPIC, pc-testdev
+ *   [roundup(4 GiB + highmem, 32 GiB), +32 GiB)   64-bit memory BARs
+ * I/O BARs come from 0xc000-0xffff, above every legacy and platform port.
+ */
+#define PCI_SLOTMAX         31
+#define PCI_FUNCMAX         7
+#define PCI_BARMAX          5
+#define PCI_REGMAX          0xff  /* conventional config space (mechanism #1) */
+#define PCIE_REGMAX         0xfff /* extended config space (ECAM) */
+
+#define PCI_EMUL_IOBASE     0xc000
+#define PCI_EMUL_IOLIMIT    0x10000
+#define PCI_EMUL_MEMBASE32  0xc0000000ULL
+#define PCI_EMUL_MEMLIMIT32 0xe0000000ULL
+#define PCI_EMUL_ECFG_BASE  0xe0000000ULL
+#define PCI_EMUL_ECFG_SIZE  (256ULL << 20)
+#define PCI_EMUL_MEMSIZE64  (32ULL << 30)
+#define PCI_CONF1_ADDR_PORT 0xcf8
+#define PCI_CONF1_DATA_PORT 0xcfc
+#define PCI_CONF1_ENABLE    0x80000000u
+
+/* Config-space registers and bits (FreeBSD's pcireg.h names). */
+#define PCIR_VENDOR            0x00
+#define PCIR_DEVICE            0x02
+#define PCIR_COMMAND           0x04
+#define PCIR_STATUS            0x06
+#define PCIR_REVID             0x08
+#define PCIR_PROGIF            0x09
+#define PCIR_SUBCLASS          0x0a
+#define PCIR_CLASS             0x0b
+#define PCIR_CACHELNSZ         0x0c
+#define PCIR_LATTIMER          0x0d
+#define PCIR_HDRTYPE           0x0e
+#define PCIR_BAR(x)            (0x10 + (x)*4)
+#define PCIR_SUBVEND_0         0x2c
+#define PCIR_SUBDEV_0          0x2e
+#define PCIR_BIOS              0x30
+#define PCIR_CAP_PTR           0x34
+#define PCIR_INTLINE           0x3c
+#define PCIR_INTPIN            0x3d
+#define PCIM_CMD_PORTEN        0x0001
+#define PCIM_CMD_MEMEN         0x0002
+#define PCIM_CMD_BUSMASTEREN   0x0004
+#define PCIM_CMD_PERRESPEN     0x0040
+#define PCIM_CMD_SERRESPEN     0x0100
+#define PCIM_CMD_INTxDIS       0x0400
+#define PCIM_STATUS_CAPPRESENT 0x0010
+#define PCIM_HDRTYPE_NORMAL    0x00
+#define PCIM_MFDEV             0x80
+#define PCIM_BAR_IO_SPACE      0x01
+#define PCIM_BAR_MEM_64        0x04
+#define PCIM_BAR_MEM_PREFETCH  0x08
+#define PCIC_BRIDGE            0x06
+#define PCIS_BRIDGE_HOST       0x00
+#define PCIS_BRIDGE_ISA        0x01
+#define PCIY_EXPRESS           0x10
+#define PCIEM_TYPE_ROOT_PORT   0x4
+
+enum pcibar_type {
+	PCIBAR_NONE,
+	PCIBAR_IO,
+	PCIBAR_MEM32,
+	PCIBAR_MEM64,
+	PCIBAR_MEMHI64, /* the upper half of the MEM64 BAR below it */
+};
+
+struct pcibar {
+	enum pcibar_type type;
+	uint64_t addr;   /* where the guest put it */
+	uint64_t size;   /* a power of two */
+	uint32_t lobits; /* the type bits in the low dword */
+	bool registered; /* decoded: in the port table or the range tree */
+};
+
+struct pci_devinst;
+
+struct pci_devemu {
+	const char *pe_emu;   /* the model's name for -s */
+	const char *pe_help;  /* one line for "-s help" */
+	const char *pe_alias; /* stored as "device" instead of pe_emu */
+	/* Build the function from its config node pci.0.SLOT.FUNC. */
+	int (*pe_init)(struct pci_devinst *pi, const struct config_node *node);
+	void (*pe_deinit)(struct pci_devinst *pi);
+	/*
+	 * -s's conf string (NULL if none) into 'node'; without this hook
+	 * the conf is key=value[,key[=value]]...
+	 */
+	int (*pe_legacy_config)(struct config_node *node, const char *opts);
+	/* Config-space hooks: 0 if handled, else the generic code runs. */
+	int (*pe_cfgwrite)(struct pci_devinst *pi, int off, int bytes,
+			   uint32_t val);
+	int (*pe_cfgread)(struct pci_devinst *pi, int off, int bytes,
+			  uint32_t *val);
+	/* BAR accesses; called without the PCI lock. */
+	void (*pe_barwrite)(struct pci_devinst *pi, int baridx, uint64_t off,
+			    int size, uint64_t val);
+	uint64_t (*pe_barread)(struct pci_devinst *pi, int baridx, uint64_t off,
+			       int size);
+};
+
+struct pci_devinst {
+	const struct pci_devemu *pi_d;
+	struct vm *pi_vm;
+	uint8_t pi_bus, pi_slot, pi_func;
+	char pi_name[32]; /* "hostbridge@0:0.0": names port/MMIO ranges */
+	int pi_prevcap, pi_capend;
+	void *pi_arg; /* the model's softc */
+	struct pcibar pi_bar[PCI_BARMAX + 1];
+	uint8_t pi_cfgdata[PCIE_REGMAX + 1];
+	uint8_t pi_wmask[PCIE_REGMAX + 1]; /* bits the guest may write */
+};
+
+void pci_emul_register(const struct pci_devemu *pe);
+#define PCI_EMUL_REGISTER(pe)                                                  \
+	static void __attribute__((constructor)) pci_register_##pe(void)       \
+	{                                                                      \
+		pci_emul_register(&(pe));                                      \
+	}
+/* -s: "[0:]slot[:func],model[,conf]"; one error line and -1 if bad. */
+int pci_parse_slot(const char *opt);
+/* The generic conf parser: "a=1,flag" -> a=1, flag=true under 'node'. */
+int pci_parse_legacy_config(struct config_node *node, const char *opts);
+void pci_print_supported(FILE *fp);
+/* Check the pci.* config tree (before the VM exists). */
+int pci_check_config(void);
+/* Create every configured function; register 0xcf8/0xcfc and ECAM. */
+int pci_init(struct vm *vm);
+void pci_deinit(void);
+/* The function at bus 0, slot:func, or NULL. */
+struct pci_devinst *pci_emul_find(int slot, int func);
+/* The 64-bit BAR window: [*basep, *limitp). */
+void pci_emul_mem64_window(uint64_t *basep, uint64_t *limitp);
+
+/* For models: config space as the device sets it (not guest writes). */
+uint8_t pci_get_cfgdata8(const struct pci_devinst *pi, int off);
+uint16_t pci_get_cfgdata16(const struct pci_devinst *pi, int off);
+uint32_t pci_get_cfgdata32(const struct pci_devinst *pi, int off);
+void pci_set_cfgdata8(struct pci_devinst *pi, int off, uint8_t val);
+void pci_set_cfgdata16(struct pci_devinst *pi, int off, uint16_t val);
+void pci_set_cfgdata32(struct pci_devinst *pi, int off, uint32_t val);
+/* Let the guest write the bits of 'mask' in 'bytes' bytes at 'off'. */
+void pci_set_cfgmask(struct pci_devinst *pi, int off, int bytes, uint32_t mask);
+/*
+ * Allocate BAR 'idx' of 'size' bytes (rounded up to a power of two, at
+ * least 4 for I/O and 4 KiB for memory) and enable its decode.  A MEM64
+ * BAR takes idx and idx + 1.  Returns 0 or an errno.
+ */
+int pci_emul_alloc_bar(struct pci_devinst *pi, int idx, enum pcibar_type type,
+		       uint64_t size);
+/* Append a capability (its first byte the ID) to the list; 0 or errno. */
+int pci_emul_add_capability(struct pci_devinst *pi, const uint8_t *cap,
+			    int len);
+int pci_emul_add_pciecap(struct pci_devinst *pi, int type);
+/* pci_lpc.c: the ISA bridge function, or NULL if none is configured. */
+const struct pci_devinst *pci_lpc_bridge(void);
+
+/*
+ * QEMU's fw_cfg (docs/specs/fw_cfg.rst), traditional I/O interface:
+ * selector 0x510 (16-bit writes), data 0x511 (byte reads that advance
+ * through the selected item; past its end they read 0).  No DMA.
+ * Items: signature "QEMU", ID, RAM size, CPU count, max CPUs, and the file
+ * directory; files get selectors from 0x20 in name order.
+ *
+ * -f [name=]NAME,string=TEXT|file=PATH adds a file (config
+ * fwcfg.file.N.name and fwcfg.file.N.string or .path).  Other parts of
+ * rhyve (the ACPI tables, as QEMU's etc/acpi/tables) add theirs with
+ * fwcfg_add_file() before the vCPUs start.
+ */
+#define FWCFG_SELECTOR_PORT  0x510
+#define FWCFG_DATA_PORT      0x511
+#define FWCFG_MAX_NAME       56 /* name bytes incl. the NUL */
+#define FW_CFG_SIGNATURE     0x0000
+#define FW_CFG_ID            0x0001
+#define FW_CFG_RAM_SIZE      0x0003
+#define FW_CFG_NB_CPUS       0x0005
+#define FW_CFG_MAX_CPUS      0x000f
+#define FW_CFG_FILE_DIR      0x0019
+#define FW_CFG_FILE_FIRST    0x0020
+#define FW_CFG_WRITE_CHANNEL 0x4000
+#define FW_CFG_ARCH_LOCAL    0x8000
+#define FW_CFG_ENTRY_MASK    0x3fff
+#define FW_CFG_VERSION       0x01 /* ID: the traditional interface */
+
+int fwcfg_parse_opt(const char *opt); /* -f */
+/* Check fwcfg.* and read the files it names (before the VM exists). */
+int fwcfg_check_config(void);
+/* The standard items and the ports. */
+int fwcfg_init(struct vm *vm);
+void fwcfg_deinit(void);
+/* Both copy 'data'; EEXIST, EINVAL (bad key or name), ENOSPC, ENOMEM. */
+int fwcfg_add_item(uint16_t key, const void *data, uint32_t size);
+int fwcfg_add_file(const char *name, const void *data, uint32_t size);
+
+/* ==== end of PCI and fw_cfg ============================================ */
+
+/* ---- record.c: --record FILE ---------------------------------------- */
+
+/*
+ * Open the trace named by config record.file (header: engine, host, the
+ * config tree, memory layout), start kmod's recorder and write the first
+ * checkpoint.  Call after the kernel is loaded.  0, or -1 after printing.
+ */
+int rhyve_record_start(struct vm *vm);
+/* Write the end (rhyve's exit status) and close; -1 after printing. */
+int rhyve_record_finish(struct vm *vm, int status);
 
 /* ---- vcpu.c: the run loop -------------------------------------------- */
 

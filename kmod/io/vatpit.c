@@ -292,8 +292,11 @@ vatpit_callout(void *arg)
 				       : c->edge);
 	}
 	pthread_mutex_unlock(&vatpit->mtx);
-	/* Outside our lock: the PIC signals the vCPU. */
-	if (fire)
+	/*
+	 * Outside our lock: the PIC signals the vCPU.  With the HPET's
+	 * legacy replacement routing on, IRQ0 is the HPET's, not ours.
+	 */
+	if (fire && !vhpet_legacy_routing(vatpit->vm))
 		vatpic_pulse_irq(vatpit->vm, 0);
 }
 

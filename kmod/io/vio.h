@@ -30,4 +30,26 @@ void vatpit_cleanup(struct vm *vm);
 int vpmtmr_init(struct vm *vm);
 void vpmtmr_cleanup(struct vm *vm);
 
+/*
+ * vrtc.c: the MC146818 RTC and CMOS at 0x70-0x71 (index, data; bytes
+ * 0-127) and 0x72-0x73 (bytes 128-255), IRQ8.  The public calls are in
+ * vmm.h (vm_rtc_*).
+ */
+int vrtc_init(struct vm *vm);
+void vrtc_cleanup(struct vm *vm);
+
+/*
+ * vhpet.c: the HPET, 8 timers with a 64-bit main counter at 10 MHz, 1 KiB
+ * of MMIO at VHPET_BASE.
+ */
+#define VHPET_BASE 0xfed00000ULL
+#define VHPET_SIZE 0x400ULL
+int vhpet_init(struct vm *vm);
+void vhpet_cleanup(struct vm *vm);
+/*
+ * Legacy replacement routing is on (timers 0 and 1 own IRQ0 and IRQ8):
+ * the RTC's IRQ8 (and the PIT's IRQ0) are then not connected.
+ */
+bool vhpet_legacy_routing(struct vm *vm);
+
 #endif

@@ -77,10 +77,61 @@ no-name)
 	run 4 --kernel /k.elf
 	err_has 'no VM name'
 	;;
-pci-refused)
-	run 4 -s 3,virtio-net --kernel /k.elf vm0
-	one_error_line
-	err_has 'PCI'
+bad-pci)
+	# bad_s REGEX ARGS...: one clear line, status 4, before any VM.
+	bad_s() {
+		local re=$1; shift
+		run 4 "$@" --kernel /k.elf vm0
+		one_error_line
+		err_has "$re"
+	}
+	bad_s 'unknown PCI model .virtio-net.' -s 3,virtio-net
+	bad_s "bad slot '32'" -s 32,lpc
+	bad_s "bad slot '1:8'" -s 1:8,lpc
+	bad_s "bad slot 'x'" -s x,hostbridge
+	bad_s 'expected slot\[:func\],model' -s 3
+	bad_s 'only PCI bus 0' -s 1:0:0,lpc
+	bad_s 'slot 0:0 is already configured' -s 0,hostbridge -s 0:0,lpc
+	bad_s "'device' names the model" -s 3,hostbridge,device=lpc
+	bad_s 'without function 0' -s 3:1,hostbridge
+	bad_s 'unknown PCI model' -o pci.0.3.0.device=nope
+	bad_s 'only PCI bus 0' -o pci.2.0.0.device=lpc
+	;;
+pci-help)
+	run 0 -s help
+	out_has '^hostbridge '
+	out_has '^amd_hostbridge '
+	out_has '^lpc '
+	;;
+bad-fwcfg)
+	bad_f() {
+		local re=$1; shift
+		run 4 "$@" --kernel /k.elf vm0
+		one_error_line
+		err_has "$re"
+	}
+	bad_f 'expected \[name=\]NAME,string=TEXT' -f opt/x
+	bad_f 'expected \[name=\]NAME,string=TEXT' -f opt/x,blob=1
+	bad_f '1 to 55 bytes, not 56' \
+		-f "opt/$(printf 'x%.0s' $(seq 52)),string=1"
+	bad_f "'opt/x' is given twice" -f opt/x,string=1 -f name=opt/x,string=2
+	bad_f 'cannot open /nonexistent/x: No such file' \
+		-f opt/x,file=/nonexistent/x
+	bad_f 'is not a regular file' -f "opt/x,file=$tmp"
+	bad_f 'unknown fw_cfg setting' -o fwcfg.size=1
+	;;
+pci-fwcfg-dump)
+	run 0 -s 0,hostbridge -s 1,amd_hostbridge -s 2,hostbridge,vendor=0x8086 \
+		-s 31,lpc -f opt/x,string=a,b -f name=opt/y,file=/etc/passwd \
+		-o config.dump=1 --kernel /k.elf vm0
+	out_has '^pci\.0\.0\.0\.device=hostbridge$'
+	out_has '^pci\.0\.1\.0\.device=hostbridge$'
+	out_has '^pci\.0\.1\.0\.vendor=0x1022$'
+	out_has '^pci\.0\.2\.0\.vendor=0x8086$'
+	out_has '^pci\.0\.31\.0\.device=lpc$'
+	out_has '^fwcfg\.file\.0\.name=opt/x$'
+	out_has '^fwcfg\.file\.0\.string=a,b$'
+	out_has '^fwcfg\.file\.1\.path=/etc/passwd$'
 	;;
 bad-engine)
 	run 4 --engine warp --kernel "$guests/hello.elf" vm0
@@ -111,6 +162,49 @@ unhandled-mmio)
 	need_kvm
 	run 4 -l com1,stdio --kernel "$guests/mmio.elf" vm0
 	err_has 'unhandled MMIO (read|write) of [1248] bytes at gpa 0xff0000[0-9a-f]* \(rip 0x[0-9a-f]+: mov'
+	;;
+record)
+	# --record writes a trace that rhyvetrace reads: the first checkpoint
+	# (registers and the loaded kernel's pages), every exit with its
+	# decode and its port access with the value, and the end status.
+	need_kvm
+	rt=$(dirname "$rhyve")/../tools/rhyvetrace/rhyvetrace
+	run 1 -l com1,stdio -l pc-testdev --record "$tmp/pio.rtr" \
+		--kernel "$guests/pio.elf" vm0
+	out_has '^pio: ok$'
+	err_has "^rhyve: recorded [0-9]+ events to $tmp/pio.rtr$"
+	"$rt" verify "$tmp/pio.rtr" >"$tmp/verify" 2>&1 ||
+		fail "rhyvetrace verify: $(cat "$tmp/verify")"
+	"$rt" info "$tmp/pio.rtr" >"$tmp/info" || fail "rhyvetrace info"
+	exits=$(awk '$1 == "exit" { print $2 }' "$tmp/info")
+	pios=$(awk '$1 == "pio" { print $2 }' "$tmp/info")
+	decodes=$(awk '$1 == "decode" { print $2 }' "$tmp/info")
+	[ "${exits:-0}" -gt 100 ] || fail "only ${exits:-0} exits recorded"
+	[ "$exits" = "$pios" ] || fail "$exits exits but $pios port accesses"
+	[ "$exits" = "$decodes" ] || fail "$exits exits but $decodes decodes"
+	grep -q '^  config.loader.kernel = ' "$tmp/info" ||
+		fail "the header lacks the config tree"
+	"$rt" dump "$tmp/pio.rtr" --kind ckpt_pages --addr 0x100000 |
+		grep -q 'gpa=0x100000' || fail "no checkpoint of the kernel's pages"
+	# The guest wrote 0x11223344 to the scratch port and read byte 0xe2.
+	"$rt" dump "$tmp/pio.rtr" --port 0xe2 |
+		grep -q 'pio in port=0xe2 bytes=1 data=22' ||
+		fail "the IN value of port 0xe2 is not in the trace"
+	"$rt" dump "$tmp/pio.rtr" --kind end | grep -q 'end status=1' ||
+		fail "no end event with status 1"
+	;;
+record-interrupts)
+	# Interrupts injected by kmod are recorded with their exit index.
+	need_kvm
+	rt=$(dirname "$rhyve")/../tools/rhyvetrace/rhyvetrace
+	run 1 -l com1,stdio -l pc-testdev --record "$tmp/pic.rtr" \
+		--kernel "$guests/pic.elf" vm0
+	"$rt" dump "$tmp/pic.rtr" --kind inject >"$tmp/inj" ||
+		fail "rhyvetrace dump"
+	# The guest takes 200 IRQ0 (vector 32) from the PIT, and others.
+	[ "$(grep -c 'inject extint vector=32 at=exit:[0-9]' "$tmp/inj")" \
+		-ge 200 ] ||
+		fail "fewer than 200 timer interrupts recorded: $(head -3 "$tmp/inj")"
 	;;
 kvm-denied)
 	# Without access to /dev/kvm: one clear line, status 4.  Needs root to

@@ -1,7 +1,7 @@
 /*
  * PC platform helpers for the test guests: the 8259 pair, the 8254, the
- * ACPI PM timer and the pc-testdev IRQ lines.  Header-only; include after
- * guest.h.
+ * ACPI PM timer, the pc-testdev IRQ lines, the RTC and the HPET.
+ * Header-only; include after guest.h.
  */
 #ifndef RHYVE_GUEST_PC_H
 #define RHYVE_GUEST_PC_H
@@ -197,6 +197,99 @@ static inline void
 pit_stop(int ch)
 {
 	outb(PIT_CMD, (uint8_t)(ch << 6 | 0x30));
+}
+
+/* ---- MC146818 RTC and CMOS (0x72/0x73: the upper 128 bytes) -------------- */
+
+#define RTC_INDEX      0x70
+#define RTC_DATA       0x71
+#define RTC_INDEX2     0x72
+#define RTC_DATA2      0x73
+#define RTC_SEC        0x00
+#define RTC_SEC_ALARM  0x01
+#define RTC_MIN        0x02
+#define RTC_MIN_ALARM  0x03
+#define RTC_HOUR       0x04
+#define RTC_HOUR_ALARM 0x05
+#define RTC_DOW        0x06 /* 1 = Sunday */
+#define RTC_DAY        0x07
+#define RTC_MONTH      0x08
+#define RTC_YEAR       0x09
+#define RTC_REG_A      0x0a
+#define RTC_REG_B      0x0b
+#define RTC_REG_C      0x0c
+#define RTC_REG_D      0x0d
+#define RTC_CENTURY    0x32
+#define RTC_IRQ        8
+
+#define RTCA_UIP       0x80
+#define RTCA_DV_32K    0x20 /* divider: 32.768 kHz time base, running */
+#define RTCB_SET       0x80
+#define RTCB_PIE       0x40
+#define RTCB_AIE       0x20
+#define RTCB_UIE       0x10
+#define RTCB_BIN       0x04
+#define RTCB_24H       0x02
+#define RTCC_IRQF      0x80
+#define RTCC_PF        0x40
+#define RTCC_AF        0x20
+#define RTCC_UF        0x10
+
+static inline uint8_t
+cmos_read(uint8_t reg)
+{
+	outb(RTC_INDEX, reg);
+	return inb(RTC_DATA);
+}
+
+static inline void
+cmos_write(uint8_t reg, uint8_t v)
+{
+	outb(RTC_INDEX, reg);
+	outb(RTC_DATA, v);
+}
+
+/* ---- HPET (MMIO at 0xfed00000) ------------------------------------------- */
+
+#define HPET_BASE       0xfed00000UL
+#define HPET_CAP        0x000
+#define HPET_CONFIG     0x010
+#define HPET_ISR        0x020
+#define HPET_COUNTER    0x0f0
+#define HPET_TCFG(n)    (0x100 + 0x20 * (n))
+#define HPET_TCMP(n)    (0x108 + 0x20 * (n))
+#define HPET_CNF_ENABLE 0x01
+#define HPET_CNF_LEG_RT 0x02
+#define HPET_TN_LEVEL   (1u << 1)
+#define HPET_TN_ENB     (1u << 2)
+#define HPET_TN_PERIOD  (1u << 3)
+#define HPET_TN_PER_CAP (1u << 4)
+#define HPET_TN_64_CAP  (1u << 5)
+#define HPET_TN_VAL_SET (1u << 6)
+#define HPET_TN_32MODE  (1u << 8)
+
+static inline uint64_t
+hpet_read64(unsigned long off)
+{
+	return *(volatile uint64_t *)(HPET_BASE + off);
+}
+
+static inline uint32_t
+hpet_read32(unsigned long off)
+{
+	return *(volatile uint32_t *)(HPET_BASE + off);
+}
+
+static inline void
+hpet_write64(unsigned long off, uint64_t v)
+{
+	*(volatile uint64_t *)(HPET_BASE + off) = v;
+}
+
+static inline void
+hpet_write32(unsigned long off, uint32_t v)
+{
+	*(volatile uint32_t *)(HPET_BASE + off) = v;
 }
 
 #endif

@@ -1,0 +1,311 @@
+/*
+ * The recorder: kmod's one hook into the trace.  Everything that enters
+ * the guest passes through vm_run() and vm_inject_pending(), so that is
+ * where it is written: each exit with the instruction behind it, the value
+ * every port or MMIO access gave the guest (once the monitor or a kmod
+ * device has completed it), every interrupt injected with its exit index,
+ * and the checkpoints.  Devices never write to the trace themselves.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "trace.h"
+#include "vmm_impl.h"
+
+#define CKPT_PAGES_PER_EVENT 64 /* 256 KiB of guest memory per event */
+
+struct vm_recorder {
+	struct trace_writer *w;
+	uint64_t ckpt_id;
+};
+
+static void
+record(struct vm *vm, struct trace_event *ev)
+{
+	/* A failed writer has stopped; its error is reported at the end. */
+	trace_write(vm->recorder->w, ev);
+}
+
+int
+vm_record_start(struct vm *vm, struct trace_writer *w)
+{
+	if (vm->recorder != NULL)
+		return EBUSY;
+	vm->recorder = calloc(1, sizeof(*vm->recorder));
+	if (vm->recorder == NULL)
+		return ENOMEM;
+	vm->recorder->w = w;
+	return 0;
+}
+
+bool
+vm_recording(const struct vm *vm)
+{
+	return vm->recorder != NULL;
+}
+
+void
+vm_record_stop(struct vm *vm)
+{
+	free(vm->recorder);
+	vm->recorder = NULL;
+}
+
+void
+vm_record_exit(struct vcpu *vcpu, const struct vm_exit *vmexit)
+{
+	struct trace_event ev = { .kind = TRACE_EV_EXIT, .vcpu = vcpu->id };
+
+	if (vcpu->vm->recorder == NULL)
+		return;
+	vcpu->record_time = vm_clock_ns(vcpu->vm);
+	ev.time_ns = vcpu->record_time;
+	ev.u.exit.exitcode = vmexit->exitcode;
+	ev.u.exit.rip = vmexit->rip;
+	ev.u.exit.inst_length = (uint8_t)vmexit->inst_length;
+	switch (vmexit->exitcode) {
+	case VM_EXITCODE_HLT:
+		ev.u.exit.info[0] = vmexit->u.hlt.rflags;
+		break;
+	case VM_EXITCODE_SUSPENDED:
+		ev.u.exit.info[0] = vmexit->u.suspended.how;
+		break;
+	case VM_EXITCODE_ENGINE_ERROR:
+		ev.u.exit.info[0] = vmexit->u.error.reason;
+		ev.u.exit.info[1] = vmexit->u.error.suberror;
+		ev.u.exit.msg = vmexit->u.error.msg;
+		break;
+	default:
+		break;
+	}
+	record(vcpu->vm, &ev);
+	vcpu->exits++;
+	if (vmexit->has_insn) {
+		ev = (struct trace_event){ .kind = TRACE_EV_DECODE,
+					   .vcpu = vcpu->id,
+					   .time_ns = vcpu->record_time };
+		ev.u.decode.len = (uint8_t)vmexit->inst_length;
+		memcpy(ev.u.decode.bytes, vmexit->insn_bytes, ev.u.decode.len);
+		record(vcpu->vm, &ev);
+	}
+}
+
+void
+vm_record_access(struct vcpu *vcpu, const struct vm_exit *vmexit)
+{
+	struct trace_event ev = { .vcpu = vcpu->id,
+				  .time_ns = vcpu->record_time };
+
+	if (vcpu->vm->recorder == NULL)
+		return;
+	if (vmexit->exitcode == VM_EXITCODE_INOUT) {
+		const struct vm_inout *io = &vmexit->u.inout;
+
+		ev.kind = TRACE_EV_PIO;
+		ev.u.pio.port = io->port;
+		ev.u.pio.bytes = io->bytes;
+		ev.u.pio.in = io->in;
+		ev.u.pio.string = io->string;
+		ev.u.pio.rep = io->rep;
+		ev.u.pio.count = io->count;
+		ev.u.pio.data = io->data;
+	} else if (vmexit->exitcode == VM_EXITCODE_MMIO) {
+		ev.kind = TRACE_EV_MMIO;
+		ev.u.mmio.gpa = vmexit->u.mmio.gpa;
+		ev.u.mmio.bytes = vmexit->u.mmio.bytes;
+		ev.u.mmio.write = vmexit->u.mmio.write;
+		ev.u.mmio.value = vmexit->u.mmio.data;
+	} else {
+		return;
+	}
+	record(vcpu->vm, &ev);
+}
+
+void
+vm_record_inject(struct vcpu *vcpu, int type, int vector)
+{
+	struct trace_event ev = { .kind = TRACE_EV_INJECT, .vcpu = vcpu->id };
+
+	if (vcpu->vm->recorder == NULL)
+		return;
+	ev.time_ns = vm_clock_ns(vcpu->vm);
+	ev.u.inject.type = (uint8_t)type;
+	ev.u.inject.vector = (uint8_t)vector;
+	/* Before the entry that follows exit number 'exits'. */
+	ev.u.inject.point_kind = TRACE_POINT_EXIT;
+	ev.u.inject.point = vcpu->exits;
+	record(vcpu->vm, &ev);
+}
+
+void
+vm_record_marker(struct vm *vm, const char *text)
+{
+	struct trace_event ev = { .kind = TRACE_EV_MARKER };
+
+	if (vm->recorder == NULL)
+		return;
+	ev.time_ns = vm_clock_ns(vm);
+	ev.u.marker.text = text;
+	record(vm, &ev);
+}
+
+void
+vm_record_end(struct vm *vm, int status)
+{
+	struct trace_event ev = { .kind = TRACE_EV_END };
+
+	if (vm->recorder == NULL)
+		return;
+	ev.time_ns = vm_clock_ns(vm);
+	ev.u.end.status = status;
+	record(vm, &ev);
+}
+
+/* ---- checkpoints ---------------------------------------------------- */
+
+static const int ckpt_scalar_regs[] = {
+	VM_REG_GUEST_RAX,         VM_REG_GUEST_RBX, VM_REG_GUEST_RCX,
+	VM_REG_GUEST_RDX,         VM_REG_GUEST_RSI, VM_REG_GUEST_RDI,
+	VM_REG_GUEST_RBP,         VM_REG_GUEST_R8,  VM_REG_GUEST_R9,
+	VM_REG_GUEST_R10,         VM_REG_GUEST_R11, VM_REG_GUEST_R12,
+	VM_REG_GUEST_R13,         VM_REG_GUEST_R14, VM_REG_GUEST_R15,
+	VM_REG_GUEST_RSP,         VM_REG_GUEST_RIP, VM_REG_GUEST_RFLAGS,
+	VM_REG_GUEST_CR0,         VM_REG_GUEST_CR2, VM_REG_GUEST_CR3,
+	VM_REG_GUEST_CR4,         VM_REG_GUEST_CR8, VM_REG_GUEST_EFER,
+	VM_REG_GUEST_DR0,         VM_REG_GUEST_DR1, VM_REG_GUEST_DR2,
+	VM_REG_GUEST_DR3,         VM_REG_GUEST_DR6, VM_REG_GUEST_DR7,
+	VM_REG_GUEST_INTR_SHADOW,
+};
+
+static const uint32_t ckpt_msrs[] = {
+	MSR_STAR,           MSR_LSTAR,       MSR_CSTAR,
+	MSR_SFMASK,         MSR_FS_BASE,     MSR_GS_BASE,
+	MSR_KERNEL_GS_BASE, MSR_SYSENTER_CS, MSR_SYSENTER_ESP,
+	MSR_SYSENTER_EIP,   MSR_PAT,         MSR_TSC,
+};
+
+#define CKPT_MAX_REGS 128
+
+/* The full register state of a vCPU as (id, value) pairs. */
+static uint32_t
+collect_regs(struct vcpu *vcpu, struct trace_reg *regs)
+{
+	uint32_t n = 0;
+	uint64_t v;
+
+	for (size_t i = 0; i < sizeof(ckpt_scalar_regs) / sizeof(int); i++)
+		if (vm_get_register(vcpu, ckpt_scalar_regs[i], &v) == 0)
+			regs[n++] =
+			    (struct trace_reg){ ckpt_scalar_regs[i], v };
+	for (int r = VM_REG_GUEST_ES; r <= VM_REG_GUEST_GDTR; r++) {
+		struct seg_desc d;
+
+		if (r != VM_REG_GUEST_IDTR && r != VM_REG_GUEST_GDTR &&
+		    vm_get_register(vcpu, r, &v) == 0)
+			regs[n++] = (struct trace_reg){ (uint64_t)r, v };
+		if (vm_get_seg_desc(vcpu, r, &d) != 0)
+			continue;
+		regs[n++] = (struct trace_reg){ TRACE_REG_SEG_BASE(r), d.base };
+		regs[n++] =
+		    (struct trace_reg){ TRACE_REG_SEG_LIMIT(r), d.limit };
+		regs[n++] =
+		    (struct trace_reg){ TRACE_REG_SEG_ACCESS(r), d.access };
+	}
+	for (size_t i = 0; i < sizeof(ckpt_msrs) / sizeof(ckpt_msrs[0]); i++)
+		if (vm_get_msr(vcpu, ckpt_msrs[i], &v) == 0)
+			regs[n++] =
+			    (struct trace_reg){ TRACE_REG_MSR(ckpt_msrs[i]),
+						v };
+	return n;
+}
+
+static bool
+page_is_zero(const uint8_t *p)
+{
+	const uint64_t *q = (const uint64_t *)p;
+
+	for (size_t i = 0; i < TRACE_PAGE_SIZE / 8; i++)
+		if (q[i] != 0)
+			return false;
+	return true;
+}
+
+/*
+ * Guest pages [gpa, gpa+len) that are not all zero, in runs.  Pages the
+ * host never backed (mincore) are zero without being read.
+ */
+static void
+record_pages(struct vm *vm, uint64_t gpa, uint8_t *host, size_t len)
+{
+	size_t npages = len / TRACE_PAGE_SIZE;
+	unsigned char *resident = malloc(npages);
+	struct trace_event ev = { .kind = TRACE_EV_CKPT_PAGES };
+	size_t run = 0, start = 0;
+
+	if (resident != NULL && mincore(host, len, resident) != 0) {
+		free(resident);
+		resident = NULL;
+	}
+	for (size_t i = 0; i <= npages; i++) {
+		bool data = i < npages &&
+			    (resident == NULL || (resident[i] & 1)) &&
+			    !page_is_zero(host + i * TRACE_PAGE_SIZE);
+
+		if (data && run == 0)
+			start = i;
+		if (data)
+			run++;
+		if (run > 0 && (!data || run == CKPT_PAGES_PER_EVENT)) {
+			ev.time_ns = vm_clock_ns(vm);
+			ev.u.ckpt_pages.gpa = gpa + start * TRACE_PAGE_SIZE;
+			ev.u.ckpt_pages.npages = (uint32_t)run;
+			ev.u.ckpt_pages.data = host + start * TRACE_PAGE_SIZE;
+			record(vm, &ev);
+			run = 0;
+		}
+	}
+	free(resident);
+}
+
+int
+vm_record_checkpoint(struct vm *vm)
+{
+	struct vm_recorder *rec = vm->recorder;
+	struct trace_reg regs[CKPT_MAX_REGS];
+	struct trace_event ev = { .kind = TRACE_EV_CKPT_BEGIN };
+	uint8_t *mem;
+
+	if (rec == NULL)
+		return EINVAL;
+	ev.time_ns = vm_clock_ns(vm);
+	ev.u.ckpt_begin.id = rec->ckpt_id;
+	ev.u.ckpt_begin.nvcpus = (uint32_t)vm_vcpu_count(vm);
+	record(vm, &ev);
+	for (int i = 0; i < VM_MAXCPU; i++) {
+		if (vm->vcpus[i] == NULL)
+			continue;
+		ev = (struct trace_event){ .kind = TRACE_EV_REGS,
+					   .vcpu = i,
+					   .time_ns = vm_clock_ns(vm) };
+		ev.u.regs.count = collect_regs(vm->vcpus[i], regs);
+		ev.u.regs.regs = regs;
+		record(vm, &ev);
+	}
+	/*
+	 * The whole memory, sparse: this is the first checkpoint.  Later
+	 * ones will carry only the pages dirtied since (KVM dirty logging).
+	 */
+	mem = vm_memseg_ptr(vm, VM_SYSMEM, NULL);
+	record_pages(vm, 0, mem, vm->lowmem);
+	if (vm->highmem > 0)
+		record_pages(vm, VM_HIGHMEM_BASE, mem + vm->lowmem,
+			     vm->highmem);
+	ev = (struct trace_event){ .kind = TRACE_EV_CKPT_END,
+				   .time_ns = vm_clock_ns(vm) };
+	ev.u.ckpt_end.id = rec->ckpt_id++;
+	record(vm, &ev);
+	return 0;
+}

@@ -1,0 +1,133 @@
+/*
+ * --record FILE: the trace around kmod's recorder.  The monitor writes the
+ * header (what is needed to recreate the VM: the engine, the config tree,
+ * the memory layout, and a description of the host) and closes the file;
+ * everything inside comes from kmod.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include "rhyve.h"
+#include "trace.h"
+
+#define RECORD_MAX_HEADER 1024
+
+static struct trace_writer *record_writer;
+
+struct header {
+	struct trace_kv kv[RECORD_MAX_HEADER];
+	char *owned[RECORD_MAX_HEADER];
+	size_t n;
+};
+
+static void
+header_add(struct header *h, const char *key, const char *value)
+{
+	char *k, *v;
+
+	if (h->n == RECORD_MAX_HEADER || (k = strdup(key)) == NULL)
+		return;
+	if ((v = strdup(value)) == NULL) {
+		free(k);
+		return;
+	}
+	h->kv[h->n] = (struct trace_kv){ k, v };
+	h->owned[h->n++] = k;
+}
+
+static void
+header_free(struct header *h)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		free(h->owned[i]);
+		free((char *)h->kv[i].value);
+	}
+}
+
+static void
+add_config_leaf(const char *path, const char *value, void *arg)
+{
+	char key[300];
+
+	snprintf(key, sizeof(key), "config.%s", path);
+	header_add(arg, key, value);
+}
+
+static void
+add_number(struct header *h, const char *key, unsigned long long v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%llu", v);
+	header_add(h, key, buf);
+}
+
+int
+rhyve_record_start(struct vm *vm)
+{
+	const char *path = get_config_value("record.file");
+	struct header *h = calloc(1, sizeof(*h));
+	struct utsname uts;
+	char err[256];
+	int error;
+
+	if (path == NULL) {
+		free(h);
+		return 0;
+	}
+	if (h == NULL) {
+		rhyve_warnx("out of memory");
+		return -1;
+	}
+	header_add(h, "trace.engine", vm_engine_name(vm));
+	if (uname(&uts) == 0) {
+		header_add(h, "host.sysname", uts.sysname);
+		header_add(h, "host.release", uts.release);
+		header_add(h, "host.machine", uts.machine);
+	}
+	add_number(h, "mem.lowmem", vm_lowmem_size(vm));
+	add_number(h, "mem.highmem", vm_highmem_size(vm));
+	add_number(h, "mem.highmem_base", VM_HIGHMEM_BASE);
+	config_foreach_leaf(add_config_leaf, h);
+	record_writer =
+	    trace_writer_open(path, h->kv, h->n, NULL, err, sizeof(err));
+	header_free(h);
+	free(h);
+	if (record_writer == NULL) {
+		rhyve_warnx("--record: %s", err);
+		return -1;
+	}
+	error = vm_record_start(vm, record_writer);
+	if (error == 0)
+		error = vm_record_checkpoint(vm);
+	if (error != 0) {
+		rhyve_warnx("--record: cannot start recording: %s",
+			    strerror(error));
+		return -1;
+	}
+	return 0;
+}
+
+int
+rhyve_record_finish(struct vm *vm, int status)
+{
+	const char *path = get_config_value("record.file");
+	uint64_t events;
+	char err[256];
+
+	if (record_writer == NULL)
+		return 0;
+	vm_record_end(vm, status);
+	vm_record_stop(vm);
+	events = trace_writer_events(record_writer);
+	if (trace_writer_close(record_writer, err, sizeof(err)) != 0) {
+		record_writer = NULL;
+		rhyve_warnx("--record: %s", err);
+		return -1;
+	}
+	record_writer = NULL;
+	fprintf(stderr, "rhyve: recorded %llu events to %s\n",
+		(unsigned long long)events, path);
+	return 0;
+}
