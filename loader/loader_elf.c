@@ -23,6 +23,7 @@
 #include <gelf.h>
 
 #include "loader.h"
+#include "loader_int.h"
 
 /* More program headers than any kernel has; bounds the overlap check. */
 #define ELF_MAX_PHNUM 512
@@ -41,19 +42,6 @@ struct elf_seg {
 	void *dst; /* host address of [paddr, end) */
 };
 
-static int __attribute__((format(printf, 3, 4)))
-elf_fail(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errbuf != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(errbuf, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 static const char *
 elf_libelf_error(void)
 {
@@ -67,28 +55,29 @@ static int
 elf_check_ident(const unsigned char *p, size_t len, char *errbuf, size_t errlen)
 {
 	if (len < SELFMAG || memcmp(p, ELFMAG, SELFMAG) != 0)
-		return elf_fail(errbuf, errlen, "not an ELF file");
+		return loader_fail(errbuf, errlen, "not an ELF file");
 	if (len < EI_NIDENT)
-		return elf_fail(
+		return loader_fail(
 		    errbuf, errlen,
 		    "truncated ELF file: %zu bytes, shorter than the ELF "
 		    "identification (%d bytes)",
 		    len, EI_NIDENT);
 	if (p[EI_CLASS] != ELFCLASS32 && p[EI_CLASS] != ELFCLASS64)
-		return elf_fail(
+		return loader_fail(
 		    errbuf, errlen,
 		    "unsupported ELF class %u (need ELFCLASS32 or ELFCLASS64)",
 		    p[EI_CLASS]);
 	if (p[EI_DATA] == ELFDATA2MSB)
-		return elf_fail(
+		return loader_fail(
 		    errbuf, errlen,
 		    "big-endian ELF file (x86 needs little-endian)");
 	if (p[EI_DATA] != ELFDATA2LSB)
-		return elf_fail(errbuf, errlen,
-				"unsupported ELF data encoding %u", p[EI_DATA]);
+		return loader_fail(errbuf, errlen,
+				   "unsupported ELF data encoding %u",
+				   p[EI_DATA]);
 	if (p[EI_VERSION] != EV_CURRENT)
-		return elf_fail(errbuf, errlen, "unsupported ELF version %u",
-				p[EI_VERSION]);
+		return loader_fail(errbuf, errlen, "unsupported ELF version %u",
+				   p[EI_VERSION]);
 	return 0;
 }
 
@@ -143,13 +132,13 @@ elf_open_copy(unsigned char *buf, size_t buflen, char *errbuf, size_t errlen)
 	Elf *elf;
 
 	if (elf_version(EV_CURRENT) == EV_NONE) {
-		elf_fail(errbuf, errlen, "libelf: %s", elf_libelf_error());
+		loader_fail(errbuf, errlen, "libelf: %s", elf_libelf_error());
 		return NULL;
 	}
 	elf = elf_memory((char *)buf, buflen);
 	if (elf == NULL || elf_kind(elf) != ELF_K_ELF) {
-		elf_fail(errbuf, errlen, "not an ELF file (libelf: %s)",
-			 elf_libelf_error());
+		loader_fail(errbuf, errlen, "not an ELF file (libelf: %s)",
+			    elf_libelf_error());
 		if (elf != NULL)
 			elf_end(elf);
 		return NULL;
@@ -167,20 +156,21 @@ elf_check_phdrs(const GElf_Ehdr *eh, bool is64, size_t len, size_t *phsizep,
 	uint64_t phend;
 
 	if (eh->e_phnum == 0)
-		return elf_fail(errbuf, errlen,
-				"no program headers (nothing to load)");
+		return loader_fail(errbuf, errlen,
+				   "no program headers (nothing to load)");
 	if (eh->e_phnum > ELF_MAX_PHNUM)
-		return elf_fail(errbuf, errlen,
-				"too many program headers (%u, at most %d)",
-				(unsigned int)eh->e_phnum, ELF_MAX_PHNUM);
+		return loader_fail(errbuf, errlen,
+				   "too many program headers (%u, at most %d)",
+				   (unsigned int)eh->e_phnum, ELF_MAX_PHNUM);
 	if (eh->e_phentsize != entsize)
-		return elf_fail(errbuf, errlen,
-				"bad program header entry size %u (need %zu)",
-				(unsigned int)eh->e_phentsize, entsize);
+		return loader_fail(
+		    errbuf, errlen,
+		    "bad program header entry size %u (need %zu)",
+		    (unsigned int)eh->e_phentsize, entsize);
 	phsize = (size_t)eh->e_phnum * entsize; /* small: e_phnum is bounded */
 	if (__builtin_add_overflow(eh->e_phoff, (uint64_t)phsize, &phend) ||
 	    phend > len)
-		return elf_fail(
+		return loader_fail(
 		    errbuf, errlen,
 		    "truncated ELF file: program headers [0x%" PRIx64
 		    ", 0x%" PRIx64 ") lie past the end of the file (%zu bytes)",
@@ -195,19 +185,19 @@ elf_check_ehdr(const GElf_Ehdr *eh, int class, enum loader_mode *modep,
 	       char *errbuf, size_t errlen)
 {
 	if (eh->e_type != ET_EXEC)
-		return elf_fail(
+		return loader_fail(
 		    errbuf, errlen,
 		    "not an executable (e_type %u, need ET_EXEC %u)",
 		    (unsigned int)eh->e_type, (unsigned int)ET_EXEC);
 	if (eh->e_version != EV_CURRENT)
-		return elf_fail(errbuf, errlen,
-				"unsupported ELF version %" PRIu32
-				" in the header",
-				(uint32_t)eh->e_version);
+		return loader_fail(errbuf, errlen,
+				   "unsupported ELF version %" PRIu32
+				   " in the header",
+				   (uint32_t)eh->e_version);
 	switch (eh->e_machine) {
 	case EM_X86_64:
 		if (class != ELFCLASS64)
-			return elf_fail(
+			return loader_fail(
 			    errbuf, errlen,
 			    "32-bit ELF file for x86-64 (x32) is not "
 			    "supported");
@@ -215,15 +205,16 @@ elf_check_ehdr(const GElf_Ehdr *eh, int class, enum loader_mode *modep,
 		return 0;
 	case EM_386:
 		if (class != ELFCLASS32)
-			return elf_fail(
+			return loader_fail(
 			    errbuf, errlen,
 			    "64-bit ELF file for i386 is not supported");
 		*modep = LOADER_MODE_PROT32;
 		return 0;
 	default:
-		return elf_fail(errbuf, errlen,
-				"unsupported machine %u (need x86-64 or i386)",
-				(unsigned int)eh->e_machine);
+		return loader_fail(
+		    errbuf, errlen,
+		    "unsupported machine %u (need x86-64 or i386)",
+		    (unsigned int)eh->e_machine);
 	}
 }
 
@@ -245,36 +236,36 @@ elf_check_seg(const GElf_Phdr *ph, size_t idx, size_t len, bool is32,
 	seg->dst = NULL;
 
 	if (seg->filesz > seg->memsz)
-		return elf_fail(errbuf, errlen,
-				"segment %zu: file size 0x%" PRIx64
-				" is larger than its memory size 0x%" PRIx64,
-				idx, seg->filesz, seg->memsz);
+		return loader_fail(errbuf, errlen,
+				   "segment %zu: file size 0x%" PRIx64
+				   " is larger than its memory size 0x%" PRIx64,
+				   idx, seg->filesz, seg->memsz);
 	/* Only file-backed bytes are read: p_offset of pure BSS is moot. */
 	if (seg->filesz > 0 &&
 	    (__builtin_add_overflow(seg->off, seg->filesz, &fend) ||
 	     fend > len))
-		return elf_fail(
+		return loader_fail(
 		    errbuf, errlen,
 		    "truncated ELF file: segment %zu data [0x%" PRIx64
 		    ", 0x%" PRIx64 ") lies past the end of the file (%zu "
 		    "bytes)",
 		    idx, seg->off, seg->off + seg->filesz, len);
 	if (__builtin_add_overflow(seg->paddr, seg->memsz, &end))
-		return elf_fail(errbuf, errlen,
-				"segment %zu: address 0x%" PRIx64
-				" + size 0x%" PRIx64
-				" wraps around the address space",
-				idx, seg->paddr, seg->memsz);
+		return loader_fail(errbuf, errlen,
+				   "segment %zu: address 0x%" PRIx64
+				   " + size 0x%" PRIx64
+				   " wraps around the address space",
+				   idx, seg->paddr, seg->memsz);
 	seg->end = end;
 	if (seg->memsz == 0)
 		return 0; /* nothing to load */
 	if (is32 && end > GIB4)
-		return elf_fail(errbuf, errlen,
-				"segment %zu [0x%" PRIx64 ", 0x%" PRIx64
-				") lies above 4 GiB in a 32-bit kernel",
-				idx, seg->paddr, end);
+		return loader_fail(errbuf, errlen,
+				   "segment %zu [0x%" PRIx64 ", 0x%" PRIx64
+				   ") lies above 4 GiB in a 32-bit kernel",
+				   idx, seg->paddr, end);
 	if (seg->paddr < LOADER_BOOT_AREA_END && end > LOADER_BOOT_AREA_BASE)
-		return elf_fail(
+		return loader_fail(
 		    errbuf, errlen,
 		    "segment %zu [0x%" PRIx64 ", 0x%" PRIx64
 		    ") overlaps the loader's boot area [0x%llx, 0x%llx)",
@@ -283,10 +274,10 @@ elf_check_seg(const GElf_Phdr *ph, size_t idx, size_t len, bool is32,
 	if (seg->memsz > SIZE_MAX ||
 	    (seg->dst = mem->map(mem->arg, seg->paddr, (size_t)seg->memsz)) ==
 		NULL)
-		return elf_fail(errbuf, errlen,
-				"segment %zu [0x%" PRIx64 ", 0x%" PRIx64
-				") lies outside guest memory",
-				idx, seg->paddr, end);
+		return loader_fail(errbuf, errlen,
+				   "segment %zu [0x%" PRIx64 ", 0x%" PRIx64
+				   ") lies outside guest memory",
+				   idx, seg->paddr, end);
 	return 0;
 }
 
@@ -314,17 +305,17 @@ elf_find_entry(uint64_t entry, const struct elf_seg *segs, size_t nseg,
 			phys = entry - segs[i].vaddr + segs[i].paddr;
 		}
 	if (hit == NULL)
-		return elf_fail(errbuf, errlen,
-				"entry point 0x%" PRIx64
-				" lies outside every loaded "
-				"segment",
-				entry);
+		return loader_fail(errbuf, errlen,
+				   "entry point 0x%" PRIx64
+				   " lies outside every loaded "
+				   "segment",
+				   entry);
 	if (!(hit->flags & PF_X))
-		return elf_fail(errbuf, errlen,
-				"entry point 0x%" PRIx64
-				" lies in segment %zu, which is "
-				"not executable",
-				entry, hit->idx);
+		return loader_fail(errbuf, errlen,
+				   "entry point 0x%" PRIx64
+				   " lies in segment %zu, which is "
+				   "not executable",
+				   entry, hit->idx);
 	*physp = phys;
 	return 0;
 }
@@ -346,29 +337,30 @@ loader_elf_load(const void *image, size_t len, const struct loader_mem *mem,
 	int ret = -1;
 
 	if (image == NULL && len > 0)
-		return elf_fail(errbuf, errlen, "no image");
+		return loader_fail(errbuf, errlen, "no image");
 	if (mem == NULL || mem->map == NULL || out == NULL)
-		return elf_fail(errbuf, errlen, "no guest memory to load into");
+		return loader_fail(errbuf, errlen,
+				   "no guest memory to load into");
 	if (elf_check_ident(p, len, errbuf, errlen) != 0)
 		return -1;
 	is64 = p[EI_CLASS] == ELFCLASS64;
 	ehsize = is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr);
 	if (len < ehsize)
-		return elf_fail(
+		return loader_fail(
 		    errbuf, errlen,
 		    "truncated ELF file: header needs %zu bytes, file has %zu",
 		    ehsize, len);
 
 	/* The ELF header alone first: what kind of file is this? */
 	if ((hdr = elf_copy_headers(p, is64, 0, 0, &hdrlen)) == NULL) {
-		elf_fail(errbuf, errlen, "out of memory");
+		loader_fail(errbuf, errlen, "out of memory");
 		goto out;
 	}
 	if ((elf = elf_open_copy(hdr, hdrlen, errbuf, errlen)) == NULL)
 		goto out;
 	if (gelf_getehdr(elf, &eh) == NULL) {
-		elf_fail(errbuf, errlen, "bad ELF header: %s",
-			 elf_libelf_error());
+		loader_fail(errbuf, errlen, "bad ELF header: %s",
+			    elf_libelf_error());
 		goto out;
 	}
 	if (elf_check_ehdr(&eh, gelf_getclass(elf), &mode, errbuf, errlen) != 0)
@@ -382,19 +374,19 @@ loader_elf_load(const void *image, size_t len, const struct loader_mem *mem,
 	/* Then with the program header table. */
 	hdr = elf_copy_headers(p, is64, eh.e_phoff, phsize, &hdrlen);
 	if (hdr == NULL) {
-		elf_fail(errbuf, errlen, "out of memory");
+		loader_fail(errbuf, errlen, "out of memory");
 		goto out;
 	}
 	if ((elf = elf_open_copy(hdr, hdrlen, errbuf, errlen)) == NULL)
 		goto out;
 	if (elf_getphdrnum(elf, &phnum) != 0 || phnum != eh.e_phnum) {
-		elf_fail(errbuf, errlen, "bad program header table: %s",
-			 elf_libelf_error());
+		loader_fail(errbuf, errlen, "bad program header table: %s",
+			    elf_libelf_error());
 		goto out;
 	}
 	segs = calloc(phnum, sizeof(*segs));
 	if (segs == NULL) {
-		elf_fail(errbuf, errlen, "out of memory");
+		loader_fail(errbuf, errlen, "out of memory");
 		goto out;
 	}
 
@@ -404,8 +396,9 @@ loader_elf_load(const void *image, size_t len, const struct loader_mem *mem,
 		struct elf_seg *seg = &segs[nseg];
 
 		if (gelf_getphdr(elf, (int)i, &ph) == NULL) {
-			elf_fail(errbuf, errlen, "bad program header %zu: %s",
-				 i, elf_libelf_error());
+			loader_fail(errbuf, errlen,
+				    "bad program header %zu: %s", i,
+				    elf_libelf_error());
 			goto out;
 		}
 		if (ph.p_type != PT_LOAD)
@@ -418,7 +411,7 @@ loader_elf_load(const void *image, size_t len, const struct loader_mem *mem,
 		for (size_t j = 0; j < nseg; j++)
 			if (seg->paddr < segs[j].end &&
 			    segs[j].paddr < seg->end) {
-				elf_fail(
+				loader_fail(
 				    errbuf, errlen,
 				    "segment %zu [0x%" PRIx64 ", 0x%" PRIx64
 				    ") overlaps segment %zu [0x%" PRIx64
@@ -430,7 +423,7 @@ loader_elf_load(const void *image, size_t len, const struct loader_mem *mem,
 		nseg++;
 	}
 	if (nseg == 0) {
-		elf_fail(errbuf, errlen, "no loadable segments (PT_LOAD)");
+		loader_fail(errbuf, errlen, "no loadable segments (PT_LOAD)");
 		goto out;
 	}
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "loader.h"
+#include "loader_int.h"
 #include "x86.h"
 
 #define GIB4 (1ULL << 32)
@@ -28,19 +29,6 @@
 	(SEG_ACC_TYPE(SDT_MEMRWA) | SEG_ACC_S | SEG_ACC_P | SEG_ACC_DB |       \
 	 SEG_ACC_G)
 #define ACC_TSS (SEG_ACC_TYPE(SDT_SYSBSY) | SEG_ACC_P)
-
-static int __attribute__((format(printf, 3, 4)))
-x86_fail(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errbuf != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(errbuf, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static void
 put64(unsigned char *p, uint64_t v)
@@ -68,7 +56,7 @@ loader_x86_setup(const struct loader_mem *mem, const struct loader_image *img,
 	bool long64;
 
 	if (mem == NULL || mem->map == NULL || img == NULL || regs == NULL)
-		return x86_fail(errbuf, errlen, "no guest memory or image");
+		return loader_fail(errbuf, errlen, "no guest memory or image");
 	switch (img->mode) {
 	case LOADER_MODE_LONG64:
 		long64 = true;
@@ -77,8 +65,8 @@ loader_x86_setup(const struct loader_mem *mem, const struct loader_image *img,
 		long64 = false;
 		break;
 	default:
-		return x86_fail(errbuf, errlen, "unknown entry mode %d",
-				(int)img->mode);
+		return loader_fail(errbuf, errlen, "unknown entry mode %d",
+				   (int)img->mode);
 	}
 	switch (img->gdt) {
 	case LOADER_GDT_DEFAULT:
@@ -94,21 +82,22 @@ loader_x86_setup(const struct loader_mem *mem, const struct loader_image *img,
 		gdt_size = LOADER_LINUX_GDT_SIZE;
 		break;
 	default:
-		return x86_fail(errbuf, errlen, "unknown GDT layout %d",
-				(int)img->gdt);
+		return loader_fail(errbuf, errlen, "unknown GDT layout %d",
+				   (int)img->gdt);
 	}
 	/* Both modes run the entry through flat 4 GiB (identity) mappings. */
 	if (img->entry >= GIB4)
-		return x86_fail(errbuf, errlen,
-				"entry point 0x%" PRIx64
-				" lies above 4 GiB, outside the boot mappings",
-				img->entry);
+		return loader_fail(
+		    errbuf, errlen,
+		    "entry point 0x%" PRIx64
+		    " lies above 4 GiB, outside the boot mappings",
+		    img->entry);
 	area = mem->map(mem->arg, LOADER_BOOT_AREA_BASE, area_len);
 	if (area == NULL)
-		return x86_fail(errbuf, errlen,
-				"guest memory does not cover the boot area "
-				"[0x%llx, 0x%llx)",
-				LOADER_BOOT_AREA_BASE, LOADER_BOOT_AREA_END);
+		return loader_fail(errbuf, errlen,
+				   "guest memory does not cover the boot area "
+				   "[0x%llx, 0x%llx)",
+				   LOADER_BOOT_AREA_BASE, LOADER_BOOT_AREA_END);
 	memset(area, 0, area_len);
 
 	/*
