@@ -129,7 +129,7 @@ enum x86_regid {
 	X86_R_DS,
 	X86_R_FS,
 	X86_R_GS,
-	X86_R_CR0 = X86_R_GS + 1, /* CR0..CR15 */
+	X86_R_CR0 = X86_R_GS + 1,   /* CR0..CR15 */
 	X86_R_DR0 = X86_R_CR0 + 16, /* DR0..DR15 */
 	X86_R_MM0 = X86_R_DR0 + 16, /* MM0..MM7 */
 	X86_R_ST0 = X86_R_MM0 + 8,  /* ST(0)..ST(7) */
@@ -143,7 +143,7 @@ enum x86_regid {
 
 enum x86_reg_class {
 	X86_RC_NONE,
-	X86_RC_GPR8,  /* AL..BH, SPL..R15B */
+	X86_RC_GPR8, /* AL..BH, SPL..R15B */
 	X86_RC_GPR16,
 	X86_RC_GPR32,
 	X86_RC_GPR64,
@@ -240,27 +240,27 @@ enum x86_dec_status {
 };
 
 struct x86_instr {
-	uint16_t mnem;     /* enum x86_mnem */
-	uint8_t length;    /* bytes, prefixes included */
-	uint8_t mode;      /* enum x86_mode */
-	uint8_t status;    /* enum x86_dec_status */
+	uint16_t mnem;        /* enum x86_mnem */
+	uint8_t length;       /* bytes, prefixes included */
+	uint8_t mode;         /* enum x86_mode */
+	uint8_t status;       /* enum x86_dec_status */
 	uint8_t fault_offset; /* X86_DEC_FETCH: the byte that failed */
-	uint16_t prefixes; /* X86_PFX_* */
-	uint8_t map;       /* enum x86_map */
-	uint8_t opcode;    /* the opcode byte within the map */
-	uint8_t opsize;    /* operand size: 2, 4, 8 */
-	uint8_t addrsize;  /* address size: 2, 4, 8 */
-	uint8_t seg;       /* effective segment of the memory operand */
+	uint16_t prefixes;    /* X86_PFX_* */
+	uint8_t map;          /* enum x86_map */
+	uint8_t opcode;       /* the opcode byte within the map */
+	uint8_t opsize;       /* operand size: 2, 4, 8 */
+	uint8_t addrsize;     /* address size: 2, 4, 8 */
+	uint8_t seg;          /* effective segment of the memory operand */
 	uint8_t seg_override; /* last segment prefix, X86_R_NONE if none */
-	uint8_t rex;       /* REX byte (0x40-0x4f) or 0 */
-	uint8_t npfx;      /* legacy + REX prefix bytes before the opcode */
+	uint8_t rex;          /* REX byte (0x40-0x4f) or 0 */
+	uint8_t npfx;         /* legacy + REX prefix bytes before the opcode */
 	bool has_modrm, has_sib;
 	uint8_t modrm, sib;
-	uint8_t mod, reg, rm;        /* ModRM fields, reg/rm with REX/VEX */
-	uint8_t disp_size;           /* 0, 1, 2, 4 (bytes in the encoding) */
-	uint8_t imm_size[2];         /* bytes of the (up to) two immediates */
+	uint8_t mod, reg, rm; /* ModRM fields, reg/rm with REX/VEX */
+	uint8_t disp_size;    /* 0, 1, 2, 4 (bytes in the encoding) */
+	uint8_t imm_size[2];  /* bytes of the (up to) two immediates */
 	/* VEX/EVEX/XOP fields (vvvv already inverted, 0-31 with V') */
-	uint8_t vex_l;  /* VEX.L / EVEX.L'L */
+	uint8_t vex_l; /* VEX.L / EVEX.L'L */
 	uint8_t vex_w;
 	uint8_t vvvv;
 	uint8_t evex_aaa, evex_z, evex_b;
