@@ -246,6 +246,12 @@ void vm_vcpu_kick(struct vcpu *vcpu);
 int vm_isa_assert_irq(struct vm *vm, int atpic_irq, int ioapic_irq);
 int vm_isa_deassert_irq(struct vm *vm, int atpic_irq, int ioapic_irq);
 int vm_isa_pulse_irq(struct vm *vm, int atpic_irq, int ioapic_irq);
+/* The I/O APIC's pins (0-23), as bhyve's vm_ioapic_*_irq(). */
+int vm_ioapic_assert_irq(struct vm *vm, int pin);
+int vm_ioapic_deassert_irq(struct vm *vm, int pin);
+int vm_ioapic_pulse_irq(struct vm *vm, int pin);
+/* An MSI: address and data as the Intel SDM 10.11 lays them out. */
+int vm_lapic_msi(struct vm *vm, uint64_t addr, uint64_t data);
 /* Raise an NMI on a vCPU. */
 void vm_inject_nmi(struct vcpu *vcpu);
 

@@ -52,4 +52,48 @@ void vhpet_cleanup(struct vm *vm);
  */
 bool vhpet_legacy_routing(struct vm *vm);
 
+/*
+ * vlapic.c: the local APIC of each vCPU, created with the vCPU.  The xAPIC
+ * page sits at the address in IA32_APIC_BASE (VLAPIC_BASE after reset);
+ * in x2APIC mode the registers are MSRs 0x800-0x8ff, which the engine
+ * hands to kmod as RDMSR/WRMSR exits, as are IA32_APIC_BASE (0x1b) and
+ * IA32_TSC_DEADLINE (0x6e0).
+ */
+#define VLAPIC_BASE 0xfee00000ULL
+int vlapic_init(struct vcpu *vcpu);
+void vlapic_cleanup(struct vcpu *vcpu);
+/*
+ * An interrupt message to the local APICs it names, as bhyve's
+ * vlapic_deliver_intr(): from the I/O APIC, an MSI or an IPI.  'dest' is
+ * a physical APIC ID ('phys') or a logical destination (flat or cluster,
+ * as each target's DFR says); 0xff (xAPIC) / 0xffffffff (x2APIC) is a
+ * broadcast.  'delmode' is the APIC_DELMODE_* value of ICR bits 10:8.
+ */
+void vlapic_deliver_intr(struct vm *vm, bool level, uint32_t dest, bool phys,
+			 int delmode, int vector);
+/*
+ * For vm_inject_pending(): the vector the APIC would present now (highest
+ * IRR above PPR), or -1; and the vCPU took it (IRR -> ISR).
+ */
+int vlapic_pending_intr(struct vcpu *vcpu);
+void vlapic_intr_accepted(struct vcpu *vcpu, int vector);
+/* Does the PIC's INTR reach the vCPU (LINT0 ExtINT, or APIC disabled)? */
+bool vlapic_accepts_extint(struct vcpu *vcpu);
+/* x2APIC/APIC MSRs: 0, or -1 for an access the CPU answers with #GP. */
+bool vlapic_owns_msr(uint32_t msr);
+int vlapic_rdmsr(struct vcpu *vcpu, uint32_t msr, uint64_t *val);
+int vlapic_wrmsr(struct vcpu *vcpu, uint32_t msr, uint64_t val);
+
+/*
+ * vioapic.c: the I/O APIC, 24 pins, MMIO at VIOAPIC_BASE.  Its messages go
+ * to vlapic_deliver_intr(); the local APICs report EOIs of level-triggered
+ * vectors with vioapic_process_eoi().  The public pin calls are in vmm.h.
+ */
+#define VIOAPIC_BASE 0xfec00000ULL
+#define VIOAPIC_SIZE 0x1000ULL
+#define VIOAPIC_PINS 24
+int vioapic_init(struct vm *vm);
+void vioapic_cleanup(struct vm *vm);
+void vioapic_process_eoi(struct vm *vm, int vector);
+
 #endif
