@@ -252,6 +252,8 @@ int vm_ioapic_deassert_irq(struct vm *vm, int pin);
 int vm_ioapic_pulse_irq(struct vm *vm, int pin);
 /* An MSI: address and data as the Intel SDM 10.11 lays them out. */
 int vm_lapic_msi(struct vm *vm, uint64_t addr, uint64_t data);
+/* Pulse a local APIC's LINT0/LINT1 pin (as its LVT entry says). */
+int vm_lapic_local_irq(struct vcpu *vcpu, int lint);
 /* Raise an NMI on a vCPU. */
 void vm_inject_nmi(struct vcpu *vcpu);
 

@@ -151,6 +151,17 @@ void vm_handle_hlt(struct vcpu *vcpu);
 /* The PIC asserts INTR towards this vCPU (ExtINT through LINT0). */
 void vm_inject_extint(struct vcpu *vcpu);
 
+/*
+ * SMP bring-up (vmm.c): an application processor starts parked, waiting
+ * for INIT-SIPI-SIPI; the local APIC delivers those through these calls.
+ * INIT parks the vCPU again (in its INIT state, registers as after
+ * RESET/INIT in the Intel SDM 9.1.1); a SIPI to a parked vCPU starts it in
+ * real mode at CS:IP = (vector << 8):0000.  A SIPI to a running vCPU is
+ * ignored, as on hardware.
+ */
+void vm_vcpu_init_signal(struct vcpu *vcpu);
+void vm_vcpu_sipi(struct vcpu *vcpu, int vector);
+
 struct vcpu {
 	struct vm *vm;
 	int id;
