@@ -124,6 +124,9 @@ vm_vcpu_create(struct vm *vm, int id, struct vcpu **vcpup)
 	pthread_mutex_init(&vcpu->mtx, NULL);
 	pthread_cond_init(&vcpu->cv, NULL);
 	callout_init(vm, &vcpu->window_kick);
+	/* The BSP runs at once; APs wait for INIT-SIPI-SIPI, as on hardware. */
+	vcpu->parked = id != 0;
+	vcpu->sipi_vector = -1;
 	error = vm->engine->vcpu_init(vm->cookie, vcpu, id, &vcpu->cookie);
 	if (error != 0) {
 		pthread_mutex_destroy(&vcpu->mtx);
@@ -261,6 +264,171 @@ vm_exit_handled(struct vcpu *vcpu, struct vm_exit *vmexit)
 	}
 }
 
+/* ---- SMP bring-up: INIT and SIPI ------------------------------------ */
+
+/*
+ * The register state after INIT (Intel SDM 9.1.1, table 9-1), with CS:IP
+ * as given: F000:FFF0 with base FFFF0000 after INIT, (vector << 8):0000
+ * with base vector << 12 after a SIPI.  INIT leaves the MSRs, x87/SSE
+ * state and caches alone, as hardware does; KVM keeps its own.
+ */
+static int
+vcpu_set_init_state(struct vcpu *vcpu, uint16_t cs_sel, uint64_t cs_base,
+		    uint64_t rip)
+{
+	static const struct {
+		int reg;
+		uint64_t val;
+	} regs[] = {
+		{ VM_REG_GUEST_RFLAGS, PSL_1 },
+		{ VM_REG_GUEST_CR0, CR0_CD | CR0_NW | CR0_ET },
+		{ VM_REG_GUEST_CR2, 0 },
+		{ VM_REG_GUEST_CR3, 0 },
+		{ VM_REG_GUEST_CR4, 0 },
+		{ VM_REG_GUEST_CR8, 0 },
+		{ VM_REG_GUEST_EFER, 0 },
+		{ VM_REG_GUEST_DR0, 0 },
+		{ VM_REG_GUEST_DR1, 0 },
+		{ VM_REG_GUEST_DR2, 0 },
+		{ VM_REG_GUEST_DR3, 0 },
+		{ VM_REG_GUEST_DR6, 0xffff0ff0 },
+		{ VM_REG_GUEST_DR7, 0x400 },
+		{ VM_REG_GUEST_INTR_SHADOW, 0 },
+	};
+	const uint32_t data = SEG_ACC_TYPE(SDT_MEMRWA) | SEG_ACC_S | SEG_ACC_P;
+	struct seg_desc d = { .base = cs_base,
+			      .limit = 0xffff,
+			      .access = SEG_ACC_TYPE(SDT_MEMERA) | SEG_ACC_S |
+					SEG_ACC_P };
+	int error = 0;
+
+	for (int r = VM_REG_GUEST_RAX; r <= VM_REG_GUEST_R15; r++)
+		error = error ? error : vm_set_register(vcpu, r, 0);
+	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
+		error = error ? error
+			      : vm_set_register(vcpu, regs[i].reg, regs[i].val);
+	error = error ? error : vm_set_register(vcpu, VM_REG_GUEST_RSP, 0);
+	error = error ? error : vm_set_register(vcpu, VM_REG_GUEST_RIP, rip);
+	error = error ? error : vm_set_seg_desc(vcpu, VM_REG_GUEST_CS, &d);
+	error = error ? error : vm_set_register(vcpu, VM_REG_GUEST_CS, cs_sel);
+	/* Data segments: selector 0, base 0, 64 KiB, read/write. */
+	d = (struct seg_desc){ .base = 0, .limit = 0xffff, .access = data };
+	for (int r = VM_REG_GUEST_ES; r <= VM_REG_GUEST_GS; r++) {
+		if (r == VM_REG_GUEST_CS)
+			continue;
+		error = error ? error : vm_set_seg_desc(vcpu, r, &d);
+		error = error ? error : vm_set_register(vcpu, r, 0);
+	}
+	d.access = SEG_ACC_TYPE(SDT_SYSLDT) | SEG_ACC_P;
+	error = error ? error : vm_set_seg_desc(vcpu, VM_REG_GUEST_LDTR, &d);
+	error = error ? error : vm_set_register(vcpu, VM_REG_GUEST_LDTR, 0);
+	/* A busy TSS, not the SDM's 16-bit one: VMX refuses that type. */
+	d.access = SEG_ACC_TYPE(SDT_SYSBSY) | SEG_ACC_P;
+	error = error ? error : vm_set_seg_desc(vcpu, VM_REG_GUEST_TR, &d);
+	error = error ? error : vm_set_register(vcpu, VM_REG_GUEST_TR, 0);
+	d.access = 0;
+	error = error ? error : vm_set_seg_desc(vcpu, VM_REG_GUEST_GDTR, &d);
+	error = error ? error : vm_set_seg_desc(vcpu, VM_REG_GUEST_IDTR, &d);
+	return error;
+}
+
+void
+vm_vcpu_init_signal(struct vcpu *vcpu)
+{
+	pthread_mutex_lock(&vcpu->mtx);
+	vcpu->init_pending = true;
+	vcpu->sipi_vector = -1; /* only a SIPI after this INIT counts */
+	pthread_mutex_unlock(&vcpu->mtx);
+	vcpu_notify_event(vcpu);
+}
+
+void
+vm_vcpu_sipi(struct vcpu *vcpu, int vector)
+{
+	bool wake;
+
+	if (vector < 0 || vector > 0xff)
+		return;
+	pthread_mutex_lock(&vcpu->mtx);
+	/*
+	 * Only a vCPU waiting for a SIPI takes one, and only the first:
+	 * the second SIPI of INIT-SIPI-SIPI finds it running and is ignored.
+	 */
+	wake = (vcpu->parked || vcpu->init_pending) && vcpu->sipi_vector < 0;
+	if (wake)
+		vcpu->sipi_vector = vector;
+	pthread_mutex_unlock(&vcpu->mtx);
+	if (wake)
+		vcpu_notify_event(vcpu);
+}
+
+/*
+ * Called by the vCPU's own thread before each entry (registers belong to
+ * it): take a pending INIT, and while in the wait-for-SIPI state sleep
+ * until a SIPI starts the vCPU.  Returns -1 with *vmexit filled in when
+ * vm_run() must return instead (the VM is suspended, or vm_vcpu_kick()
+ * wants the monitor), 0 to enter the guest, or an errno.
+ */
+static int
+vcpu_wait_sipi(struct vcpu *vcpu, struct vm_exit *vmexit)
+{
+	struct vm *vm = vcpu->vm;
+	enum vm_suspend_how how = VM_SUSPEND_NONE;
+	int vector = -1, error, ret = 0;
+	bool init;
+
+	pthread_mutex_lock(&vcpu->mtx);
+	init = false;
+	for (;;) {
+		if (vcpu->init_pending) {
+			/* INIT drops what was pending and parks the vCPU. */
+			init = true;
+			vcpu->init_pending = false;
+			vcpu->parked = true;
+			vcpu->nmi_pending = false;
+			vcpu->extint_pending = false;
+		}
+		if (!vcpu->parked)
+			break;
+		if (vcpu->sipi_vector >= 0) {
+			vector = vcpu->sipi_vector;
+			vcpu->sipi_vector = -1;
+			vcpu->parked = false;
+			break;
+		}
+		how = atomic_load(&vm->suspend);
+		if (how != VM_SUSPEND_NONE ||
+		    atomic_exchange(&vcpu->exit_request, false)) {
+			ret = -1;
+			break;
+		}
+		pthread_cond_wait(&vcpu->cv, &vcpu->mtx);
+	}
+	pthread_mutex_unlock(&vcpu->mtx);
+
+	if (init) {
+		vm_record_inject(vcpu, TRACE_INJECT_INIT, 0);
+		error = vcpu_set_init_state(vcpu, 0xf000, 0xffff0000, 0xfff0);
+		if (error != 0)
+			return error;
+	}
+	if (vector >= 0) {
+		vm_record_inject(vcpu, TRACE_INJECT_SIPI, vector);
+		error = vcpu_set_init_state(vcpu, (uint16_t)(vector << 8),
+					    (uint64_t)vector << 12, 0);
+		if (error != 0)
+			return error;
+	}
+	if (ret < 0) {
+		memset(vmexit, 0, sizeof(*vmexit));
+		vmexit->exitcode = how != VM_SUSPEND_NONE
+				       ? VM_EXITCODE_SUSPENDED
+				       : VM_EXITCODE_BOGUS;
+		vmexit->u.suspended.how = how;
+	}
+	return ret;
+}
+
 int
 vm_run(struct vcpu *vcpu, struct vm_exit *vmexit)
 {
@@ -282,6 +450,9 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vmexit)
 			vmexit->u.suspended.how = how;
 			return 0;
 		}
+		error = vcpu_wait_sipi(vcpu, vmexit);
+		if (error != 0)
+			return error > 0 ? error : 0;
 		vm_inject_pending(vcpu);
 		error = vm->engine->run(vcpu->cookie, vmexit);
 		/* The instruction behind I/O exits, checked, for everyone. */

@@ -171,6 +171,14 @@ struct vcpu {
 	pthread_mutex_t mtx; /* the fields below */
 	pthread_cond_t cv;
 	bool halted; /* sleeping in vm_handle_hlt() */
+	/*
+	 * SMP bring-up (vmm.c): 'parked' while in the wait-for-SIPI state,
+	 * 'init_pending' until the vCPU's own thread has taken an INIT,
+	 * 'sipi_vector' (-1: none) until it has taken a SIPI.
+	 */
+	bool parked;
+	bool init_pending;
+	int sipi_vector;
 	bool nmi_pending;
 	bool extint_pending;        /* the PIC asserts INTR */
 	_Atomic bool exit_request;  /* vm_vcpu_kick(): back to the monitor */

@@ -13,7 +13,7 @@ void
 vcpu_notify_event(struct vcpu *vcpu)
 {
 	pthread_mutex_lock(&vcpu->mtx);
-	if (vcpu->halted)
+	if (vcpu->halted || vcpu->parked)
 		pthread_cond_signal(&vcpu->cv);
 	pthread_mutex_unlock(&vcpu->mtx);
 	/* A running vCPU must come out so that the next entry injects. */
@@ -60,7 +60,8 @@ window_kick(void *arg)
 static bool
 event_pending(struct vcpu *vcpu)
 {
-	return vcpu->nmi_pending || vcpu->extint_pending;
+	/* INIT ends a HLT too: the vCPU goes to wait for a SIPI. */
+	return vcpu->nmi_pending || vcpu->extint_pending || vcpu->init_pending;
 }
 
 /*

@@ -225,22 +225,31 @@ int
 vcpu_run_all(struct vm *vm)
 {
 	pthread_t threads[VM_MAXCPU], sigthr;
-	int status;
+	int status, ncpu;
 
 	strict_io = get_config_bool_default("x86.strictio", false);
 	/* main() blocked the signals before it started any thread. */
 	pthread_create(&sigthr, NULL, signal_thread, vm);
 	/*
-	 * Only the boot processor starts; application processors wait for
-	 * INIT-SIPI-SIPI, which the local APIC will deliver.
+	 * A thread for every vCPU: kmod parks the application processors
+	 * in vm_run() until the local APIC delivers INIT-SIPI-SIPI.
 	 */
-	if (pthread_create(&threads[0], NULL, vcpu_thread, vm_vcpu(vm, 0)) !=
-	    0) {
-		rhyve_warnx("cannot start the vCPU thread");
-		stop_vm(vm, VM_SUSPEND_HALT, RHYVE_EXIT_ERROR);
-	} else {
-		pthread_join(threads[0], NULL);
+	ncpu = 0;
+	for (int i = 0; i < VM_MAXCPU; i++) {
+		struct vcpu *vcpu = vm_vcpu(vm, i);
+
+		if (vcpu == NULL)
+			continue;
+		if (pthread_create(&threads[ncpu], NULL, vcpu_thread, vcpu) !=
+		    0) {
+			rhyve_warnx("cannot start the thread of vcpu %d", i);
+			stop_vm(vm, VM_SUSPEND_HALT, RHYVE_EXIT_ERROR);
+			break;
+		}
+		ncpu++;
 	}
+	for (int i = 0; i < ncpu; i++)
+		pthread_join(threads[i], NULL);
 	/* Wake the signal thread so it can be joined. */
 	pthread_kill(sigthr, SIGHUP);
 	pthread_join(sigthr, NULL);

@@ -55,6 +55,8 @@ enum trace_inject_type {
 	TRACE_INJECT_NMI = 1,
 	TRACE_INJECT_EXCEPTION = 2,
 	TRACE_INJECT_SOFTINT = 3,
+	TRACE_INJECT_INIT = 4, /* INIT: the vCPU waits for a SIPI */
+	TRACE_INJECT_SIPI = 5, /* SIPI: starts at vector << 12, real mode */
 };
 
 enum trace_point_kind {

@@ -96,6 +96,10 @@ rt_inject_type_name(uint8_t type)
 		return "exception";
 	case TRACE_INJECT_SOFTINT:
 		return "softint";
+	case TRACE_INJECT_INIT:
+		return "init";
+	case TRACE_INJECT_SIPI:
+		return "sipi";
 	}
 	return "unknown";
 }
