@@ -81,6 +81,7 @@ vm_destroy(struct vm *vm)
 	for (int i = 0; i < VM_MAXCPU; i++) {
 		if (vm->vcpus[i] == NULL)
 			continue;
+		vlapic_cleanup(vm->vcpus[i]);
 		vm->engine->vcpu_cleanup(vm->vcpus[i]->cookie);
 		pthread_mutex_destroy(&vm->vcpus[i]->mtx);
 		pthread_cond_destroy(&vm->vcpus[i]->cv);
@@ -128,6 +129,11 @@ vm_vcpu_create(struct vm *vm, int id, struct vcpu **vcpup)
 	vcpu->parked = id != 0;
 	vcpu->sipi_vector = -1;
 	error = vm->engine->vcpu_init(vm->cookie, vcpu, id, &vcpu->cookie);
+	if (error == 0) {
+		error = vlapic_init(vcpu);
+		if (error != 0)
+			vm->engine->vcpu_cleanup(vcpu->cookie);
+	}
 	if (error != 0) {
 		pthread_mutex_destroy(&vcpu->mtx);
 		pthread_cond_destroy(&vcpu->cv);
@@ -235,6 +241,28 @@ exit_is_write(const struct vm_exit *vmexit)
 	       (vmexit->exitcode == VM_EXITCODE_MMIO && vmexit->u.mmio.write);
 }
 
+/*
+ * An MSR exit: the local APIC's MSRs are kmod's (an access the CPU would
+ * refuse gets #GP); the others are the monitor's.
+ */
+static bool
+vm_msr_emulate(struct vcpu *vcpu, struct vm_exit *vmexit)
+{
+	bool write = vmexit->exitcode == VM_EXITCODE_WRMSR;
+	uint32_t msr = vmexit->u.msr.msr;
+	int error;
+
+	if (!vlapic_owns_msr(msr))
+		return false;
+	error = write ? vlapic_wrmsr(vcpu, msr, vmexit->u.msr.value)
+		      : vlapic_rdmsr(vcpu, msr, &vmexit->u.msr.value);
+	if (error != 0)
+		vm_inject_exception(vcpu, X86_VEC_GP, true, 0);
+	else
+		vm_record_msr(vcpu, write, msr, vmexit->u.msr.value);
+	return true;
+}
+
 /* The exits kmod handles itself; true: go back into the guest. */
 static bool
 vm_exit_handled(struct vcpu *vcpu, struct vm_exit *vmexit)
@@ -256,6 +284,9 @@ vm_exit_handled(struct vcpu *vcpu, struct vm_exit *vmexit)
 			return false;
 		vm_handle_hlt(vcpu);
 		return true;
+	case VM_EXITCODE_RDMSR:
+	case VM_EXITCODE_WRMSR:
+		return vm_msr_emulate(vcpu, vmexit);
 	case VM_EXITCODE_BOGUS:
 		/* A kick for an interrupt, or for the monitor? */
 		return !atomic_exchange(&vcpu->exit_request, false);
@@ -518,6 +549,8 @@ vm_exitcode_name(enum vm_exitcode code)
 		[VM_EXITCODE_BOGUS] = "bogus",
 		[VM_EXITCODE_DEBUG] = "debug",
 		[VM_EXITCODE_ENGINE_ERROR] = "engine-error",
+		[VM_EXITCODE_RDMSR] = "rdmsr",
+		[VM_EXITCODE_WRMSR] = "wrmsr",
 	};
 
 	if ((unsigned)code >= VM_EXITCODE_MAX || names[code] == NULL)

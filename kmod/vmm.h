@@ -99,6 +99,8 @@ enum vm_exitcode {
 	VM_EXITCODE_BOGUS,     /* nothing to do: the engine was kicked */
 	VM_EXITCODE_DEBUG,     /* a debug event (breakpoint, single step) */
 	VM_EXITCODE_ENGINE_ERROR, /* the engine could not go on */
+	VM_EXITCODE_RDMSR,        /* RDMSR of an MSR the engine leaves to us */
+	VM_EXITCODE_WRMSR,        /* WRMSR of one */
 	VM_EXITCODE_MAX
 };
 
@@ -160,6 +162,16 @@ struct vm_exit {
 	union {
 		struct vm_inout inout;
 		struct vm_mmio mmio;
+		/*
+		 * RDMSR/WRMSR: 'value' is what the guest wrote, or what a
+		 * read returns (filled in by whoever handles it).  Unless
+		 * the access faults (vm_inject_exception() with #GP), the
+		 * next vm_run() completes the instruction.
+		 */
+		struct {
+			uint32_t msr;
+			uint64_t value;
+		} msr;
 		struct {
 			uint64_t rflags;
 		} hlt;
@@ -256,6 +268,13 @@ int vm_lapic_msi(struct vm *vm, uint64_t addr, uint64_t data);
 int vm_lapic_local_irq(struct vcpu *vcpu, int lint);
 /* Raise an NMI on a vCPU. */
 void vm_inject_nmi(struct vcpu *vcpu);
+/*
+ * Raise exception 'vector' (with error code 'ec' if 'has_ec') on the
+ * vCPU's next entry, from its own thread between vm_run() calls: e.g.
+ * #GP (13) for an MSR exit nobody handles.  Recorded as an injection.
+ */
+int vm_inject_exception(struct vcpu *vcpu, int vector, bool has_ec,
+			uint32_t ec);
 
 /*
  * The RTC (MC146818, kmod/io/vrtc.c), as bhyve's vm_rtc_settime() and

@@ -43,6 +43,15 @@ struct vmm_engine {
 	 */
 	int (*inject_intr)(void *vcookie, int vector);
 	int (*inject_nmi)(void *vcookie);
+	/*
+	 * Raise exception 'vector' (with its error code if 'has_ec') on the
+	 * next entry.  Where the instruction behind the last exit is still
+	 * to be completed (an MSR access), a #GP faults that instruction.
+	 */
+	int (*inject_exception)(void *vcookie, int vector, bool has_ec,
+				uint32_t ec);
+	/* The guest TSC's rate in Hz (for IA32_TSC_DEADLINE). */
+	int (*tsc_hz)(void *vcookie, uint64_t *hz);
 };
 
 extern const struct vmm_engine vmm_engine_kvm;
@@ -162,10 +171,13 @@ void vm_inject_extint(struct vcpu *vcpu);
 void vm_vcpu_init_signal(struct vcpu *vcpu);
 void vm_vcpu_sipi(struct vcpu *vcpu, int vector);
 
+struct vlapic;
+
 struct vcpu {
 	struct vm *vm;
 	int id;
 	void *cookie;
+	struct vlapic *vlapic; /* its local APIC (kmod/io/vlapic.c) */
 	struct vm_decode_entry dcache[VM_DECODE_CACHE];
 	unsigned int dcache_next;
 	pthread_mutex_t mtx; /* the fields below */
@@ -249,6 +261,8 @@ void vm_record_exit(struct vcpu *vcpu, const struct vm_exit *vmexit);
 void vm_record_access(struct vcpu *vcpu, const struct vm_exit *vmexit);
 /* 'type' is enum trace_inject_type. */
 void vm_record_inject(struct vcpu *vcpu, int type, int vector);
+/* An MSR access kmod answered, with the value read or written. */
+void vm_record_msr(struct vcpu *vcpu, bool write, uint32_t msr, uint64_t value);
 
 /* Create / destroy the kmod platform devices (kmod/io). */
 int vm_platform_init(struct vm *vm);

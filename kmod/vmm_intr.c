@@ -3,7 +3,12 @@
  * the PIC, the local APIC, a vCPU's NMI flag) and notify the vCPU; what
  * reaches the guest is decided here, at the vCPU's entry, and nowhere
  * else.  That is the point the recorder will log and the replayer feed.
+ *
+ * Order, as the CPU takes them: an NMI, then the local APIC's highest
+ * deliverable vector, then the PIC's ExtINT, which reaches the CPU only
+ * through LINT0 in ExtINT mode or with the APIC hardware-disabled.
  */
+#include <errno.h>
 #include <signal.h>
 
 #include "vmm_impl.h"
@@ -44,6 +49,16 @@ vm_inject_extint(struct vcpu *vcpu)
  */
 #define WINDOW_KICK_NS 100000
 
+/* With the vCPU's lock held (a vlapic's lock may be taken under it). */
+static bool
+event_pending(struct vcpu *vcpu)
+{
+	/* INIT ends a HLT too: the vCPU goes to wait for a SIPI. */
+	return vcpu->nmi_pending || vcpu->init_pending ||
+	       (vcpu->extint_pending && vlapic_accepts_extint(vcpu)) ||
+	       vlapic_pending_intr(vcpu) >= 0;
+}
+
 static void
 window_kick(void *arg)
 {
@@ -51,17 +66,49 @@ window_kick(void *arg)
 	bool pending;
 
 	pthread_mutex_lock(&vcpu->mtx);
-	pending = vcpu->extint_pending;
+	pending = event_pending(vcpu);
 	pthread_mutex_unlock(&vcpu->mtx);
 	if (pending)
 		vcpu->vm->engine->kick(vcpu->cookie);
 }
 
-static bool
-event_pending(struct vcpu *vcpu)
+/*
+ * The engine asked for an exit when the interrupt window opens.  Not
+ * every host delivers that exit: PVM emulates guest kernel code in
+ * batches and looks at the window only when IF changes, i.e. while STI's
+ * shadow still blocks, so "sti; ...; cli" without an exit never gets the
+ * interrupt.  The backstop: kick the vCPU every WINDOW_KICK_NS until it
+ * takes the interrupt (APIC vector or ExtINT).
+ */
+static void
+arm_window_kick(struct vcpu *vcpu)
 {
-	/* INIT ends a HLT too: the vCPU goes to wait for a SIPI. */
-	return vcpu->nmi_pending || vcpu->extint_pending || vcpu->init_pending;
+	uint64_t now = vm_clock_ns(vcpu->vm);
+	bool arm = false;
+
+	pthread_mutex_lock(&vcpu->mtx);
+	if (now >= vcpu->window_kick_at) {
+		vcpu->window_kick_at = now + WINDOW_KICK_NS;
+		arm = true;
+	}
+	pthread_mutex_unlock(&vcpu->mtx);
+	if (arm)
+		callout_reset(&vcpu->window_kick, now + WINDOW_KICK_NS,
+			      window_kick, vcpu);
+}
+
+int
+vm_inject_exception(struct vcpu *vcpu, int vector, bool has_ec, uint32_t ec)
+{
+	const struct vmm_engine *eng = vcpu->vm->engine;
+	int error;
+
+	if (vector < 0 || vector > 31 || eng->inject_exception == NULL)
+		return EINVAL;
+	error = eng->inject_exception(vcpu->cookie, vector, has_ec, ec);
+	if (error == 0)
+		vm_record_inject(vcpu, TRACE_INJECT_EXCEPTION, vector);
+	return error;
 }
 
 /*
@@ -74,10 +121,10 @@ void
 vm_inject_pending(struct vcpu *vcpu)
 {
 	const struct vmm_engine *eng = vcpu->vm->engine;
-	bool nmi, extint, arm = false;
-	uint64_t now;
+	bool nmi, extint;
 	int vector;
 
+	vlapic_sync_tpr(vcpu);
 	pthread_mutex_lock(&vcpu->mtx);
 	nmi = vcpu->nmi_pending;
 	extint = vcpu->extint_pending;
@@ -95,8 +142,31 @@ vm_inject_pending(struct vcpu *vcpu)
 		pthread_mutex_unlock(&vcpu->mtx);
 		return;
 	}
+	vector = vlapic_pending_intr(vcpu);
+	if (vector >= 0) {
+		/* The PIC's INTR, if any, waits for the next entry. */
+		if (extint) {
+			pthread_mutex_lock(&vcpu->mtx);
+			vcpu->extint_pending = true;
+			pthread_mutex_unlock(&vcpu->mtx);
+		}
+		if (eng->inject_intr(vcpu->cookie, vector) == 0) {
+			vm_record_inject(vcpu, TRACE_INJECT_EXTINT, vector);
+			vlapic_intr_accepted(vcpu, vector);
+		} else {
+			arm_window_kick(vcpu);
+		}
+		return;
+	}
 	if (!extint)
 		return;
+	if (!vlapic_accepts_extint(vcpu)) {
+		/* LINT0 masked: INTR stays up until the guest opens it. */
+		pthread_mutex_lock(&vcpu->mtx);
+		vcpu->extint_pending = true;
+		pthread_mutex_unlock(&vcpu->mtx);
+		return;
+	}
 	vector = vatpic_pending_intr(vcpu->vm);
 	if (vector < 0)
 		return; /* withdrawn before we got to it */
@@ -105,26 +175,10 @@ vm_inject_pending(struct vcpu *vcpu)
 		/* Asserts INTR again if more is pending. */
 		vatpic_intr_accepted(vcpu->vm, vector);
 	} else {
-		now = vm_clock_ns(vcpu->vm);
 		pthread_mutex_lock(&vcpu->mtx);
 		vcpu->extint_pending = true;
-		if (now >= vcpu->window_kick_at) {
-			vcpu->window_kick_at = now + WINDOW_KICK_NS;
-			arm = true;
-		}
 		pthread_mutex_unlock(&vcpu->mtx);
-		/*
-		 * The engine asked for an exit when the interrupt window
-		 * opens.  Not every host delivers that exit: PVM emulates
-		 * guest kernel code in batches and looks at the window only
-		 * when IF changes, i.e. while STI's shadow still blocks, so
-		 * "sti; ...; cli" without an exit never gets the interrupt.
-		 * The backstop: kick the vCPU every WINDOW_KICK_NS until it
-		 * takes the interrupt.
-		 */
-		if (arm)
-			callout_reset(&vcpu->window_kick, now + WINDOW_KICK_NS,
-				      window_kick, vcpu);
+		arm_window_kick(vcpu);
 	}
 }
 

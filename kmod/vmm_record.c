@@ -73,6 +73,10 @@ vm_record_exit(struct vcpu *vcpu, const struct vm_exit *vmexit)
 	case VM_EXITCODE_SUSPENDED:
 		ev.u.exit.info[0] = vmexit->u.suspended.how;
 		break;
+	case VM_EXITCODE_RDMSR:
+	case VM_EXITCODE_WRMSR:
+		ev.u.exit.info[0] = vmexit->u.msr.msr;
+		break;
 	case VM_EXITCODE_ENGINE_ERROR:
 		ev.u.exit.info[0] = vmexit->u.error.reason;
 		ev.u.exit.info[1] = vmexit->u.error.suberror;
@@ -137,6 +141,21 @@ vm_record_inject(struct vcpu *vcpu, int type, int vector)
 	/* Before the entry that follows exit number 'exits'. */
 	ev.u.inject.point_kind = TRACE_POINT_EXIT;
 	ev.u.inject.point = vcpu->exits;
+	record(vcpu->vm, &ev);
+}
+
+void
+vm_record_msr(struct vcpu *vcpu, bool write, uint32_t msr, uint64_t value)
+{
+	struct trace_event ev = { .kind = TRACE_EV_MSR,
+				  .vcpu = vcpu->id,
+				  .time_ns = vcpu->record_time };
+
+	if (vcpu->vm->recorder == NULL)
+		return;
+	ev.u.msr.write = write;
+	ev.u.msr.msr = msr;
+	ev.u.msr.value = value;
 	record(vcpu->vm, &ev);
 }
 

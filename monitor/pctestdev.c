@@ -9,6 +9,8 @@
  *               reads 0).  A line, not a counter: writing 1 twice raises it
  *               once.  IRQ2 is the PIC's cascade and goes nowhere until
  *               the I/O APIC, which will also get pins 16-23 (0x2010+).
+ *   0x2020      LINT1 of vCPU 0: a write pulses it (an NMI as the local
+ *               APIC's LVT LINT1 is set up on PCs); reads give 0.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,6 +27,7 @@
 #define IOMEM_LEN      0x10000
 #define IRQ_BASE       0x2000
 #define IRQ_LEN        16 /* ISA IRQs; the I/O APIC pins 16-23 come later */
+#define LINT1_PORT     0x2020
 
 static struct pctestdev_softc {
 	struct vm *vm;
@@ -102,6 +105,19 @@ pctestdev_irq(struct vcpu *vcpu, bool in, int port, int bytes, uint32_t *eax,
 }
 
 static int
+pctestdev_lint1(struct vcpu *vcpu, bool in, int port, int bytes, uint32_t *eax,
+		void *arg)
+{
+	struct pctestdev_softc *sc = arg;
+
+	if (in) {
+		*eax = 0;
+		return 0;
+	}
+	return vm_lapic_local_irq(vm_vcpu(sc->vm, 0), 1) == 0 ? 0 : -1;
+}
+
+static int
 pctestdev_iomem(struct vcpu *vcpu, bool write, uint64_t gpa, int size,
 		uint64_t *val, void *arg1, long arg2)
 {
@@ -129,6 +145,8 @@ pctestdev_init(struct vm *vm, const struct config_node *node)
 				     pctestdev_ioport,    sc };
 	struct inout_port irq = { "pc-testdev-irq-line", IRQ_BASE,      IRQ_LEN,
 				  IOPORT_F_INOUT,        pctestdev_irq, sc };
+	struct inout_port lint1 = { "pc-testdev-lint1", LINT1_PORT,      1,
+				    IOPORT_F_INOUT,     pctestdev_lint1, sc };
 	struct mem_range iomem = {
 		"pc-testdev-iomem", MEM_F_RW, pctestdev_iomem, sc, 0,
 		IOMEM_BASE,         IOMEM_LEN
@@ -144,6 +162,7 @@ pctestdev_init(struct vm *vm, const struct config_node *node)
 	if ((error = register_inout(&debugexit)) != 0 ||
 	    (error = register_inout(&ioport)) != 0 ||
 	    (error = register_inout(&irq)) != 0 ||
+	    (error = register_inout(&lint1)) != 0 ||
 	    (error = register_mem(&iomem)) != 0) {
 		rhyve_warnx("pc-testdev: its ports or memory are taken");
 		return error;
@@ -161,7 +180,8 @@ pctestdev_deinit(void)
 static const struct lpc_dev pctestdev = {
 	.name = "pc-testdev",
 	.help = "test-kernel devices: debug-exit port 0xf4, scratch port "
-		"0xe0, 64 KiB MMIO at 0xff000000, IRQ lines at 0x2000",
+		"0xe0, 64 KiB MMIO at 0xff000000, IRQ lines at 0x2000, "
+		"LINT1 (NMI) of vCPU 0 at 0x2020",
 	.init = pctestdev_init,
 	.deinit = pctestdev_deinit,
 };

@@ -157,6 +157,25 @@ vmexit_engine_error(struct vcpu *vcpu, struct vm_exit *vmexit)
 	return VMEXIT_ABORT;
 }
 
+/*
+ * An MSR neither KVM nor kmod implements: #GP, as a CPU without it
+ * would (bhyve's default without x86.strictmsr=false).
+ */
+static enum vmexit_ret
+vmexit_msr(struct vcpu *vcpu, struct vm_exit *vmexit)
+{
+	int error = vm_inject_exception(vcpu, X86_VEC_GP, true, 0);
+
+	if (error != 0) {
+		rhyve_warnx(
+		    "vcpu %d: cannot fault %s of MSR 0x%x: %s", vcpu_id(vcpu),
+		    vmexit->exitcode == VM_EXITCODE_RDMSR ? "RDMSR" : "WRMSR",
+		    vmexit->u.msr.msr, strerror(error));
+		return VMEXIT_ABORT;
+	}
+	return VMEXIT_CONTINUE;
+}
+
 static const vmexit_handler_t vmexit_handlers[VM_EXITCODE_MAX] = {
 	[VM_EXITCODE_INOUT] = vmexit_inout,
 	[VM_EXITCODE_MMIO] = vmexit_mmio,
@@ -165,6 +184,8 @@ static const vmexit_handler_t vmexit_handlers[VM_EXITCODE_MAX] = {
 	[VM_EXITCODE_BOGUS] = vmexit_bogus,
 	[VM_EXITCODE_DEBUG] = vmexit_debug,
 	[VM_EXITCODE_ENGINE_ERROR] = vmexit_engine_error,
+	[VM_EXITCODE_RDMSR] = vmexit_msr,
+	[VM_EXITCODE_WRMSR] = vmexit_msr,
 };
 
 static void *

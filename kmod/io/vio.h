@@ -77,6 +77,11 @@ void vlapic_deliver_intr(struct vm *vm, bool level, uint32_t dest, bool phys,
  */
 int vlapic_pending_intr(struct vcpu *vcpu);
 void vlapic_intr_accepted(struct vcpu *vcpu, int vector);
+/*
+ * Take the TPR from CR8, where a 64-bit guest moves it without an exit;
+ * on the vCPU's own thread, before interrupts are looked at.
+ */
+void vlapic_sync_tpr(struct vcpu *vcpu);
 /* Does the PIC's INTR reach the vCPU (LINT0 ExtINT, or APIC disabled)? */
 bool vlapic_accepts_extint(struct vcpu *vcpu);
 /* x2APIC/APIC MSRs: 0, or -1 for an access the CPU answers with #GP. */

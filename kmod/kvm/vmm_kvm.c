@@ -5,6 +5,12 @@
  * are rhyve's own, so every interrupt the guest sees is decided (and can be
  * recorded) by rhyve.  Registers travel in the kvm_run page (sync regs), so
  * reading them at an exit costs no ioctl.
+ *
+ * Without an in-kernel local APIC, KVM would answer the APIC's MSRs
+ * itself (IA32_APIC_BASE) or fault them (x2APIC, TSC deadline): an MSR
+ * filter sends them to user space instead (KVM_CAP_X86_USER_SPACE_MSR),
+ * where kmod's vlapic answers them.  Hosts without it get no x2APIC and
+ * no TSC-deadline timer in CPUID; the xAPIC page works everywhere.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +40,11 @@ struct kvm_vm {
 	int vm_fd;
 	size_t run_size;
 	struct kvm_cpuid2 *cpuid;
+	bool msr_exits; /* the APIC's MSRs exit to user space */
 };
+
+#define CPUID1_ECX_X2APIC (1u << 21)
+#define CPUID1_ECX_TSCDL  (1u << 24)
 
 struct kvm_vcpu {
 	struct kvm_vm *kvm;
@@ -44,6 +54,8 @@ struct kvm_vcpu {
 	pthread_t thread; /* valid while 'running' */
 	_Atomic bool running;
 	bool mmio_read_pending; /* complete an MMIO read on the next run */
+	bool msr_pending;       /* complete an MSR access on the next run */
+	bool msr_fault;         /* ... with #GP */
 };
 
 static int kvm_kick_signal;
@@ -122,8 +134,9 @@ kvm_check_caps(int fd, char *errbuf, size_t errlen)
 }
 
 /*
- * The CPUID the guest sees: what KVM supports, less what rhyve's platform
- * does not provide yet (x2APIC, TSC deadline), with per-vCPU APIC IDs.
+ * The CPUID the guest sees: what KVM supports, with x2APIC and the
+ * TSC-deadline timer where the APIC's MSRs reach kmod, with per-vCPU
+ * APIC IDs.
  */
 static struct kvm_cpuid2 *
 kvm_get_cpuid(int fd)
@@ -161,8 +174,11 @@ kvm_set_vcpu_cpuid(struct kvm_vcpu *vc)
 		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
 
 		if (e->function == 1) {
-			e->ecx &=
-			    ~((1u << 21) | (1u << 24)); /* x2APIC, TSC-DL */
+			e->ecx =
+			    vc->kvm->msr_exits
+				? e->ecx | CPUID1_ECX_X2APIC | CPUID1_ECX_TSCDL
+				: e->ecx &
+				      ~(CPUID1_ECX_X2APIC | CPUID1_ECX_TSCDL);
 			e->ebx =
 			    (e->ebx & 0x00ffffff) | ((uint32_t)vc->id << 24);
 		} else if (e->function == 0xb || e->function == 0x1f) {
@@ -173,6 +189,45 @@ kvm_set_vcpu_cpuid(struct kvm_vcpu *vc)
 		error = errno;
 	free(cpuid);
 	return error;
+}
+
+/*
+ * IA32_APIC_BASE, IA32_TSC_DEADLINE and the x2APIC range exit to user
+ * space (a clear bit in a filter range denies KVM the access), as do
+ * MSRs KVM does not know or refuses, which the monitor faults as a CPU
+ * would.  false: the host cannot do it (older than Linux 5.10).
+ */
+static bool
+kvm_enable_msr_exits(struct kvm_vm *kvm)
+{
+	static uint8_t deny[256 / 8]; /* all zero: every MSR in range exits */
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_X86_USER_SPACE_MSR,
+		.args[0] = KVM_MSR_EXIT_REASON_FILTER |
+			   KVM_MSR_EXIT_REASON_UNKNOWN |
+			   KVM_MSR_EXIT_REASON_INVAL,
+	};
+	struct kvm_msr_filter filter = { .flags =
+					     KVM_MSR_FILTER_DEFAULT_ALLOW };
+	const uint32_t flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE;
+
+	filter.ranges[0] =
+	    (struct kvm_msr_filter_range){ flags, 1, 0x1b, deny };
+	filter.ranges[1] =
+	    (struct kvm_msr_filter_range){ flags, 1, 0x6e0, deny };
+	filter.ranges[2] =
+	    (struct kvm_msr_filter_range){ flags, 256, 0x800, deny };
+	if (ioctl(kvm->vm_fd, KVM_CHECK_EXTENSION,
+		  KVM_CAP_X86_USER_SPACE_MSR) <= 0 ||
+	    ioctl(kvm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_MSR_FILTER) <=
+		0 ||
+	    ioctl(kvm->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
+		return false;
+	if (ioctl(kvm->vm_fd, KVM_X86_SET_MSR_FILTER, &filter) < 0) {
+		/* Unknown MSRs still exit; the monitor faults them. */
+		return false;
+	}
+	return true;
 }
 
 static int
@@ -213,6 +268,7 @@ kvm_vm_init(struct vm *vm, void **cookiep, char *errbuf, size_t errlen)
 	uint64_t idmap = KVM_IDENTITY_MAP_ADDR;
 	ioctl(kvm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap);
 	ioctl(kvm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR);
+	kvm->msr_exits = kvm_enable_msr_exits(kvm);
 	kvm_install_kick_signal();
 	*cookiep = kvm;
 	return 0;
@@ -370,6 +426,17 @@ kvm_translate_exit(struct kvm_vcpu *vc, struct vm_exit *vmexit)
 		else
 			vc->mmio_read_pending = true;
 		break;
+	case KVM_EXIT_X86_RDMSR:
+	case KVM_EXIT_X86_WRMSR:
+		vmexit->exitcode = run->exit_reason == KVM_EXIT_X86_RDMSR
+				       ? VM_EXITCODE_RDMSR
+				       : VM_EXITCODE_WRMSR;
+		vmexit->u.msr.msr = run->msr.index;
+		vmexit->u.msr.value =
+		    run->exit_reason == KVM_EXIT_X86_WRMSR ? run->msr.data : 0;
+		vc->msr_pending = true;
+		vc->msr_fault = false;
+		break;
 	case KVM_EXIT_HLT:
 		vmexit->exitcode = VM_EXITCODE_HLT;
 		vmexit->u.hlt.rflags = run->s.regs.regs.rflags;
@@ -427,6 +494,12 @@ kvm_run(void *vcookie, struct vm_exit *vmexit)
 	if (vc->mmio_read_pending) {
 		memcpy(run->mmio.data, &vmexit->u.mmio.data, run->mmio.len);
 		vc->mmio_read_pending = false;
+	}
+	if (vc->msr_pending) {
+		/* KVM completes the RDMSR/WRMSR, or raises #GP(0). */
+		run->msr.data = vmexit->u.msr.value;
+		run->msr.error = vc->msr_fault;
+		vc->msr_pending = false;
 	}
 	vc->thread = pthread_self();
 	atomic_store(&vc->running, true);
@@ -580,6 +653,11 @@ kvm_getreg(void *vcookie, int reg, uint64_t *val)
 	struct kvm_segment *seg;
 	__u64 *p;
 
+	/* Without an in-kernel APIC, KVM keeps CR8 in kvm_run->cr8. */
+	if (reg == VM_REG_GUEST_CR8) {
+		*val = vc->run->cr8;
+		return 0;
+	}
 	if ((p = kvm_gpr(&s->regs, reg)) != NULL ||
 	    (p = kvm_creg(&s->sregs, reg)) != NULL) {
 		*val = *p;
@@ -607,6 +685,12 @@ kvm_setreg(void *vcookie, int reg, uint64_t val)
 	if ((p = kvm_gpr(&s->regs, reg)) != NULL) {
 		*p = val;
 		vc->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+		return 0;
+	}
+	/* KVM_RUN sets CR8 from kvm_run->cr8 after the sync area. */
+	if (reg == VM_REG_GUEST_CR8) {
+		vc->run->cr8 = val;
+		s->sregs.cr8 = val;
 		return 0;
 	}
 	if ((p = kvm_creg(&s->sregs, reg)) != NULL) {
@@ -766,6 +850,45 @@ kvm_inject_intr(void *vcookie, int vector)
 }
 
 static int
+kvm_inject_exception(void *vcookie, int vector, bool has_ec, uint32_t ec)
+{
+	struct kvm_vcpu *vc = vcookie;
+	struct kvm_vcpu_events events;
+
+	/* The MSR access behind the exit faults instead of completing. */
+	if (vc->msr_pending && vector == 13 && ec == 0) {
+		vc->msr_fault = true;
+		return 0;
+	}
+	/*
+	 * Not through the sync area: its events, applied at KVM_RUN, would
+	 * undo an interrupt queued since the exit with KVM_INTERRUPT.
+	 */
+	if (ioctl(vc->fd, KVM_GET_VCPU_EVENTS, &events) < 0)
+		return errno;
+	events.flags = 0;
+	events.exception.injected = 1;
+	events.exception.nr = (uint8_t)vector;
+	events.exception.has_error_code = has_ec;
+	events.exception.error_code = ec;
+	if (ioctl(vc->fd, KVM_SET_VCPU_EVENTS, &events) < 0)
+		return errno;
+	return 0;
+}
+
+static int
+kvm_tsc_hz(void *vcookie, uint64_t *hz)
+{
+	struct kvm_vcpu *vc = vcookie;
+	int khz = ioctl(vc->fd, KVM_GET_TSC_KHZ, 0);
+
+	if (khz <= 0)
+		return khz < 0 ? errno : ENOTSUP;
+	*hz = (uint64_t)khz * 1000;
+	return 0;
+}
+
+static int
 kvm_inject_nmi(void *vcookie)
 {
 	struct kvm_vcpu *vc = vcookie;
@@ -792,4 +915,6 @@ const struct vmm_engine vmm_engine_kvm = {
 	.setmsr = kvm_setmsr,
 	.inject_intr = kvm_inject_intr,
 	.inject_nmi = kvm_inject_nmi,
+	.inject_exception = kvm_inject_exception,
+	.tsc_hz = kvm_tsc_hz,
 };

@@ -48,6 +48,8 @@ rt_exit_info_name(uint32_t exitcode, unsigned i)
 		[VM_EXITCODE_SUSPENDED] = { "how" },
 		[VM_EXITCODE_DEBUG] = { "dr6" },
 		[VM_EXITCODE_ENGINE_ERROR] = { "error_reason", "suberror" },
+		[VM_EXITCODE_RDMSR] = { "msr" },
+		[VM_EXITCODE_WRMSR] = { "msr" },
 	};
 
 	if (exitcode >= VM_EXITCODE_MAX || i >= 3)

@@ -282,7 +282,8 @@ void guest_idt_init(void);
 /*
  * Install (or with NULL remove) the handler for 'vector': an exception
  * (0-31) or an interrupt (32-255).  Handlers run with interrupts disabled;
- * an interrupt handler sends the EOI to its controller itself.
+ * an interrupt handler sends the EOI to its controller itself, and may
+ * enable interrupts to let a higher-priority one nest.
  */
 void guest_set_trap_handler(unsigned int vector, guest_trap_handler_t fn);
 #endif

@@ -81,8 +81,9 @@ guest_trap(struct guest_trap_frame *tf)
 {
 	unsigned long cr2;
 
+	/* Interrupt handlers nest (one that enables interrupts). */
 	if (tf->vector < IDT_NVEC && handlers[tf->vector] != NULL &&
-	    trap_depth == 0) {
+	    (trap_depth == 0 || tf->vector >= IDT_NEXC)) {
 		trap_depth++;
 		handlers[tf->vector](tf);
 		trap_depth--;
