@@ -297,6 +297,9 @@ int vm_rtc_get_time(struct vm *vm, int64_t *secs);
 int vm_rtc_nvram_write(struct vm *vm, int offset, uint8_t value);
 int vm_rtc_nvram_read(struct vm *vm, int offset, uint8_t *value);
 
+/* The HPET's capabilities and ID register (kmod/io/vhpet.c). */
+int vm_hpet_capabilities(struct vm *vm, uint64_t *cap);
+
 /*
  * Recording (vmm_record.c): from vm_record_start() on, every exit, the
  * instruction behind it, every access with the value the guest got and

@@ -140,13 +140,17 @@ int loader_boot(struct vm *vm, const char *path, char *errbuf, size_t errlen);
 #define LOADER_E820_MAX      8
 
 /*
- * Where guest RAM is not: the EBDA and BIOS area below 1 MiB, and the
- * devices at the top of the 3-4 GiB hole (I/O APIC 0xfec00000, HPET,
- * local APIC 0xfee00000, pc-testdev, BIOS flash).  The rest of the hole
- * is left out of the map, free for PCI.
+ * Where guest RAM is not: the EBDA and BIOS area below 1 MiB (with the
+ * ACPI tables at 0xf2400), the PCI ECAM window at 0xe0000000 (256 MiB,
+ * reserved as the MCFG table's window must be), and the devices at the
+ * top of the 3-4 GiB hole (I/O APIC 0xfec00000, HPET, local APIC
+ * 0xfee00000, pc-testdev, BIOS flash).  The rest of the hole is left out
+ * of the map, free for PCI.
  */
 #define LOADER_E820_EBDA      0x9fc00ULL
 #define LOADER_E820_HIGH_BIOS 0x100000ULL
+#define LOADER_E820_ECAM_BASE 0xe0000000ULL /* as PCI_EMUL_ECFG_BASE */
+#define LOADER_E820_ECAM_SIZE (256ULL << 20)
 #define LOADER_E820_MMIO_BASE 0xfec00000ULL
 #define LOADER_E820_4G        (1ULL << 32)
 
@@ -180,6 +184,8 @@ struct loader_kernel_args {
 	 * entering the vmlinux inside at startup_64.
 	 */
 	bool guest_decompress;
+	/* bzImage: the ACPI RSDP's address for the zero page; 0: none. */
+	uint64_t acpi_rsdp;
 };
 
 enum loader_format {
@@ -248,6 +254,7 @@ struct loader_boot_opts {
 	const char *initrd;  /* path or NULL */
 	const char *cmdline; /* or NULL */
 	bool guest_decompress;
+	uint64_t acpi_rsdp; /* for a Linux kernel's zero page; 0: none */
 };
 
 /*

@@ -152,6 +152,7 @@ loader_boot_opts(struct vm *vm, const struct loader_boot_opts *opts,
 	args.initrd_len = initrd_len;
 	args.initrd_name = opts->initrd;
 	args.guest_decompress = opts->guest_decompress;
+	args.acpi_rsdp = opts->acpi_rsdp;
 	error = loader_kernel_load(buf, len, &mem, &args, &img, NULL, reason,
 				   sizeof(reason));
 	free(buf);

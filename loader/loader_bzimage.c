@@ -52,6 +52,7 @@
 #define BP_HDR_LIMIT        0x290 /* where the zero page's header room ends */
 
 /* The rest of struct boot_params that the loader fills in. */
+#define ZP_ACPI_RSDP_ADDR    0x070 /* protocol 2.14+ */
 #define ZP_EXT_RAMDISK_IMAGE 0x0c0
 #define ZP_EXT_RAMDISK_SIZE  0x0c4
 #define ZP_EXT_CMD_LINE_PTR  0x0c8
@@ -365,6 +366,9 @@ bz_zero_page(unsigned char *zp, const unsigned char *p, const struct bz_hdr *h,
 	st_le32(zp + ZP_EXT_RAMDISK_SIZE,
 		(uint32_t)((uint64_t)a->initrd_len >> 32));
 	st_le64(zp + BP_SETUP_DATA, 0); /* no setup_data list */
+	/* Older kernels scan the BIOS area for the RSDP themselves. */
+	if (h->version >= 0x020e)
+		st_le64(zp + ZP_ACPI_RSDP_ADDR, a->acpi_rsdp);
 	/* Extended memory above 1 MiB in KiB (the pre-e820 way). */
 	if (a->lowmem > LOADER_1MIB)
 		st_le32(zp + ZP_ALT_MEM_K,

@@ -1,8 +1,9 @@
 /*
  * The guest's e820 memory map, for the Linux zero page and the multiboot
  * mmap: RAM where vm_setup_memory() put it (from 0 up to 3 GiB, the rest
- * from 4 GiB), less the EBDA and BIOS area below 1 MiB, and the device
- * window at the top of the 3-4 GiB hole marked reserved.
+ * from 4 GiB), less the EBDA and BIOS area below 1 MiB (which holds the
+ * ACPI tables), and the PCI ECAM window and the device window at the top
+ * of the 3-4 GiB hole marked reserved.
  */
 #include "loader_int.h"
 
@@ -36,6 +37,10 @@ loader_e820(uint64_t lowmem, uint64_t highmem, struct loader_e820_entry *tab,
 		     LOADER_E820_RESERVED);
 	n = e820_add(tab, n, max, LOADER_E820_HIGH_BIOS, low_end,
 		     LOADER_E820_RAM);
+	/* PCI Express ECAM (the MCFG window): no RAM, and not for BARs. */
+	n = e820_add(tab, n, max, LOADER_E820_ECAM_BASE,
+		     LOADER_E820_ECAM_BASE + LOADER_E820_ECAM_SIZE,
+		     LOADER_E820_RESERVED);
 	/* I/O APIC, HPET, local APIC, pc-testdev, flash. */
 	n = e820_add(tab, n, max, LOADER_E820_MMIO_BASE, LOADER_E820_4G,
 		     LOADER_E820_RESERVED);

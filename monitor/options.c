@@ -25,13 +25,14 @@ rhyve_usage(FILE *fp)
 {
 	fprintf(
 	    fp,
-	    "Usage: rhyve [-ehu] [-c [[cpus=]n][,sockets=n][,cores=n]"
+	    "Usage: rhyve [-Aehu] [-c [[cpus=]n][,sockets=n][,cores=n]"
 	    "[,threads=n]]\n"
 	    "             [-f name,string=text|file=path]\n"
 	    "             [-k config_file] [-l lpc] [-m mem] [-o var=value]\n"
 	    "             [-s slot,emulation[,conf]] [--engine kvm]\n"
 	    "             [--initrd PATH] [--cmdline STRING] [--record FILE]\n"
 	    "             --kernel PATH vmname\n"
+	    "       -A: ACPI tables (the default; config acpi_tables)\n"
 	    "       -c: number of cpus and/or topology specification\n"
 	    "       -e: exit on unhandled I/O access (strict I/O)\n"
 	    "       -f: add a fw_cfg file (name,string=text or "
@@ -115,9 +116,13 @@ rhyve_parse_args(int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:ef:hk:l:m:o:s:u", long_options,
+	while ((c = getopt_long(argc, argv, "Ac:ef:hk:l:m:o:s:u", long_options,
 				NULL)) != -1) {
 		switch (c) {
+		case 'A':
+			/* bhyve's -A; rhyve builds the tables by default. */
+			set_config_bool("acpi_tables", true);
+			break;
 		case 'c':
 			if (parse_cpus(optarg) != 0)
 				return -1;

@@ -145,6 +145,7 @@ boot_kernel(struct vm *vm, char *errbuf, size_t errlen)
 		.initrd = get_config_value("loader.initrd"),
 		.cmdline = get_config_value("loader.cmdline"),
 		.guest_decompress = strcmp(how, "guest") == 0,
+		.acpi_rsdp = acpi_rsdp_addr(),
 	};
 
 	if (strcmp(how, "host") != 0 && strcmp(how, "guest") != 0) {
@@ -164,6 +165,8 @@ main(int argc, char **argv)
 
 	rhyve_block_signals();
 	init_config();
+	/* Defaults the config dump shows, as bhyve sets them in main(). */
+	set_config_bool("acpi_tables", true);
 	if (rhyve_parse_args(argc, argv) != 0)
 		return RHYVE_EXIT_ERROR;
 	if (get_config_bool_default("config.dump", false)) {
@@ -178,7 +181,8 @@ main(int argc, char **argv)
 		rhyve_warnx("cannot start the event thread");
 		goto out;
 	}
-	if (lpc_init(vm) != 0 || pci_init(vm) != 0 || fwcfg_init(vm) != 0)
+	if (lpc_init(vm) != 0 || pci_init(vm) != 0 || fwcfg_init(vm) != 0 ||
+	    pm_init(vm) != 0 || acpi_init(vm) != 0)
 		goto out;
 	if (boot_kernel(vm, errbuf, sizeof(errbuf)) != 0) {
 		rhyve_warnx("%s", errbuf);
@@ -190,6 +194,7 @@ main(int argc, char **argv)
 	if (rhyve_record_finish(vm, status) != 0)
 		status = RHYVE_EXIT_ERROR;
 out:
+	pm_deinit();
 	fwcfg_deinit();
 	pci_deinit();
 	lpc_deinit();

@@ -15,6 +15,8 @@
  *   pci_emul.c   the PCI bus: config mechanism #1, ECAM, BARs (-s)
  *   pci_hostbridge.c, pci_lpc.c   the host bridge and ISA bridge models
  *   fwcfg.c      QEMU's fw_cfg on ports 0x510/0x511 (-f)
+ *   pm.c         ACPI PM1 event/control blocks (power-off), reset 0xcf9
+ *   acpi.c       the ACPI tables; acpi_aml.c builds the DSDT's AML
  *   vcpu.c       one thread per vCPU and the table of exit handlers
  *   rhyve.c      main(): config -> VM -> devices -> kernel -> run
  */
@@ -432,6 +434,88 @@ int fwcfg_add_item(uint16_t key, const void *data, uint32_t size);
 int fwcfg_add_file(const char *name, const void *data, uint32_t size);
 
 /* ==== end of PCI and fw_cfg ============================================ */
+
+/* ---- pm.c: ACPI PM1 event/control blocks and the reset register ------ */
+
+#define PM_PM1A_EVT_PORT 0x400 /* PM1_STS, PM1_EN */
+#define PM_PM1A_CNT_PORT 0x404 /* PM1_CNT */
+#define PM_RESET_PORT    0xcf9
+#define PM_SLP_TYP_S5    5 /* the DSDT's \_S5: SLP_EN with it powers off */
+
+int pm_init(struct vm *vm);
+void pm_deinit(void);
+
+/* ---- acpi_aml.c: an AML byte builder (QEMU's aml-build.c, small) ----- */
+
+struct aml_buf {
+	uint8_t *data;
+	size_t len, cap;
+	bool oom; /* sticky: an allocation failed */
+};
+
+void aml_init(struct aml_buf *b);
+void aml_free(struct aml_buf *b);
+void aml_byte(struct aml_buf *b, uint8_t v);
+void aml_bytes(struct aml_buf *b, const void *p, size_t n);
+void aml_integer(struct aml_buf *b, uint64_t v);
+void aml_name(struct aml_buf *b, const char *name); /* "\\_SB.PC00" */
+void aml_string(struct aml_buf *b, const char *s);
+uint32_t aml_eisaid_value(const char *id); /* "PNP0A03" */
+void aml_eisaid(struct aml_buf *b, const char *id);
+void aml_name_decl(struct aml_buf *b, const char *name); /* Name(X, ...) */
+/* Objects with a PkgLength: open, fill, aml_close(b, returned pos). */
+size_t aml_open(struct aml_buf *b, const uint8_t *op, size_t oplen);
+void aml_close(struct aml_buf *b, size_t pos);
+size_t aml_scope(struct aml_buf *b, const char *name);
+size_t aml_device(struct aml_buf *b, const char *name);
+size_t aml_package(struct aml_buf *b, uint8_t nelem);
+void aml_buffer(struct aml_buf *b, const uint8_t *data, size_t len);
+/* Resource descriptors into a template buffer, then aml_res_template(). */
+void aml_res_io(struct aml_buf *b, uint16_t min, uint16_t max, uint8_t align,
+		uint8_t len);
+void aml_res_irq(struct aml_buf *b, int irq);
+void aml_res_mem32_fixed(struct aml_buf *b, bool rw, uint32_t base,
+			 uint32_t len);
+void aml_res_addr(struct aml_buf *b, int size, uint8_t type, uint8_t tflags,
+		  uint64_t min, uint64_t max);
+void aml_res_end(struct aml_buf *b);
+/* Buffer() of the template in 'res' (end tag added; 'res' is freed). */
+void aml_res_template(struct aml_buf *b, struct aml_buf *res);
+int aml_finish(const struct aml_buf *b); /* 0, or -1 if out of memory */
+
+/* ---- acpi.c: the ACPI tables ----------------------------------------- */
+
+/*
+ * The tables live in guest memory at [ACPI_TABLES_BASE, ACPI_TABLES_END),
+ * the BIOS area (reserved in the e820 map), RSDP first.
+ */
+#define ACPI_TABLES_BASE 0xf2400u
+#define ACPI_TABLES_END  0x100000u
+#define ACPI_FADT_LEN    276
+
+/* What the tables describe. */
+struct acpi_params {
+	int ncpus;            /* local APICs 0..ncpus-1 */
+	uint32_t hpet_id;     /* the HPET's capabilities, bits 31:0 */
+	uint16_t com_port[4]; /* configured COM1-COM4; 0: absent */
+	int com_irq[4];
+	int lpc_slot, lpc_func;           /* the ISA bridge function, or -1 */
+	uint64_t mem64_base, mem64_limit; /* the 64-bit BAR window */
+};
+
+/* Sum of the bytes is 0 with this checksum byte. */
+uint8_t acpi_checksum(const void *p, size_t len);
+/*
+ * Build every table into 'buf' ('cap' bytes) as it will sit at guest
+ * address 'gpa', RSDP at offset 0; *lenp gets the bytes used.  0 or -1
+ * (does not fit).
+ */
+int acpi_build_tables(const struct acpi_params *p, uint8_t *buf, size_t cap,
+		      uint64_t gpa, size_t *lenp);
+/* Build the VM's tables into its memory (unless acpi_tables=false). */
+int acpi_init(struct vm *vm);
+/* The RSDP's guest address, 0 if there are no tables. */
+uint64_t acpi_rsdp_addr(void);
 
 /* ---- record.c: --record FILE ---------------------------------------- */
 

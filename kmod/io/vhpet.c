@@ -433,16 +433,21 @@ vhpet_timer_read(const struct timer *t, int reg)
 
 /* The 64-bit register at 'off' (8-aligned). */
 static uint64_t
+vhpet_capabilities(void)
+{
+	return CAP_REV | (HPET_NTIMERS - 1ULL) << CAP_NUM_TIM_SHIFT |
+	       CAP_COUNT_SIZE | CAP_LEG_RT | 0x8086ULL << CAP_VENDOR_SHIFT |
+	       HPET_PERIOD_FS << CAP_PERIOD_SHIFT;
+}
+
+static uint64_t
 vhpet_read_reg(struct vhpet *vhpet, uint64_t off, uint64_t now)
 {
 	uint64_t toff;
 
 	switch (off) {
 	case HPET_CAP:
-		return CAP_REV | (HPET_NTIMERS - 1ULL) << CAP_NUM_TIM_SHIFT |
-		       CAP_COUNT_SIZE | CAP_LEG_RT |
-		       0x8086ULL << CAP_VENDOR_SHIFT |
-		       HPET_PERIOD_FS << CAP_PERIOD_SHIFT;
+		return vhpet_capabilities();
 	case HPET_CONFIG:
 		return vhpet->config;
 	case HPET_ISR:
@@ -539,6 +544,16 @@ bool
 vhpet_legacy_routing(struct vm *vm)
 {
 	return vm->vhpet != NULL && atomic_load(&vm->vhpet->legacy);
+}
+
+/* For the ACPI HPET table, as bhyve's vm_get_hpet_capabilities(). */
+int
+vm_hpet_capabilities(struct vm *vm, uint64_t *cap)
+{
+	if (vm->vhpet == NULL)
+		return ENXIO;
+	*cap = vhpet_capabilities();
+	return 0;
 }
 
 int

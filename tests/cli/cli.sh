@@ -52,6 +52,7 @@ config-dump)
 	out_has '^lpc.com1.path=stdio$'
 	out_has '^loader.kernel=/k.elf$'
 	out_has '^user.extra=1$'
+	out_has '^acpi_tables=true$'  # the default, shown
 	;;
 bad-option)
 	run 4 -Z vm0
@@ -142,6 +143,20 @@ strict-io)
 	need_kvm
 	run 4 -e -l com1,stdio -l pc-testdev --kernel "$guests/unclaimed.elf" vm0
 	err_has 'unclaimed port 0x[0-9a-f]+ \(rip 0x[0-9a-f]+: in (al|ax|eax), dx\) with strict I/O'
+	;;
+no-acpi)
+	# -o acpi_tables=false: the acpi guest finds no RSDP, so its
+	# assertion fails and, without pc-testdev, the vCPU halts (status 2).
+	need_kvm
+	run 2 -o acpi_tables=false -c 4 -l com1,stdio --kernel "$guests/acpi.elf" vm0
+	out_has 'ASSERTION FAILED: acpi\.c:[0-9]+: found != NULL'
+	;;
+tiny-memory-acpi)
+	# The tables need RAM at 0xf2400: 512 KiB of it is an error.
+	need_kvm
+	run 4 -m 512K -l com1,stdio --kernel "$guests/hello.elf" vm0
+	one_error_line
+	err_has 'no guest RAM at 0xf2400'
 	;;
 file-console)
 	need_kvm

@@ -143,8 +143,9 @@ guest_main(void)
 		off += e->size + 4;
 	}
 	GUEST_ASSERT_EQ(off, mbi->mmap_length);
-	GUEST_ASSERT_EQ(n, 4);
+	GUEST_ASSERT_EQ(n, 5);
 	GUEST_ASSERT(available(mbi, 0, 0x9fc00));
+	GUEST_ASSERT(!available(mbi, 0xe0000000, 0xe0000001)); /* ECAM */
 	GUEST_ASSERT(!available(mbi, 0x9fc00, 0x9fc01));
 	GUEST_ASSERT(!available(mbi, 0xfee00000, 0xfee00001));
 	/* mem_upper: the KiB from 1 MiB to the first hole. */

@@ -288,12 +288,16 @@ build_bz(enum pfmt fmt, size_t *lenp)
 	return img;
 }
 
+/* Where rhyve's ACPI tables put the RSDP (2.14+ kernels are told). */
+#define TEST_RSDP 0xf2400
+
 static struct loader_kernel_args
 small_args(void)
 {
 	struct loader_kernel_args a = {
 		.lowmem = MEM_SMALL,
 		.cmdline = "console=ttyS0 earlyprintk=serial",
+		.acpi_rsdp = TEST_RSDP,
 	};
 
 	return a;
@@ -339,7 +343,7 @@ expect_fail(const void *img, size_t len, const char *want)
 static void
 check_e820_zp(const struct boot_params *bp, uint64_t lowmem)
 {
-	CU_ASSERT_EQUAL(bp->e820_entries, 4);
+	CU_ASSERT_EQUAL(bp->e820_entries, 5);
 	CU_ASSERT_EQUAL(bp->e820_table[0].addr, 0);
 	CU_ASSERT_EQUAL(bp->e820_table[0].size, 0x9fc00);
 	CU_ASSERT_EQUAL(bp->e820_table[0].type, 1);
@@ -349,9 +353,12 @@ check_e820_zp(const struct boot_params *bp, uint64_t lowmem)
 	CU_ASSERT_EQUAL(bp->e820_table[2].addr, 0x100000);
 	CU_ASSERT_EQUAL(bp->e820_table[2].size, lowmem - 0x100000);
 	CU_ASSERT_EQUAL(bp->e820_table[2].type, 1);
-	CU_ASSERT_EQUAL(bp->e820_table[3].addr, 0xfec00000);
-	CU_ASSERT_EQUAL(bp->e820_table[3].size, 0x100000000ULL - 0xfec00000);
+	CU_ASSERT_EQUAL(bp->e820_table[3].addr, 0xe0000000); /* ECAM */
+	CU_ASSERT_EQUAL(bp->e820_table[3].size, 0x10000000);
 	CU_ASSERT_EQUAL(bp->e820_table[3].type, 2);
+	CU_ASSERT_EQUAL(bp->e820_table[4].addr, 0xfec00000);
+	CU_ASSERT_EQUAL(bp->e820_table[4].size, 0x100000000ULL - 0xfec00000);
+	CU_ASSERT_EQUAL(bp->e820_table[4].type, 2);
 	CU_ASSERT_EQUAL(bp->alt_mem_k, (lowmem - 0x100000) >> 10);
 }
 
@@ -375,7 +382,10 @@ check_zero_page(const unsigned char *img, uint64_t load, const char *cmdline,
 	want.ext_ramdisk_image = bp->ext_ramdisk_image;
 	want.ext_ramdisk_size = bp->ext_ramdisk_size;
 	want.ext_cmd_line_ptr = bp->ext_cmd_line_ptr;
+	want.acpi_rsdp_addr = bp->acpi_rsdp_addr;
 	CU_ASSERT_EQUAL(memcmp(bp, &want, 0x1f1), 0);
+	CU_ASSERT_EQUAL(bp->acpi_rsdp_addr,
+			h->version >= 0x020e ? TEST_RSDP : 0);
 	CU_ASSERT_EQUAL(bp->sentinel, 0);
 
 	/* The header as the image has it, less the loader's fields. */
@@ -1000,36 +1010,41 @@ test_e820(void)
 	size_t n;
 
 	n = loader_e820(512 << 20, 0, t, LOADER_E820_MAX);
-	CU_ASSERT_EQUAL(n, 4);
+	CU_ASSERT_EQUAL(n, 5);
 	CU_ASSERT_EQUAL(t[2].addr, 0x100000);
 	CU_ASSERT_EQUAL(t[2].size, (512 << 20) - 0x100000);
 
 	/* 4 GiB of RAM: 3 GiB low, 1 GiB from 4 GiB. */
 	n = loader_e820(3ULL << 30, 1ULL << 30, t, LOADER_E820_MAX);
-	CU_ASSERT_EQUAL_FATAL(n, 5);
+	CU_ASSERT_EQUAL_FATAL(n, 6);
 	CU_ASSERT_EQUAL(t[0].addr, 0);
 	CU_ASSERT_EQUAL(t[0].size, 0x9fc00);
 	CU_ASSERT_EQUAL(t[0].type, LOADER_E820_RAM);
 	CU_ASSERT_EQUAL(t[1].addr, 0x9fc00);
 	CU_ASSERT_EQUAL(t[1].type, LOADER_E820_RESERVED);
 	CU_ASSERT_EQUAL(t[2].addr + t[2].size, 3ULL << 30);
-	CU_ASSERT_EQUAL(t[3].addr, 0xfec00000);
-	CU_ASSERT_EQUAL(t[3].addr + t[3].size, 1ULL << 32);
+	/* The PCI ECAM window (MCFG) is reserved, not a hole. */
+	CU_ASSERT_EQUAL(t[3].addr, 0xe0000000);
+	CU_ASSERT_EQUAL(t[3].size, 256 << 20);
 	CU_ASSERT_EQUAL(t[3].type, LOADER_E820_RESERVED);
-	CU_ASSERT_EQUAL(t[4].addr, 1ULL << 32);
-	CU_ASSERT_EQUAL(t[4].size, 1ULL << 30);
-	CU_ASSERT_EQUAL(t[4].type, LOADER_E820_RAM);
+	CU_ASSERT_EQUAL(t[4].addr, 0xfec00000);
+	CU_ASSERT_EQUAL(t[4].addr + t[4].size, 1ULL << 32);
+	CU_ASSERT_EQUAL(t[4].type, LOADER_E820_RESERVED);
+	CU_ASSERT_EQUAL(t[5].addr, 1ULL << 32);
+	CU_ASSERT_EQUAL(t[5].size, 1ULL << 30);
+	CU_ASSERT_EQUAL(t[5].type, LOADER_E820_RAM);
 	for (size_t i = 1; i < n; i++)
 		CU_ASSERT_TRUE(t[i].addr >= t[i - 1].addr + t[i - 1].size);
 
 	/* Less than 640 KiB: what there is, then the reserved areas. */
 	n = loader_e820(0x80000, 0, t, LOADER_E820_MAX);
-	CU_ASSERT_EQUAL_FATAL(n, 3);
+	CU_ASSERT_EQUAL_FATAL(n, 4);
 	CU_ASSERT_EQUAL(t[0].size, 0x80000);
 	CU_ASSERT_EQUAL(t[1].addr, 0x9fc00);
-	CU_ASSERT_EQUAL(t[2].addr, 0xfec00000);
+	CU_ASSERT_EQUAL(t[2].addr, 0xe0000000);
+	CU_ASSERT_EQUAL(t[3].addr, 0xfec00000);
 	n = loader_e820(0, 0, t, LOADER_E820_MAX);
-	CU_ASSERT_EQUAL(n, 2);
+	CU_ASSERT_EQUAL(n, 3);
 	/* A short table is filled as far as it goes. */
 	CU_ASSERT_EQUAL(loader_e820(3ULL << 30, 1ULL << 30, t, 2), 2);
 	CU_ASSERT_EQUAL(loader_e820(3ULL << 30, 1ULL << 30, NULL, 8), 0);
@@ -1143,6 +1158,7 @@ test_debian_host(void)
 	struct loader_kernel_args a = {
 		.lowmem = DEB_MEM,
 		.cmdline = DEB_CMDLINE,
+		.acpi_rsdp = TEST_RSDP,
 	};
 	const struct setup_header *h;
 	struct loader_image out;
@@ -1203,6 +1219,7 @@ test_debian_guest(void)
 		.lowmem = DEB_MEM,
 		.cmdline = DEB_CMDLINE,
 		.guest_decompress = true,
+		.acpi_rsdp = TEST_RSDP,
 	};
 	const struct setup_header *h;
 	struct loader_image out;

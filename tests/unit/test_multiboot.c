@@ -276,17 +276,18 @@ check_info(const struct loader_kernel_args *a, uint64_t kend)
 	/* mmap: size, base, length, type; the e820 map of this memory. */
 	mmap = rd32(INFO + 48);
 	mlen = rd32(INFO + 44);
-	CU_ASSERT_EQUAL_FATAL(mlen, 4 * 24);
+	CU_ASSERT_EQUAL_FATAL(mlen, 5 * 24);
 	CU_ASSERT_TRUE(mmap >= INFO && mmap + mlen <= LOADER_INFO_END);
 	{
-		static const uint64_t want[4][3] = {
+		static const uint64_t want[5][3] = {
 			{ 0, 0x9fc00, 1 },
 			{ 0x9fc00, 0x100000 - 0x9fc00, 2 },
 			{ 0x100000, MEM_SIZE - 0x100000, 1 },
+			{ 0xe0000000, 0x10000000, 2 },
 			{ 0xfec00000, 0x100000000ULL - 0xfec00000, 2 },
 		};
 
-		for (uint32_t i = 0; i < 4; i++) {
+		for (uint32_t i = 0; i < 5; i++) {
 			uint64_t e = mmap + 24 * i;
 
 			CU_ASSERT_EQUAL(rd32(e), 20);
