@@ -1,6 +1,7 @@
 # The README's commands.  CMake does the building; this file installs what
 # a fresh Debian machine lacks and names the jobs.
-#   make demo    record a run of the bundled hello guest, summarise the trace
+#   make demo    record a run of the bundled hello guest, replay it,
+#                summarise the trace
 #   make check   build and run every test through ctest
 #   make asan    the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench   benchmarks (figures, not pass/fail)
@@ -37,8 +38,7 @@ build: deps
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Record a run of the bundled hello guest and summarise the trace.
-# (Replay, rhyve --replay, joins when the replayer lands.)
+# Record a run of the bundled hello guest, replay it, summarise the trace.
 RHYVE = $(BUILD)/monitor/rhyve
 RHYVETRACE = $(BUILD)/tools/rhyvetrace/rhyvetrace
 DEMO_TRACE = $(BUILD)/demo.rtr
@@ -47,6 +47,10 @@ demo: build
 	@$(RHYVE) -m 64M -l com1,stdio -l pc-testdev --record $(DEMO_TRACE) \
 		--kernel $(BUILD)/guests/hello.elf hello </dev/null; \
 	status=$$?; echo "rhyve exited with status $$status (1: the guest powered off)"; \
+	[ $$status = 1 ]
+	@echo '$$ rhyve --replay $(DEMO_TRACE)'
+	@$(RHYVE) --replay $(DEMO_TRACE) </dev/null; \
+	status=$$?; echo "the replay exited with status $$status (the recorded one)"; \
 	[ $$status = 1 ]
 	@echo '$$ rhyvetrace verify $(DEMO_TRACE)'
 	@$(RHYVETRACE) verify $(DEMO_TRACE)

@@ -75,6 +75,7 @@ vm_destroy(struct vm *vm)
 	if (vm == NULL)
 		return;
 	vm_record_stop(vm);
+	vm_replay_stop(vm);
 	/* Timers first: their functions touch devices and vCPUs. */
 	vm_callouts_cleanup(vm);
 	vm_platform_cleanup(vm);
@@ -234,6 +235,12 @@ vm_set_msr(struct vcpu *vcpu, uint32_t msr, uint64_t val)
 	return vcpu->vm->engine->setmsr(vcpu->cookie, msr, val);
 }
 
+int
+vm_set_guest_debug(struct vcpu *vcpu, const struct vm_guest_debug *dbg)
+{
+	return vcpu->vm->engine->set_debug(vcpu->cookie, dbg);
+}
+
 static bool
 exit_is_write(const struct vm_exit *vmexit)
 {
@@ -256,11 +263,34 @@ vm_msr_emulate(struct vcpu *vcpu, struct vm_exit *vmexit)
 		return false;
 	error = write ? vlapic_wrmsr(vcpu, msr, vmexit->u.msr.value)
 		      : vlapic_rdmsr(vcpu, msr, &vmexit->u.msr.value);
-	if (error != 0)
+	if (error != 0) {
 		vm_inject_exception(vcpu, X86_VEC_GP, true, 0);
-	else
+	} else if (vcpu->vm->replayer == NULL) {
 		vm_record_msr(vcpu, write, msr, vmexit->u.msr.value);
+	} else if (vm_replay_msr(vcpu, write, msr, &vmexit->u.msr.value) !=
+		   0) {
+		vm_replay_diverged_exit(vcpu, vmexit);
+		return false;
+	}
 	return true;
+}
+
+/*
+ * An access is complete (the value the guest gets is known): record it, or
+ * when replaying compare it with the recording and give the guest the
+ * recorded value.  -1: the replay diverged, and the exit is now an error.
+ */
+static int
+exit_access_done(struct vcpu *vcpu, struct vm_exit *vmexit)
+{
+	if (vcpu->vm->replayer == NULL) {
+		vm_record_access(vcpu, vmexit);
+		return 0;
+	}
+	if (vm_replay_access(vcpu, vmexit) == 0)
+		return 0;
+	vm_replay_diverged_exit(vcpu, vmexit);
+	return -1;
 }
 
 /* The exits kmod handles itself; true: go back into the guest. */
@@ -271,18 +301,18 @@ vm_exit_handled(struct vcpu *vcpu, struct vm_exit *vmexit)
 	case VM_EXITCODE_INOUT:
 		if (vm_ioport_emulate(vcpu, vmexit) != 1)
 			return false;
-		vm_record_access(vcpu, vmexit);
-		return true;
+		return exit_access_done(vcpu, vmexit) == 0;
 	case VM_EXITCODE_MMIO:
 		if (vm_iomem_emulate(vcpu, vmexit) != 1)
 			return false;
-		vm_record_access(vcpu, vmexit);
-		return true;
+		return exit_access_done(vcpu, vmexit) == 0;
 	case VM_EXITCODE_HLT:
 		/* With interrupts masked nothing wakes it: the monitor's. */
 		if (!(vmexit->u.hlt.rflags & (1u << 9)))
 			return false;
-		vm_handle_hlt(vcpu);
+		/* A replay knows what wakes it: the trace's next event. */
+		if (vcpu->vm->replayer == NULL)
+			vm_handle_hlt(vcpu);
 		return true;
 	case VM_EXITCODE_RDMSR:
 	case VM_EXITCODE_WRMSR:
@@ -438,13 +468,13 @@ vcpu_wait_sipi(struct vcpu *vcpu, struct vm_exit *vmexit)
 	pthread_mutex_unlock(&vcpu->mtx);
 
 	if (init) {
-		vm_record_inject(vcpu, TRACE_INJECT_INIT, 0);
+		vm_record_inject(vcpu, TRACE_INJECT_INIT, 0, false, 0);
 		error = vcpu_set_init_state(vcpu, 0xf000, 0xffff0000, 0xfff0);
 		if (error != 0)
 			return error;
 	}
 	if (vector >= 0) {
-		vm_record_inject(vcpu, TRACE_INJECT_SIPI, vector);
+		vm_record_inject(vcpu, TRACE_INJECT_SIPI, vector, false, 0);
 		error = vcpu_set_init_state(vcpu, (uint16_t)(vector << 8),
 					    (uint64_t)vector << 12, 0);
 		if (error != 0)
@@ -460,19 +490,42 @@ vcpu_wait_sipi(struct vcpu *vcpu, struct vm_exit *vmexit)
 	return ret;
 }
 
+/*
+ * Before an entry: inject what is pending, or when replaying what the
+ * trace says.  Returns 0 to enter the guest, 1 when *vmexit already holds
+ * the next exit (replay), 2 to look at the VM's state again (the replay
+ * reached the trace's end), -1 when the replay diverged (*vmexit is the
+ * error).
+ */
+static int
+vm_before_entry(struct vcpu *vcpu, struct vm_exit *vmexit)
+{
+	int rc;
+
+	if (vcpu->vm->replayer == NULL) {
+		vm_inject_pending(vcpu);
+		return 0;
+	}
+	rc = vm_replay_before_entry(vcpu, vmexit);
+	if (rc < 0)
+		vm_replay_diverged_exit(vcpu, vmexit);
+	return rc;
+}
+
 int
 vm_run(struct vcpu *vcpu, struct vm_exit *vmexit)
 {
 	struct vm *vm = vcpu->vm;
-	int error;
+	int error, rc;
 
 	for (;;) {
 		enum vm_suspend_how how = atomic_load(&vm->suspend);
 
 		/* The monitor has completed the last exit's access. */
 		if (vcpu->record_pending) {
-			vm_record_access(vcpu, vmexit);
 			vcpu->record_pending = false;
+			if (exit_access_done(vcpu, vmexit) != 0)
+				return 0;
 		}
 
 		if (how != VM_SUSPEND_NONE) {
@@ -484,23 +537,38 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vmexit)
 		error = vcpu_wait_sipi(vcpu, vmexit);
 		if (error != 0)
 			return error > 0 ? error : 0;
-		vm_inject_pending(vcpu);
-		error = vm->engine->run(vcpu->cookie, vmexit);
+		rc = vm_before_entry(vcpu, vmexit);
+		if (rc < 0)
+			return 0;
+		if (rc == 2)
+			continue;
+		if (rc == 0) {
+			error = vm->engine->run(vcpu->cookie, vmexit);
+			if (error != 0)
+				return error;
+			if (vm->replayer != NULL &&
+			    vm_replay_filter(vcpu, vmexit) == 1)
+				continue;
+		}
 		/* The instruction behind I/O exits, checked, for everyone. */
-		if (error == 0 && !vmexit->has_insn &&
+		if (!vmexit->has_insn &&
 		    (vmexit->exitcode == VM_EXITCODE_INOUT ||
-		     vmexit->exitcode == VM_EXITCODE_MMIO))
-			error = vm_exit_decode(vcpu, vmexit);
-		if (error != 0)
+		     vmexit->exitcode == VM_EXITCODE_MMIO) &&
+		    (error = vm_exit_decode(vcpu, vmexit)) != 0)
 			return error;
-		vm_record_exit(vcpu, vmexit);
+		if (vm->replayer == NULL) {
+			vm_record_exit(vcpu, vmexit);
+		} else if (vm_replay_exit(vcpu, vmexit) != 0) {
+			vm_replay_diverged_exit(vcpu, vmexit);
+			return 0;
+		}
 		if (!vm_exit_handled(vcpu, vmexit)) {
 			/*
 			 * A write is complete now; a read once the monitor
 			 * has filled in the value (the next vm_run()).
 			 */
 			if (exit_is_write(vmexit))
-				vm_record_access(vcpu, vmexit);
+				exit_access_done(vcpu, vmexit);
 			else
 				vcpu->record_pending =
 				    vmexit->exitcode == VM_EXITCODE_INOUT ||

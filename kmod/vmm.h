@@ -179,6 +179,9 @@ struct vm_exit {
 			enum vm_suspend_how how;
 		} suspended;
 		struct {
+			uint64_t dr6; /* which breakpoint, or BS for a step */
+		} debug;
+		struct {
 			uint32_t reason; /* engine-specific code */
 			uint32_t suberror;
 			char msg[256];
@@ -246,6 +249,22 @@ int vm_set_msr(struct vcpu *vcpu, uint32_t msr, uint64_t val);
  * MMIO read in mmio.data): pass the same struct back every time.
  */
 int vm_run(struct vcpu *vcpu, struct vm_exit *vmexit);
+/*
+ * Guest debugging, as KVM_SET_GUEST_DEBUG: up to four hardware
+ * breakpoints/watchpoints in the debug registers' own encoding (dr[0-3]
+ * addresses, dr7 with the L0-L3 enables and R/W, LEN fields), and
+ * single-stepping.  A hit or a step ends vm_run() with VM_EXITCODE_DEBUG
+ * (u.debug.dr6 says which).  While it is on, the guest's own debug
+ * registers are not in effect.  enable = false turns it all off.
+ */
+struct vm_guest_debug {
+	bool enable;
+	bool singlestep;
+	uint64_t dr[4];
+	uint64_t dr7;
+};
+int vm_set_guest_debug(struct vcpu *vcpu, const struct vm_guest_debug *dbg);
+
 /* Make a vm_run() in another thread return soon with VM_EXITCODE_BOGUS. */
 void vm_vcpu_kick(struct vcpu *vcpu);
 
@@ -314,6 +333,37 @@ int vm_record_checkpoint(struct vm *vm);
 void vm_record_marker(struct vm *vm, const char *text);
 void vm_record_end(struct vm *vm, int status);
 void vm_record_stop(struct vm *vm);
+
+/*
+ * Replay (vmm_replay.c): vm_replay_start() loads the trace's first
+ * checkpoint into a VM built from the trace header (same memory size and
+ * vCPU count) and turns vm_run() into a replayer: reads are answered and
+ * interrupts injected from the trace, not by devices; every exit is
+ * compared with the recorded one, asynchronous exits are reached again
+ * with a hardware breakpoint and a full register compare, checkpoints
+ * are compared register by register and page by page.  The first
+ * difference turns the exit into VM_EXITCODE_ENGINE_ERROR ("replay
+ * diverged ...") and vm_replay_report() holds the full report.  When the
+ * trace's end is reached the VM is suspended.  vm_replay_finish() checks
+ * what remains (the final checkpoint, the end) once the vCPUs have
+ * stopped: 0 and the recorded exit status in *status, or -1 (diverged;
+ * see the report).
+ */
+struct trace_reader;
+int vm_replay_start(struct vm *vm, struct trace_reader *r, char *errbuf,
+		    size_t errlen);
+bool vm_replaying(const struct vm *vm);
+int vm_replay_finish(struct vm *vm, int status, int *recorded_status);
+const char *vm_replay_report(const struct vm *vm);
+struct vm_replay_stats {
+	uint64_t events; /* trace events consumed */
+	uint64_t exits;  /* exits compared */
+	uint64_t async;  /* of those, asynchronous exits reached by breakpoint */
+	uint64_t checkpoints; /* checkpoints compared */
+	uint64_t recorded_ns; /* the recording's duration */
+	uint64_t mem_hash;    /* FNV-1a of guest RAM at the end */
+};
+void vm_replay_stats(const struct vm *vm, struct vm_replay_stats *st);
 
 /* Suspension: the first reason set wins; every vCPU then stops. */
 int vm_suspend(struct vm *vm, enum vm_suspend_how how);

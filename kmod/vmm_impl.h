@@ -52,6 +52,7 @@ struct vmm_engine {
 				uint32_t ec);
 	/* The guest TSC's rate in Hz (for IA32_TSC_DEADLINE). */
 	int (*tsc_hz)(void *vcookie, uint64_t *hz);
+	int (*set_debug)(void *vcookie, const struct vm_guest_debug *dbg);
 };
 
 extern const struct vmm_engine vmm_engine_kvm;
@@ -237,6 +238,7 @@ struct vm {
 	uint64_t clock_base; /* host CLOCK_MONOTONIC ns at creation */
 	struct vm_callouts *callouts;
 	struct vm_recorder *recorder; /* NULL: not recording */
+	struct vm_replayer *replayer; /* NULL: not replaying */
 	struct vm_ioport ioports[VM_MAX_IOPORTS];
 	int nioports;
 	struct vm_iomem iomems[VM_MAX_IOMEMS];
@@ -259,10 +261,47 @@ uint64_t vm_clock_ns(struct vm *vm);
  */
 void vm_record_exit(struct vcpu *vcpu, const struct vm_exit *vmexit);
 void vm_record_access(struct vcpu *vcpu, const struct vm_exit *vmexit);
-/* 'type' is enum trace_inject_type. */
-void vm_record_inject(struct vcpu *vcpu, int type, int vector);
+/* 'type' is enum trace_inject_type; an error code for exceptions. */
+void vm_record_inject(struct vcpu *vcpu, int type, int vector, bool has_ec,
+		      uint32_t ec);
 /* An MSR access kmod answered, with the value read or written. */
 void vm_record_msr(struct vcpu *vcpu, bool write, uint32_t msr, uint64_t value);
+
+/*
+ * vmm_record.c: a vCPU's full register state as (id, value) pairs in the
+ * trace's REGS numbering, at most VM_STATE_MAX_REGS; returns the count.
+ */
+#define VM_STATE_MAX_REGS 128
+uint32_t vm_collect_regs(struct vcpu *vcpu, struct trace_reg *regs);
+/* Set one register given in REGS numbering. */
+int vm_restore_reg(struct vcpu *vcpu, const struct trace_reg *reg);
+
+/*
+ * vmm_replay.c, the replayer's side of the recorder hooks (vm_run calls
+ * them where recording calls vm_record_*).  Each returns 0, or -1 when
+ * the replay diverged (vm_run turns the exit into an error).
+ */
+int vm_replay_exit(struct vcpu *vcpu, struct vm_exit *vmexit);
+int vm_replay_access(struct vcpu *vcpu, struct vm_exit *vmexit);
+/*
+ * Before an entry: perform the injections and checks due at this point.
+ * Returns 0 to enter the guest, 1 when the next recorded exit is already
+ * reached (an asynchronous exit at this very state: *vmexit is filled),
+ * 2 when the trace has ended (the VM is suspended), -1 on divergence.
+ */
+int vm_replay_before_entry(struct vcpu *vcpu, struct vm_exit *vmexit);
+/*
+ * After the engine returned: 1 when this exit is rhyve's own (a breakpoint
+ * on the way to an asynchronous exit not yet reached, a kick the recording
+ * does not have) and the vCPU should simply re-enter; 0 to go on with it
+ * (an asynchronous exit reached becomes BOGUS); -1 on divergence.
+ */
+int vm_replay_filter(struct vcpu *vcpu, struct vm_exit *vmexit);
+void vm_replay_diverged_exit(struct vcpu *vcpu, struct vm_exit *vmexit);
+void vm_replay_stop(struct vm *vm);
+/* An MSR access kmod answered: the recorded value for a read. */
+int vm_replay_msr(struct vcpu *vcpu, bool write, uint32_t msr,
+		  uint64_t *value);
 
 /* Create / destroy the kmod platform devices (kmod/io). */
 int vm_platform_init(struct vm *vm);

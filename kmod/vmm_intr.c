@@ -105,9 +105,12 @@ vm_inject_exception(struct vcpu *vcpu, int vector, bool has_ec, uint32_t ec)
 
 	if (vector < 0 || vector > 31 || eng->inject_exception == NULL)
 		return EINVAL;
+	/* A replay injects what the trace says, in its order. */
+	if (vcpu->vm->replayer != NULL)
+		return 0;
 	error = eng->inject_exception(vcpu->cookie, vector, has_ec, ec);
 	if (error == 0)
-		vm_record_inject(vcpu, TRACE_INJECT_EXCEPTION, vector);
+		vm_record_inject(vcpu, TRACE_INJECT_EXCEPTION, vector, has_ec, ec);
 	return error;
 }
 
@@ -136,7 +139,7 @@ vm_inject_pending(struct vcpu *vcpu)
 		pthread_mutex_lock(&vcpu->mtx);
 		if (eng->inject_nmi(vcpu->cookie) == 0) {
 			vcpu->nmi_pending = false;
-			vm_record_inject(vcpu, TRACE_INJECT_NMI, 2);
+			vm_record_inject(vcpu, TRACE_INJECT_NMI, 2, false, 0);
 		}
 		vcpu->extint_pending |= extint;
 		pthread_mutex_unlock(&vcpu->mtx);
@@ -151,7 +154,7 @@ vm_inject_pending(struct vcpu *vcpu)
 			pthread_mutex_unlock(&vcpu->mtx);
 		}
 		if (eng->inject_intr(vcpu->cookie, vector) == 0) {
-			vm_record_inject(vcpu, TRACE_INJECT_EXTINT, vector);
+			vm_record_inject(vcpu, TRACE_INJECT_EXTINT, vector, false, 0);
 			vlapic_intr_accepted(vcpu, vector);
 		} else {
 			arm_window_kick(vcpu);
@@ -171,7 +174,7 @@ vm_inject_pending(struct vcpu *vcpu)
 	if (vector < 0)
 		return; /* withdrawn before we got to it */
 	if (eng->inject_intr(vcpu->cookie, vector) == 0) {
-		vm_record_inject(vcpu, TRACE_INJECT_EXTINT, vector);
+		vm_record_inject(vcpu, TRACE_INJECT_EXTINT, vector, false, 0);
 		/* Asserts INTR again if more is pending. */
 		vatpic_intr_accepted(vcpu->vm, vector);
 	} else {

@@ -87,6 +87,20 @@ vm_record_exit(struct vcpu *vcpu, const struct vm_exit *vmexit)
 	}
 	record(vcpu->vm, &ev);
 	vcpu->exits++;
+	if (vmexit->exitcode == VM_EXITCODE_BOGUS) {
+		/*
+		 * A kick stopped the guest at a point of the host's choosing:
+		 * the full register state is what lets replay find it again.
+		 */
+		struct trace_reg regs[VM_STATE_MAX_REGS];
+
+		ev = (struct trace_event){ .kind = TRACE_EV_REGS,
+					   .vcpu = vcpu->id,
+					   .time_ns = vcpu->record_time };
+		ev.u.regs.count = vm_collect_regs(vcpu, regs);
+		ev.u.regs.regs = regs;
+		record(vcpu->vm, &ev);
+	}
 	if (vmexit->has_insn) {
 		ev = (struct trace_event){ .kind = TRACE_EV_DECODE,
 					   .vcpu = vcpu->id,
@@ -129,7 +143,8 @@ vm_record_access(struct vcpu *vcpu, const struct vm_exit *vmexit)
 }
 
 void
-vm_record_inject(struct vcpu *vcpu, int type, int vector)
+vm_record_inject(struct vcpu *vcpu, int type, int vector, bool has_ec,
+		 uint32_t ec)
 {
 	struct trace_event ev = { .kind = TRACE_EV_INJECT, .vcpu = vcpu->id };
 
@@ -138,6 +153,8 @@ vm_record_inject(struct vcpu *vcpu, int type, int vector)
 	ev.time_ns = vm_clock_ns(vcpu->vm);
 	ev.u.inject.type = (uint8_t)type;
 	ev.u.inject.vector = (uint8_t)vector;
+	ev.u.inject.has_error_code = has_ec;
+	ev.u.inject.error_code = ec;
 	/* Before the entry that follows exit number 'exits'. */
 	ev.u.inject.point_kind = TRACE_POINT_EXIT;
 	ev.u.inject.point = vcpu->exits;
@@ -171,6 +188,10 @@ vm_record_marker(struct vm *vm, const char *text)
 	record(vm, &ev);
 }
 
+/*
+ * The end: a last checkpoint (the state replay must end in), then END.
+ * The vCPUs have stopped.
+ */
 void
 vm_record_end(struct vm *vm, int status)
 {
@@ -178,6 +199,7 @@ vm_record_end(struct vm *vm, int status)
 
 	if (vm->recorder == NULL)
 		return;
+	vm_record_checkpoint(vm);
 	ev.time_ns = vm_clock_ns(vm);
 	ev.u.end.status = status;
 	record(vm, &ev);
@@ -206,11 +228,8 @@ static const uint32_t ckpt_msrs[] = {
 	MSR_SYSENTER_EIP,   MSR_PAT,         MSR_TSC,
 };
 
-#define CKPT_MAX_REGS 128
-
-/* The full register state of a vCPU as (id, value) pairs. */
-static uint32_t
-collect_regs(struct vcpu *vcpu, struct trace_reg *regs)
+uint32_t
+vm_collect_regs(struct vcpu *vcpu, struct trace_reg *regs)
 {
 	uint32_t n = 0;
 	uint64_t v;
@@ -239,6 +258,36 @@ collect_regs(struct vcpu *vcpu, struct trace_reg *regs)
 			    (struct trace_reg){ TRACE_REG_MSR(ckpt_msrs[i]),
 						v };
 	return n;
+}
+
+int
+vm_restore_reg(struct vcpu *vcpu, const struct trace_reg *reg)
+{
+	uint64_t id = reg->id;
+	struct seg_desc d;
+	int r, error;
+
+	if (id & TRACE_REG_MSR(0))
+		return vm_set_msr(vcpu, (uint32_t)id, reg->value);
+	if (id < 0x100)
+		return vm_set_register(vcpu, (int)id, reg->value);
+	r = (int)((id - 0x100) / 4);
+	if ((error = vm_get_seg_desc(vcpu, r, &d)) != 0)
+		return error;
+	switch ((id - 0x100) % 4) {
+	case 0:
+		d.base = reg->value;
+		break;
+	case 1:
+		d.limit = (uint32_t)reg->value;
+		break;
+	case 2:
+		d.access = (uint32_t)reg->value;
+		break;
+	default:
+		return EINVAL;
+	}
+	return vm_set_seg_desc(vcpu, r, &d);
 }
 
 static bool
@@ -293,7 +342,7 @@ int
 vm_record_checkpoint(struct vm *vm)
 {
 	struct vm_recorder *rec = vm->recorder;
-	struct trace_reg regs[CKPT_MAX_REGS];
+	struct trace_reg regs[VM_STATE_MAX_REGS];
 	struct trace_event ev = { .kind = TRACE_EV_CKPT_BEGIN };
 	uint8_t *mem;
 
@@ -309,7 +358,7 @@ vm_record_checkpoint(struct vm *vm)
 		ev = (struct trace_event){ .kind = TRACE_EV_REGS,
 					   .vcpu = i,
 					   .time_ns = vm_clock_ns(vm) };
-		ev.u.regs.count = collect_regs(vm->vcpus[i], regs);
+		ev.u.regs.count = vm_collect_regs(vm->vcpus[i], regs);
 		ev.u.regs.regs = regs;
 		record(vm, &ev);
 	}

@@ -411,7 +411,7 @@ walk_leaves(const struct config_node *n, char *prefix, size_t plen,
 
 		len += (size_t)snprintf(prefix + plen, CONFIG_PATH_MAX - plen,
 					"%s%s", plen ? "." : "", c->name);
-		if (c->value != NULL)
+		if (c->value != NULL || c->children == NULL)
 			fn(prefix, c->value, arg);
 		else if (len < CONFIG_PATH_MAX)
 			walk_leaves(c, prefix, len, fn, arg);
@@ -431,7 +431,10 @@ config_foreach_leaf(config_leaf_func_t fn, void *arg)
 static void
 print_leaf(const char *path, const char *value, void *arg)
 {
-	fprintf(arg, "%s=%s\n", path, value);
+	if (value != NULL)
+		fprintf(arg, "%s=%s\n", path, value);
+	else
+		fprintf(arg, "%s\n", path);
 }
 
 void

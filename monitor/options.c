@@ -8,7 +8,14 @@
 
 #include "rhyve.h"
 
-enum { OPT_KERNEL = 256, OPT_ENGINE, OPT_INITRD, OPT_CMDLINE, OPT_RECORD };
+enum {
+	OPT_KERNEL = 256,
+	OPT_ENGINE,
+	OPT_INITRD,
+	OPT_CMDLINE,
+	OPT_RECORD,
+	OPT_REPLAY
+};
 
 static const struct option long_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -16,6 +23,7 @@ static const struct option long_options[] = {
 	{ "initrd", required_argument, NULL, OPT_INITRD },
 	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
 	{ "record", required_argument, NULL, OPT_RECORD },
+	{ "replay", required_argument, NULL, OPT_REPLAY },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -32,6 +40,7 @@ rhyve_usage(FILE *fp)
 	    "             [-s slot,emulation[,conf]] [--engine kvm]\n"
 	    "             [--initrd PATH] [--cmdline STRING] [--record FILE]\n"
 	    "             --kernel PATH vmname\n"
+	    "       rhyve --replay FILE [-l lpc] [-o var=value]\n"
 	    "       -A: ACPI tables (the default; config acpi_tables)\n"
 	    "       -c: number of cpus and/or topology specification\n"
 	    "       -e: exit on unhandled I/O access (strict I/O)\n"
@@ -53,7 +62,9 @@ rhyve_usage(FILE *fp)
 	    "       --cmdline: kernel command line (config loader.cmdline)\n"
 	    "       --engine: execution engine (config vm.engine; 'kvm')\n"
 	    "       --record: record the run to a trace file (config "
-	    "record.file)\n");
+	    "record.file)\n"
+	    "       --replay: replay a recorded run; the VM comes from the "
+	    "trace (config replay.file)\n");
 }
 
 static int
@@ -198,6 +209,10 @@ rhyve_parse_args(int argc, char **argv)
 			break;
 		case OPT_RECORD:
 			if (set_or_warn("record.file", optarg) != 0)
+				return -1;
+			break;
+		case OPT_REPLAY:
+			if (set_or_warn("replay.file", optarg) != 0)
 				return -1;
 			break;
 		default:

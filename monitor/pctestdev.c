@@ -3,6 +3,9 @@
  * expect.
  *   0xf4        isa-debug-exit: writing v ends rhyve with status (v<<1)|1
  *   0xe0-0xe3   a 4-byte scratch register, byte-addressable
+ *   0xe4-0xe7   (rhyve's) host-random bytes on every read, from
+ *               getrandom(2): an input no replay can reproduce but
+ *               from the trace
  *   0xff000000  64 KiB of RAM-like MMIO (every access exits)
  *   0x2000-0x200f  IRQ lines: writing non-zero to 0x2000 + n raises ISA
  *               IRQ n, zero lowers it (reads give the line's state; bhyve
@@ -14,6 +17,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sys/random.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +27,8 @@
 #define DEBUGEXIT_LEN  4
 #define IOPORT_BASE    0xe0
 #define IOPORT_LEN     4
+#define RANDOM_BASE    0xe4
+#define RANDOM_LEN     4
 #define IOMEM_BASE     0xff000000ULL
 #define IOMEM_LEN      0x10000
 #define IRQ_BASE       0x2000
@@ -134,6 +140,20 @@ pctestdev_iomem(struct vcpu *vcpu, bool write, uint64_t gpa, int size,
 }
 
 static int
+pctestdev_random(struct vcpu *vcpu, bool in, int port, int bytes, uint32_t *eax,
+		 void *arg)
+{
+	uint32_t v = 0;
+
+	if (!in)
+		return 0; /* writes are ignored */
+	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
+		return -1;
+	*eax = v;
+	return 0;
+}
+
+static int
 pctestdev_init(struct vm *vm, const struct config_node *node)
 {
 	struct pctestdev_softc *sc = &pctestdev_sc;
@@ -143,6 +163,9 @@ pctestdev_init(struct vm *vm, const struct config_node *node)
 	struct inout_port ioport = { "pc-testdev-ioport", IOPORT_BASE,
 				     IOPORT_LEN,          IOPORT_F_INOUT,
 				     pctestdev_ioport,    sc };
+	struct inout_port random = { "pc-testdev-random", RANDOM_BASE,
+				     RANDOM_LEN,          IOPORT_F_INOUT,
+				     pctestdev_random,    sc };
 	struct inout_port irq = { "pc-testdev-irq-line", IRQ_BASE,      IRQ_LEN,
 				  IOPORT_F_INOUT,        pctestdev_irq, sc };
 	struct inout_port lint1 = { "pc-testdev-lint1", LINT1_PORT,      1,
@@ -161,6 +184,7 @@ pctestdev_init(struct vm *vm, const struct config_node *node)
 		return ENOMEM;
 	if ((error = register_inout(&debugexit)) != 0 ||
 	    (error = register_inout(&ioport)) != 0 ||
+	    (error = register_inout(&random)) != 0 ||
 	    (error = register_inout(&irq)) != 0 ||
 	    (error = register_inout(&lint1)) != 0 ||
 	    (error = register_mem(&iomem)) != 0) {
@@ -180,8 +204,8 @@ pctestdev_deinit(void)
 static const struct lpc_dev pctestdev = {
 	.name = "pc-testdev",
 	.help = "test-kernel devices: debug-exit port 0xf4, scratch port "
-		"0xe0, 64 KiB MMIO at 0xff000000, IRQ lines at 0x2000, "
-		"LINT1 (NMI) of vCPU 0 at 0x2020",
+		"0xe0, random port 0xe4, 64 KiB MMIO at 0xff000000, IRQ lines "
+		"at 0x2000, LINT1 (NMI) of vCPU 0 at 0x2020",
 	.init = pctestdev_init,
 	.deinit = pctestdev_deinit,
 };

@@ -50,8 +50,10 @@ add_config_leaf(const char *path, const char *value, void *arg)
 {
 	char key[300];
 
-	snprintf(key, sizeof(key), "config.%s", path);
-	header_add(arg, key, value);
+	/* An empty node (-l pc-testdev) is a device too: "confignode.". */
+	snprintf(key, sizeof(key), "%s.%s",
+		 value != NULL ? "config" : "confignode", path);
+	header_add(arg, key, value != NULL ? value : "");
 }
 
 static void

@@ -20,7 +20,7 @@ check_config(void)
 	}
 	if (pci_check_config() != 0 || fwcfg_check_config() != 0)
 		return -1;
-	if (get_config_value("loader.kernel") == NULL) {
+	if (get_config_value("loader.kernel") == NULL && !rhyve_replaying()) {
 		rhyve_warnx("no kernel: give --kernel PATH "
 			    "(config loader.kernel)");
 		return -1;
@@ -167,7 +167,7 @@ main(int argc, char **argv)
 	init_config();
 	/* Defaults the config dump shows, as bhyve sets them in main(). */
 	set_config_bool("acpi_tables", true);
-	if (rhyve_parse_args(argc, argv) != 0)
+	if (rhyve_parse_args(argc, argv) != 0 || rhyve_replay_open() != 0)
 		return RHYVE_EXIT_ERROR;
 	if (get_config_bool_default("config.dump", false)) {
 		dump_config(stdout);
@@ -184,7 +184,11 @@ main(int argc, char **argv)
 	if (lpc_init(vm) != 0 || pci_init(vm) != 0 || fwcfg_init(vm) != 0 ||
 	    pm_init(vm) != 0 || acpi_init(vm) != 0)
 		goto out;
-	if (boot_kernel(vm, errbuf, sizeof(errbuf)) != 0) {
+	if (rhyve_replaying()) {
+		/* The trace's first checkpoint is the loaded kernel. */
+		if (rhyve_replay_start(vm) != 0)
+			goto out;
+	} else if (boot_kernel(vm, errbuf, sizeof(errbuf)) != 0) {
 		rhyve_warnx("%s", errbuf);
 		goto out;
 	}
@@ -193,6 +197,7 @@ main(int argc, char **argv)
 	status = vcpu_run_all(vm);
 	if (rhyve_record_finish(vm, status) != 0)
 		status = RHYVE_EXIT_ERROR;
+	status = rhyve_replay_finish(vm, status);
 out:
 	pm_deinit();
 	fwcfg_deinit();

@@ -12,6 +12,7 @@
  *   uart_16550.c the 16550 UART model; uart_lpc.c puts COM1-COM4 on LPC
  *   pctestdev.c  bhyve's pc-testdev for test kernels
  *   record.c     --record: the trace file around kmod's recorder
+ *   replay.c     --replay: a VM rebuilt from a trace, run by kmod's replayer
  *   pci_emul.c   the PCI bus: config mechanism #1, ECAM, BARs (-s)
  *   pci_hostbridge.c, pci_lpc.c   the host bridge and ISA bridge models
  *   fwcfg.c      QEMU's fw_cfg on ports 0x510/0x511 (-f)
@@ -77,9 +78,12 @@ int config_parse_option(const char *kv, char *errbuf, size_t errlen);
 int load_config_file(const char *path, char *errbuf, size_t errlen);
 int load_config_buffer(const char *buf, size_t len, const char *name,
 		       char *errbuf, size_t errlen);
-/* All leaves as "key=value" lines, in order. */
+/* All leaves as "key=value" lines, in order; empty nodes as "key". */
 void dump_config(FILE *fp);
-/* Visit every leaf with its full dotted path, in order. */
+/*
+ * Visit every leaf with its full dotted path, in order, and every empty
+ * node (a device without options: -l pc-testdev) with value NULL.
+ */
 typedef void (*config_leaf_func_t)(const char *path, const char *value,
 				   void *arg);
 void config_foreach_leaf(config_leaf_func_t fn, void *arg);
@@ -527,6 +531,25 @@ uint64_t acpi_rsdp_addr(void);
 int rhyve_record_start(struct vm *vm);
 /* Write the end (rhyve's exit status) and close; -1 after printing. */
 int rhyve_record_finish(struct vm *vm, int status);
+
+/* ---- replay.c: --replay FILE ---------------------------------------- */
+
+/*
+ * Open the trace named by config replay.file and take the recorded config
+ * (keys set on the command line win, e.g. a console's path).  Call after
+ * the options, before anything looks at the config.  0 (also when not
+ * replaying), or -1 after printing.
+ */
+int rhyve_replay_open(void);
+bool rhyve_replaying(void);
+/* Load the first checkpoint into the VM and start kmod's replayer. */
+int rhyve_replay_start(struct vm *vm);
+/*
+ * The vCPUs have stopped with 'status': check the end of the trace, print
+ * the summary (or the divergence report) and return the status rhyve
+ * exits with: the recorded one, or 4.
+ */
+int rhyve_replay_finish(struct vm *vm, int status);
 
 /* ---- vcpu.c: the run loop -------------------------------------------- */
 

@@ -459,6 +459,7 @@ kvm_translate_exit(struct kvm_vcpu *vc, struct vm_exit *vmexit)
 		break;
 	case KVM_EXIT_DEBUG:
 		vmexit->exitcode = VM_EXITCODE_DEBUG;
+		vmexit->u.debug.dr6 = run->debug.arch.dr6;
 		break;
 	case KVM_EXIT_FAIL_ENTRY:
 		snprintf(msg, sizeof(msg),
@@ -897,6 +898,26 @@ kvm_inject_nmi(void *vcookie)
 	return ioctl(vc->fd, KVM_NMI) == 0 ? 0 : errno;
 }
 
+static int
+kvm_set_debug(void *vcookie, const struct vm_guest_debug *dbg)
+{
+	struct kvm_vcpu *vc = vcookie;
+	struct kvm_guest_debug kd = { 0 };
+
+	if (dbg->enable) {
+		kd.control = KVM_GUESTDBG_ENABLE;
+		if (dbg->singlestep)
+			kd.control |= KVM_GUESTDBG_SINGLESTEP;
+		if (dbg->dr7 & 0xff) {
+			kd.control |= KVM_GUESTDBG_USE_HW_BP;
+			for (int i = 0; i < 4; i++)
+				kd.arch.debugreg[i] = dbg->dr[i];
+			kd.arch.debugreg[7] = dbg->dr7;
+		}
+	}
+	return ioctl(vc->fd, KVM_SET_GUEST_DEBUG, &kd) == 0 ? 0 : errno;
+}
+
 const struct vmm_engine vmm_engine_kvm = {
 	.name = "kvm",
 	.vm_init = kvm_vm_init,
@@ -917,4 +938,5 @@ const struct vmm_engine vmm_engine_kvm = {
 	.inject_nmi = kvm_inject_nmi,
 	.inject_exception = kvm_inject_exception,
 	.tsc_hz = kvm_tsc_hz,
+	.set_debug = kvm_set_debug,
 };

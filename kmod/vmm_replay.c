@@ -1,0 +1,952 @@
+/*
+ * The replayer: the recorder's hooks run backwards.  vm_run() calls it at
+ * the same points where a recording writes (vmm_record.c), and instead of
+ * writing it reads the next event of the trace and
+ *   - compares an exit with the recorded one (code, rip, instruction),
+ *   - answers a read with the recorded value and compares a write's,
+ *   - performs the recorded injections at the recorded exit index,
+ *   - reaches a recorded asynchronous exit (a kick: no instruction caused
+ *     it) by running to its rip under a hardware breakpoint and comparing
+ *     the full register state at every hit,
+ *   - compares every checkpoint register by register and page by page.
+ * Devices keep seeing writes (that is how the console reproduces the
+ * guest's output) but nothing they decide reaches the guest.  The first
+ * difference stops the replay with a report.
+ *
+ * One vCPU is replayed exactly; traces in which several vCPUs ran are
+ * refused at the first event of a second vCPU (their interleaving through
+ * shared memory is not in a kvm trace).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "trace.h"
+#include "vmm_impl.h"
+
+#define DR7_L0      0x1ULL /* breakpoint 0 enabled, execute, 1 byte */
+#define RFLAGS_RF   (1ULL << 16)
+#define REPORT_SIZE 8192
+
+/* The asynchronous exit the vCPU is running towards. */
+struct replay_target {
+	bool valid;
+	uint64_t index; /* of its EXIT event */
+	uint64_t rip, linear;
+	uint32_t nregs;
+	struct trace_reg regs[VM_STATE_MAX_REGS];
+};
+
+struct vm_replayer {
+	struct trace_reader *r;
+	struct trace_event ev; /* the next event, when 'have' */
+	bool have;
+	bool at_end; /* no more events */
+	bool ended;  /* END consumed */
+	int32_t end_status;
+	bool diverged;
+	char report[REPORT_SIZE];
+	struct vm_replay_stats st;
+	uint64_t first_ns;
+	struct replay_target target;
+	bool bp_armed, stepping;
+	/* How the state differed from the target's when last compared. */
+	char target_diff[512];
+};
+
+/* ---- reading ---------------------------------------------------------- */
+
+static struct trace_event *
+peek(struct vm_replayer *rp)
+{
+	if (rp->have)
+		return &rp->ev;
+	if (rp->at_end)
+		return NULL;
+	switch (trace_next(rp->r, &rp->ev)) {
+	case 1:
+		rp->have = true;
+		return &rp->ev;
+	default:
+		rp->at_end = true;
+		return NULL;
+	}
+}
+
+static void
+consume(struct vm_replayer *rp)
+{
+	rp->have = false;
+	rp->st.events++;
+}
+
+/* ---- the report -------------------------------------------------------- */
+
+static void
+report_add(struct vm_replayer *rp, const char *fmt, ...)
+{
+	size_t len = strlen(rp->report);
+	va_list ap;
+
+	if (len + 1 >= sizeof(rp->report))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(rp->report + len, sizeof(rp->report) - len, fmt, ap);
+	va_end(ap);
+}
+
+static const char *
+reg_id_name(uint64_t id, char *buf, size_t len)
+{
+	static const char *const parts[] = { "base", "limit", "access" };
+
+	if (id & TRACE_REG_MSR(0))
+		snprintf(buf, len, "msr 0x%x", (uint32_t)id);
+	else if (id < 0x100)
+		snprintf(buf, len, "%s", vm_reg_name((int)id));
+	else if ((id - 0x100) % 4 < 3)
+		snprintf(buf, len, "%s.%s",
+			 vm_reg_name((int)((id - 0x100) / 4)),
+			 parts[(id - 0x100) % 4]);
+	else
+		snprintf(buf, len, "reg 0x%llx", (unsigned long long)id);
+	return buf;
+}
+
+static void
+report_regs(struct vm_replayer *rp, struct vcpu *vcpu)
+{
+	static const int gprs[] = {
+		VM_REG_GUEST_RAX, VM_REG_GUEST_RBX,  VM_REG_GUEST_RCX,
+		VM_REG_GUEST_RDX, VM_REG_GUEST_RSI,  VM_REG_GUEST_RDI,
+		VM_REG_GUEST_RBP, VM_REG_GUEST_RSP,  VM_REG_GUEST_R8,
+		VM_REG_GUEST_R9,  VM_REG_GUEST_R10,  VM_REG_GUEST_R11,
+		VM_REG_GUEST_R12, VM_REG_GUEST_R13,  VM_REG_GUEST_R14,
+		VM_REG_GUEST_R15, VM_REG_GUEST_RIP,  VM_REG_GUEST_RFLAGS,
+		VM_REG_GUEST_CR0, VM_REG_GUEST_CR3,  VM_REG_GUEST_CR4,
+		VM_REG_GUEST_CS,  VM_REG_GUEST_EFER,
+	};
+	uint64_t v;
+
+	report_add(rp, "  registers (replay, vcpu %d):", vcpu->id);
+	for (size_t i = 0; i < sizeof(gprs) / sizeof(gprs[0]); i++) {
+		if (vm_get_register(vcpu, gprs[i], &v) != 0)
+			continue;
+		report_add(rp, "%s%s=0x%llx", i % 4 == 0 ? "\n    " : " ",
+			   vm_reg_name(gprs[i]), (unsigned long long)v);
+	}
+	report_add(rp, "\n");
+}
+
+/*
+ * Divergence: the report's first line names the event and what was
+ * recorded, the second what happened; then the registers.
+ */
+static int
+diverge(struct vcpu *vcpu, uint64_t index, const char *recorded,
+	const char *replayed)
+{
+	struct vm_replayer *rp = vcpu->vm->replayer;
+
+	if (rp->diverged)
+		return -1;
+	rp->diverged = true;
+	report_add(rp,
+		   "replay diverged at event %llu (vcpu %d, exit %llu):\n"
+		   "  recorded: %s\n"
+		   "  replayed: %s\n",
+		   (unsigned long long)index, vcpu->id,
+		   (unsigned long long)vcpu->exits, recorded, replayed);
+	report_regs(rp, vcpu);
+	return -1;
+}
+
+static const char *
+exit_text(uint32_t code, uint64_t rip, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s exit at rip 0x%llx", vm_exitcode_name(code),
+		 (unsigned long long)rip);
+	return buf;
+}
+
+static const char *
+event_text(const struct trace_event *ev, char *buf, size_t len)
+{
+	if (ev == NULL)
+		snprintf(buf, len, "the end of the trace");
+	else if (ev->kind == TRACE_EV_EXIT)
+		exit_text(ev->u.exit.exitcode, ev->u.exit.rip, buf, len);
+	else
+		snprintf(buf, len, "a %s event (vcpu %u)",
+			 trace_kind_name(ev->kind), ev->vcpu);
+	return buf;
+}
+
+void
+vm_replay_diverged_exit(struct vcpu *vcpu, struct vm_exit *vmexit)
+{
+	struct vm_replayer *rp = vcpu->vm->replayer;
+	uint64_t rip = vmexit->rip;
+
+	memset(vmexit, 0, sizeof(*vmexit));
+	vmexit->exitcode = VM_EXITCODE_ENGINE_ERROR;
+	vmexit->rip = rip;
+	snprintf(vmexit->u.error.msg, sizeof(vmexit->u.error.msg), "%.*s",
+		 (int)strcspn(rp->report, ":"), rp->report);
+}
+
+/* ---- registers ------------------------------------------------------- */
+
+/*
+ * Registers that are not part of the guest's deterministic state: the TSC
+ * runs on, and the debug status/control registers are rhyve's own while
+ * it places breakpoints.
+ */
+static bool
+reg_compared(uint64_t id)
+{
+	return id != TRACE_REG_MSR(MSR_TSC) && id != VM_REG_GUEST_DR6 &&
+	       id != VM_REG_GUEST_DR7;
+}
+
+static uint64_t
+reg_value_masked(uint64_t id, uint64_t v)
+{
+	/* RF only says whether an instruction breakpoint may fire now. */
+	return id == VM_REG_GUEST_RFLAGS ? v & ~RFLAGS_RF : v;
+}
+
+/*
+ * Compare a recorded register list with the vCPU's state.  With 'why'
+ * the first differences are described there.
+ */
+static bool
+regs_match(struct vcpu *vcpu, const struct trace_reg *regs, uint32_t n,
+	   char *why, size_t whylen)
+{
+	struct trace_reg now[VM_STATE_MAX_REGS];
+	uint32_t nnow = vm_collect_regs(vcpu, now);
+	int ndiff = 0;
+	char name[48];
+	size_t off = 0;
+
+	if (why != NULL && whylen > 0)
+		why[0] = '\0';
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t j;
+
+		if (!reg_compared(regs[i].id))
+			continue;
+		for (j = 0; j < nnow && now[j].id != regs[i].id; j++)
+			;
+		if (j < nnow && reg_value_masked(regs[i].id, now[j].value) ==
+				    reg_value_masked(regs[i].id, regs[i].value))
+			continue;
+		if (why == NULL)
+			return false;
+		if (ndiff++ < 6 && off < whylen)
+			off += (size_t)snprintf(
+			    why + off, whylen - off,
+			    "%s%s 0x%llx (replay 0x%llx)",
+			    ndiff > 1 ? ", " : "",
+			    reg_id_name(regs[i].id, name, sizeof(name)),
+			    (unsigned long long)regs[i].value,
+			    j < nnow ? (unsigned long long)now[j].value : 0ULL);
+	}
+	return ndiff == 0;
+}
+
+/* ---- checkpoints ------------------------------------------------------ */
+
+static uint64_t
+fnv1a(uint64_t h, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* The guest RAM of [gpa, gpa + npages pages), or NULL outside it. */
+static uint8_t *
+ram_pages(struct vm *vm, uint64_t gpa, uint32_t npages)
+{
+	uint64_t len = (uint64_t)npages * TRACE_PAGE_SIZE;
+
+	if (npages == 0 || gpa % TRACE_PAGE_SIZE != 0 ||
+	    len / npages != TRACE_PAGE_SIZE)
+		return NULL;
+	return vm_map_gpa(vm, gpa, len);
+}
+
+/* Page number of 'gpa' in a flat numbering of RAM (lowmem, then high). */
+static uint64_t
+ram_page_index(struct vm *vm, uint64_t gpa)
+{
+	if (gpa < vm->lowmem)
+		return gpa / TRACE_PAGE_SIZE;
+	return (vm->lowmem + gpa - VM_HIGHMEM_BASE) / TRACE_PAGE_SIZE;
+}
+
+static bool
+page_zero(const uint8_t *p)
+{
+	static const uint8_t zero[TRACE_PAGE_SIZE];
+
+	return memcmp(p, zero, TRACE_PAGE_SIZE) == 0;
+}
+
+/*
+ * A checkpoint in the event stream, from its CKPT_BEGIN: with 'load' it
+ * becomes the VM's state (the first one), otherwise the VM's state is
+ * compared with it.  Every checkpoint holds every non-zero page, so pages
+ * it does not list must be zero.  Returns 0, or -1 (errbuf says why).
+ */
+static int
+checkpoint(struct vm *vm, bool load, uint64_t *cindex, char *errbuf,
+	   size_t errlen)
+{
+	struct vm_replayer *rp = vm->replayer;
+	uint64_t npages = (vm->lowmem + vm->highmem) / TRACE_PAGE_SIZE;
+	uint8_t *listed = calloc(npages / 8 + 1, 1);
+	struct trace_event *ev = peek(rp);
+	uint64_t begin_index;
+	char why[512];
+	int error = -1;
+
+	if (listed == NULL) {
+		snprintf(errbuf, errlen, "out of memory");
+		return -1;
+	}
+	begin_index = ev->index;
+	*cindex = begin_index;
+	if (ev->u.ckpt_begin.nvcpus != (uint32_t)vm_vcpu_count(vm)) {
+		snprintf(errbuf, errlen,
+			 "checkpoint at event %llu has %u vCPUs, the VM %d",
+			 (unsigned long long)ev->index, ev->u.ckpt_begin.nvcpus,
+			 vm_vcpu_count(vm));
+		goto out;
+	}
+	consume(rp);
+	while ((ev = peek(rp)) != NULL && ev->kind != TRACE_EV_CKPT_END) {
+		struct vcpu *vcpu = vm_vcpu(vm, (int)ev->vcpu);
+		uint8_t *host;
+
+		switch (ev->kind) {
+		case TRACE_EV_REGS:
+			if (vcpu == NULL) {
+				snprintf(errbuf, errlen,
+					 "event %llu: registers of vCPU %u, "
+					 "which the VM does not have",
+					 (unsigned long long)ev->index,
+					 ev->vcpu);
+				goto out;
+			}
+			if (load) {
+				for (uint32_t i = 0; i < ev->u.regs.count; i++)
+					vm_restore_reg(vcpu,
+						       &ev->u.regs.regs[i]);
+			} else if (!regs_match(vcpu, ev->u.regs.regs,
+					       ev->u.regs.count, why,
+					       sizeof(why))) {
+				snprintf(errbuf, errlen,
+					 "checkpoint registers of vCPU %d "
+					 "(event %llu): recorded %s",
+					 vcpu->id,
+					 (unsigned long long)ev->index, why);
+				goto out;
+			}
+			break;
+		case TRACE_EV_CKPT_PAGES:
+			host = ram_pages(vm, ev->u.ckpt_pages.gpa,
+					 ev->u.ckpt_pages.npages);
+			if (host == NULL) {
+				snprintf(
+				    errbuf, errlen,
+				    "event %llu: pages at 0x%llx outside "
+				    "the VM's RAM",
+				    (unsigned long long)ev->index,
+				    (unsigned long long)ev->u.ckpt_pages.gpa);
+				goto out;
+			}
+			for (uint32_t i = 0; i < ev->u.ckpt_pages.npages; i++) {
+				uint64_t pg = ram_page_index(
+				    vm, ev->u.ckpt_pages.gpa +
+					    (uint64_t)i * TRACE_PAGE_SIZE);
+				const uint8_t *want =
+				    ev->u.ckpt_pages.data +
+				    (size_t)i * TRACE_PAGE_SIZE;
+				uint8_t *have =
+				    host + (size_t)i * TRACE_PAGE_SIZE;
+
+				listed[pg / 8] |= (uint8_t)(1u << (pg % 8));
+				if (load) {
+					memcpy(have, want, TRACE_PAGE_SIZE);
+				} else if (memcmp(have, want,
+						  TRACE_PAGE_SIZE) != 0) {
+					snprintf(
+					    errbuf, errlen,
+					    "memory page 0x%llx differs "
+					    "from the checkpoint's "
+					    "(event %llu)",
+					    (unsigned long long)(ev->u
+								     .ckpt_pages
+								     .gpa +
+								 (uint64_t)i *
+								     TRACE_PAGE_SIZE),
+					    (unsigned long long)ev->index);
+					goto out;
+				}
+			}
+			break;
+		default:
+			/* CKPT_DEVICE, CPUID and what later formats add. */
+			break;
+		}
+		consume(rp);
+	}
+	if (ev == NULL) {
+		snprintf(errbuf, errlen,
+			 "the trace ends inside the checkpoint at event %llu",
+			 (unsigned long long)begin_index);
+		goto out;
+	}
+	consume(rp);
+	/* Pages the checkpoint does not list are zero. */
+	for (uint64_t pg = 0; pg < npages; pg++) {
+		uint64_t gpa = pg * TRACE_PAGE_SIZE;
+		uint8_t *host;
+
+		if (listed[pg / 8] & (1u << (pg % 8)))
+			continue;
+		if (gpa >= vm->lowmem)
+			gpa = gpa - vm->lowmem + VM_HIGHMEM_BASE;
+		host = vm_map_gpa(vm, gpa, TRACE_PAGE_SIZE);
+		if (host == NULL || page_zero(host))
+			continue;
+		if (load) {
+			memset(host, 0, TRACE_PAGE_SIZE);
+			continue;
+		}
+		snprintf(errbuf, errlen,
+			 "memory page 0x%llx is not zero as in the checkpoint "
+			 "at event %llu",
+			 (unsigned long long)gpa,
+			 (unsigned long long)begin_index);
+		goto out;
+	}
+	rp->st.checkpoints++;
+	error = 0;
+out:
+	free(listed);
+	return error;
+}
+
+static uint64_t
+mem_hash(struct vm *vm)
+{
+	uint8_t *mem = vm_memseg_ptr(vm, VM_SYSMEM, NULL);
+
+	return fnv1a(0xcbf29ce484222325ULL, mem, vm->lowmem + vm->highmem);
+}
+
+/* ---- start and finish ------------------------------------------------- */
+
+int
+vm_replay_start(struct vm *vm, struct trace_reader *r, char *errbuf,
+		size_t errlen)
+{
+	struct vm_replayer *rp;
+	struct trace_event *ev;
+	uint64_t cindex;
+
+	if (vm->replayer != NULL || vm->recorder != NULL) {
+		snprintf(errbuf, errlen, "the VM is already %s",
+			 vm->replayer != NULL ? "replaying" : "recording");
+		return EBUSY;
+	}
+	rp = calloc(1, sizeof(*rp));
+	if (rp == NULL) {
+		snprintf(errbuf, errlen, "out of memory");
+		return ENOMEM;
+	}
+	rp->r = r;
+	vm->replayer = rp;
+	ev = peek(rp);
+	if (ev == NULL || ev->kind != TRACE_EV_CKPT_BEGIN) {
+		snprintf(errbuf, errlen,
+			 "the trace does not start with a checkpoint "
+			 "(found %s)",
+			 ev == NULL ? "nothing" : trace_kind_name(ev->kind));
+		goto fail;
+	}
+	rp->first_ns = ev->time_ns;
+	if (checkpoint(vm, true, &cindex, errbuf, errlen) != 0)
+		goto fail;
+	return 0;
+fail:
+	vm->replayer = NULL;
+	free(rp);
+	return EINVAL;
+}
+
+void
+vm_replay_stop(struct vm *vm)
+{
+	if (vm->replayer != NULL &&
+	    (vm->replayer->bp_armed || vm->replayer->stepping))
+		for (int i = 0; i < VM_MAXCPU; i++)
+			if (vm->vcpus[i] != NULL)
+				vm_set_guest_debug(vm->vcpus[i],
+						   &(struct vm_guest_debug){
+						       .enable = false });
+	free(vm->replayer);
+	vm->replayer = NULL;
+}
+
+bool
+vm_replaying(const struct vm *vm)
+{
+	return vm->replayer != NULL;
+}
+
+const char *
+vm_replay_report(const struct vm *vm)
+{
+	return vm->replayer != NULL ? vm->replayer->report : "";
+}
+
+void
+vm_replay_stats(const struct vm *vm, struct vm_replay_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (vm->replayer != NULL)
+		*st = vm->replayer->st;
+}
+
+/* The END event: the run is over; what rhyve exited with is recorded. */
+static void
+reach_end(struct vm_replayer *rp, const struct trace_event *ev)
+{
+	rp->ended = true;
+	rp->end_status = ev->u.end.status;
+	rp->st.recorded_ns = ev->time_ns - rp->first_ns;
+}
+
+int
+vm_replay_finish(struct vm *vm, int status, int *recorded_status)
+{
+	struct vm_replayer *rp = vm->replayer;
+	struct vcpu *vcpu0 = vm_vcpu(vm, 0);
+	struct trace_event *ev;
+	char buf[512], what[128];
+	uint64_t cindex;
+
+	if (rp == NULL)
+		return -1;
+	if (rp->diverged)
+		return -1;
+	while (!rp->ended && (ev = peek(rp)) != NULL) {
+		if (ev->kind == TRACE_EV_CKPT_BEGIN) {
+			if (checkpoint(vm, false, &cindex, buf, sizeof(buf)) !=
+			    0)
+				return diverge(vcpu0, cindex,
+					       "the state of the checkpoint",
+					       buf);
+			continue;
+		}
+		if (ev->kind == TRACE_EV_END) {
+			reach_end(rp, ev);
+			consume(rp);
+			if (status != rp->end_status) {
+				snprintf(buf, sizeof(buf), "exit status %d",
+					 status);
+				snprintf(what, sizeof(what), "exit status %d",
+					 rp->end_status);
+				return diverge(vcpu0, ev->index - 1, what, buf);
+			}
+			break;
+		}
+		if (ev->kind == TRACE_EV_MARKER) {
+			consume(rp);
+			continue;
+		}
+		snprintf(buf, sizeof(buf), "the run ended with status %d",
+			 status);
+		return diverge(vcpu0, ev->index,
+			       event_text(ev, what, sizeof(what)), buf);
+	}
+	if (!rp->ended) {
+		const struct trace_damage *d = trace_reader_damage(rp->r);
+
+		snprintf(buf, sizeof(buf), "the trace ends without an END%s%s",
+			 d != NULL ? ": " : " event (the recording was cut)",
+			 d != NULL ? d->what : "");
+		report_add(rp, "%s\n", buf);
+		rp->diverged = true;
+		return -1;
+	}
+	rp->st.mem_hash = mem_hash(vm);
+	*recorded_status = rp->end_status;
+	return 0;
+}
+
+/* ---- the hooks in vm_run() --------------------------------------------- */
+
+static int
+arm(struct vcpu *vcpu, bool bp, bool step)
+{
+	struct vm_replayer *rp = vcpu->vm->replayer;
+	struct vm_guest_debug dbg = { .enable = bp || step,
+				      .singlestep = step };
+
+	if (bp) {
+		dbg.dr[0] = rp->target.linear;
+		dbg.dr7 = DR7_L0;
+	}
+	rp->bp_armed = bp;
+	rp->stepping = step;
+	return vm_set_guest_debug(vcpu, &dbg);
+}
+
+/* Take the recorded asynchronous exit (EXIT, REGS) as the target. */
+static int
+take_target(struct vcpu *vcpu, struct trace_event *ev)
+{
+	struct vm_replayer *rp = vcpu->vm->replayer;
+	struct replay_target *t = &rp->target;
+	uint64_t index = ev->index;
+	char what[128];
+
+	t->index = index;
+	t->rip = ev->u.exit.rip;
+	consume(rp);
+	ev = peek(rp);
+	if (ev == NULL || ev->kind != TRACE_EV_REGS ||
+	    ev->vcpu != (uint32_t)vcpu->id)
+		return diverge(vcpu, index,
+			       "an asynchronous exit without its registers",
+			       event_text(ev, what, sizeof(what)));
+	t->nregs = ev->u.regs.count < VM_STATE_MAX_REGS ? ev->u.regs.count
+							: VM_STATE_MAX_REGS;
+	memcpy(t->regs, ev->u.regs.regs, t->nregs * sizeof(t->regs[0]));
+	consume(rp);
+	t->linear = t->rip;
+	for (uint32_t i = 0; i < t->nregs; i++)
+		if (t->regs[i].id == TRACE_REG_SEG_BASE(VM_REG_GUEST_CS))
+			t->linear = t->rip + t->regs[i].value;
+	t->valid = true;
+	rp->target_diff[0] = '\0';
+	return 0;
+}
+
+static int
+perform_inject(struct vcpu *vcpu, const struct trace_event *ev)
+{
+	const struct vmm_engine *eng = vcpu->vm->engine;
+	char what[128], buf[128];
+	int error;
+
+	snprintf(what, sizeof(what),
+		 "injection of %s vector %u after exit "
+		 "%llu",
+		 ev->u.inject.type == TRACE_INJECT_NMI ? "NMI" : "interrupt",
+		 ev->u.inject.vector, (unsigned long long)ev->u.inject.point);
+	if (ev->u.inject.point_kind != TRACE_POINT_EXIT ||
+	    ev->u.inject.point != vcpu->exits) {
+		snprintf(buf, sizeof(buf), "the vCPU is after exit %llu",
+			 (unsigned long long)vcpu->exits);
+		return diverge(vcpu, ev->index, what, buf);
+	}
+	switch (ev->u.inject.type) {
+	case TRACE_INJECT_EXTINT:
+		error = eng->inject_intr(vcpu->cookie, ev->u.inject.vector);
+		break;
+	case TRACE_INJECT_NMI:
+		error = eng->inject_nmi(vcpu->cookie);
+		break;
+	case TRACE_INJECT_EXCEPTION:
+		error = eng->inject_exception(vcpu->cookie, ev->u.inject.vector,
+					      ev->u.inject.has_error_code,
+					      ev->u.inject.error_code);
+		break;
+	default:
+		snprintf(buf, sizeof(buf),
+			 "injection type %u is not "
+			 "replayed yet",
+			 ev->u.inject.type);
+		return diverge(vcpu, ev->index, what, buf);
+	}
+	if (error != 0) {
+		snprintf(buf, sizeof(buf), "the vCPU cannot take it (%s)",
+			 strerror(error));
+		return diverge(vcpu, ev->index, what, buf);
+	}
+	return 0;
+}
+
+int
+vm_replay_before_entry(struct vcpu *vcpu, struct vm_exit *vmexit)
+{
+	struct vm_replayer *rp = vcpu->vm->replayer;
+	struct trace_event *ev;
+	char what[128], buf[512];
+	uint64_t cindex;
+
+	while (!rp->target.valid) {
+		ev = peek(rp);
+		if (ev == NULL) {
+			/* A cut recording: replayed as far as it goes. */
+			rp->ended = true;
+			rp->end_status = -1;
+			vm_suspend(vcpu->vm, VM_SUSPEND_HALT);
+			return 2;
+		}
+		if (ev->vcpu != (uint32_t)vcpu->id &&
+		    ev->kind != TRACE_EV_MARKER && ev->kind != TRACE_EV_END)
+			return diverge(vcpu, ev->index,
+				       event_text(ev, what, sizeof(what)),
+				       "replay of runs in which several "
+				       "vCPUs ran is not supported yet");
+		switch (ev->kind) {
+		case TRACE_EV_INJECT:
+			if (perform_inject(vcpu, ev) != 0)
+				return -1;
+			consume(rp);
+			continue;
+		case TRACE_EV_CKPT_BEGIN:
+			if (checkpoint(vcpu->vm, false, &cindex, buf,
+				       sizeof(buf)) != 0)
+				return diverge(vcpu, cindex,
+					       "the state of the checkpoint",
+					       buf);
+			continue;
+		case TRACE_EV_MARKER:
+		case TRACE_EV_INPUT:
+			consume(rp);
+			continue;
+		case TRACE_EV_END:
+			reach_end(rp, ev);
+			consume(rp);
+			vm_suspend(vcpu->vm, VM_SUSPEND_HALT);
+			return 2;
+		case TRACE_EV_EXIT:
+			if (ev->u.exit.exitcode != VM_EXITCODE_BOGUS)
+				return 0; /* the guest will make it */
+			if (take_target(vcpu, ev) != 0)
+				return -1;
+			break;
+		default:
+			return diverge(vcpu, ev->index,
+				       event_text(ev, what, sizeof(what)),
+				       "the vCPU is about to enter the "
+				       "guest");
+		}
+	}
+	/* Already there: a kick that came before the guest ran at all. */
+	if (regs_match(vcpu, rp->target.regs, rp->target.nregs, NULL, 0)) {
+		if (rp->bp_armed || rp->stepping)
+			arm(vcpu, false, false);
+		memset(vmexit, 0, sizeof(*vmexit));
+		vmexit->exitcode = VM_EXITCODE_BOGUS;
+		vmexit->rip = rp->target.rip;
+		return 1;
+	}
+	/*
+	 * Step once first: the entry may complete the instruction of the
+	 * last exit (an IN writes its register on the way back in) and the
+	 * target can be the very next instruction, before which no
+	 * breakpoint fires.  Then the breakpoint does the running.
+	 */
+	if (!rp->bp_armed && !rp->stepping && arm(vcpu, false, true) != 0)
+		return diverge(vcpu, rp->target.index, "an asynchronous exit",
+			       "the engine cannot set a breakpoint");
+	return 0;
+}
+
+int
+vm_replay_filter(struct vcpu *vcpu, struct vm_exit *vmexit)
+{
+	struct vm_replayer *rp = vcpu->vm->replayer;
+
+	if (vmexit->exitcode == VM_EXITCODE_BOGUS)
+		return 1; /* a kick of rhyve's own: not in the recording */
+	if (vmexit->exitcode != VM_EXITCODE_DEBUG ||
+	    (!rp->bp_armed && !rp->stepping))
+		return 0;
+	if (regs_match(vcpu, rp->target.regs, rp->target.nregs, NULL, 0)) {
+		arm(vcpu, false, false);
+		vmexit->exitcode = VM_EXITCODE_BOGUS;
+		return 0;
+	}
+	regs_match(vcpu, rp->target.regs, rp->target.nregs, rp->target_diff,
+		   sizeof(rp->target_diff));
+	/*
+	 * After a step, run to the breakpoint.  At a breakpoint with the
+	 * right rip but at the wrong moment (a loop), step over this
+	 * instruction with the breakpoint off, then put it back.
+	 */
+	arm(vcpu, rp->stepping, !rp->stepping);
+	return 1;
+}
+
+int
+vm_replay_exit(struct vcpu *vcpu, struct vm_exit *vmexit)
+{
+	struct vm_replayer *rp = vcpu->vm->replayer;
+	struct trace_event *ev;
+	char what[768], buf[256];
+
+	if (rp->target.valid) {
+		if (vmexit->exitcode == VM_EXITCODE_BOGUS) {
+			rp->target.valid = false;
+			rp->st.async++;
+			rp->st.exits++;
+			vcpu->exits++;
+			return 0;
+		}
+		snprintf(what, sizeof(what),
+			 "an asynchronous exit at rip 0x%llx%s%s",
+			 (unsigned long long)rp->target.rip,
+			 rp->target_diff[0] != '\0'
+			     ? "; when last compared the replay differed: "
+			     : "",
+			 rp->target_diff);
+		return diverge(
+		    vcpu, rp->target.index, what,
+		    exit_text(vmexit->exitcode, vmexit->rip, buf, sizeof(buf)));
+	}
+	ev = peek(rp);
+	exit_text(vmexit->exitcode, vmexit->rip, buf, sizeof(buf));
+	if (vmexit->has_insn) {
+		size_t len = strlen(buf);
+
+		snprintf(buf + len, sizeof(buf) - len, " (");
+		len += 2;
+		x86_format(&vmexit->insn, vmexit->rip, buf + len,
+			   sizeof(buf) - len - 1);
+		strcat(buf, ")");
+	}
+	if (ev == NULL || ev->kind != TRACE_EV_EXIT ||
+	    ev->vcpu != (uint32_t)vcpu->id ||
+	    ev->u.exit.exitcode != (uint32_t)vmexit->exitcode ||
+	    ev->u.exit.rip != vmexit->rip ||
+	    ev->u.exit.inst_length != (uint8_t)vmexit->inst_length ||
+	    (vmexit->exitcode == VM_EXITCODE_HLT &&
+	     ev->u.exit.info[0] != vmexit->u.hlt.rflags))
+		return diverge(vcpu, ev != NULL ? ev->index : 0,
+			       event_text(ev, what, sizeof(what)), buf);
+	consume(rp);
+	if (vmexit->has_insn) {
+		ev = peek(rp);
+		if (ev == NULL || ev->kind != TRACE_EV_DECODE ||
+		    ev->u.decode.len != (uint8_t)vmexit->inst_length ||
+		    memcmp(ev->u.decode.bytes, vmexit->insn_bytes,
+			   ev->u.decode.len) != 0)
+			return diverge(vcpu, ev != NULL ? ev->index : 0,
+				       event_text(ev, what, sizeof(what)),
+				       "a different instruction");
+		consume(rp);
+	}
+	rp->st.exits++;
+	vcpu->exits++;
+	return 0;
+}
+
+static const char *
+pio_text(uint16_t port, uint8_t bytes, bool in, uint32_t count,
+	 const uint8_t *data, char *buf, size_t len)
+{
+	uint64_t v = 0;
+
+	memcpy(&v, data, bytes <= 8 ? bytes : 8);
+	snprintf(buf, len, "port 0x%x %s of %u byte%s x %u, 0x%llx", port,
+		 in ? "read" : "write", bytes, bytes == 1 ? "" : "s", count,
+		 (unsigned long long)v);
+	return buf;
+}
+
+static const char *
+mmio_text(uint64_t gpa, uint8_t bytes, bool write, uint64_t value, char *buf,
+	  size_t len)
+{
+	snprintf(buf, len, "MMIO %s of %u bytes at 0x%llx, 0x%llx",
+		 write ? "write" : "read", bytes, (unsigned long long)gpa,
+		 (unsigned long long)value);
+	return buf;
+}
+
+int
+vm_replay_access(struct vcpu *vcpu, struct vm_exit *vmexit)
+{
+	struct vm_replayer *rp = vcpu->vm->replayer;
+	struct trace_event *ev = peek(rp);
+	char what[160], buf[160];
+
+	if (vmexit->exitcode == VM_EXITCODE_INOUT) {
+		struct vm_inout *io = &vmexit->u.inout;
+		size_t n = (size_t)io->count * io->bytes;
+
+		pio_text(io->port, io->bytes, io->in, io->count, io->data, buf,
+			 sizeof(buf));
+		if (ev == NULL || ev->kind != TRACE_EV_PIO)
+			return diverge(vcpu, ev != NULL ? ev->index : 0,
+				       event_text(ev, what, sizeof(what)), buf);
+		pio_text(ev->u.pio.port, ev->u.pio.bytes, ev->u.pio.in,
+			 ev->u.pio.count, ev->u.pio.data, what, sizeof(what));
+		if (ev->u.pio.port != io->port ||
+		    ev->u.pio.bytes != io->bytes || ev->u.pio.in != io->in ||
+		    ev->u.pio.count != io->count ||
+		    (!io->in && memcmp(ev->u.pio.data, io->data, n) != 0))
+			return diverge(vcpu, ev->index, what, buf);
+		if (io->in)
+			memcpy(io->data, ev->u.pio.data, n);
+	} else if (vmexit->exitcode == VM_EXITCODE_MMIO) {
+		struct vm_mmio *mmio = &vmexit->u.mmio;
+
+		mmio_text(mmio->gpa, mmio->bytes, mmio->write, mmio->data, buf,
+			  sizeof(buf));
+		if (ev == NULL || ev->kind != TRACE_EV_MMIO)
+			return diverge(vcpu, ev != NULL ? ev->index : 0,
+				       event_text(ev, what, sizeof(what)), buf);
+		mmio_text(ev->u.mmio.gpa, ev->u.mmio.bytes, ev->u.mmio.write,
+			  ev->u.mmio.value, what, sizeof(what));
+		if (ev->u.mmio.gpa != mmio->gpa ||
+		    ev->u.mmio.bytes != mmio->bytes ||
+		    ev->u.mmio.write != mmio->write ||
+		    (mmio->write && ev->u.mmio.value != mmio->data))
+			return diverge(vcpu, ev->index, what, buf);
+		if (!mmio->write)
+			mmio->data = ev->u.mmio.value;
+	} else {
+		return 0;
+	}
+	consume(rp);
+	return 0;
+}
+
+int
+vm_replay_msr(struct vcpu *vcpu, bool write, uint32_t msr, uint64_t *value)
+{
+	struct vm_replayer *rp = vcpu->vm->replayer;
+	struct trace_event *ev = peek(rp);
+	char what[128], buf[128];
+
+	snprintf(buf, sizeof(buf), "%s of MSR 0x%x, 0x%llx",
+		 write ? "write" : "read", msr, (unsigned long long)*value);
+	if (ev == NULL || ev->kind != TRACE_EV_MSR)
+		return diverge(vcpu, ev != NULL ? ev->index : 0,
+			       event_text(ev, what, sizeof(what)), buf);
+	snprintf(what, sizeof(what), "%s of MSR 0x%x, 0x%llx",
+		 ev->u.msr.write ? "write" : "read", ev->u.msr.msr,
+		 (unsigned long long)ev->u.msr.value);
+	if (ev->u.msr.write != write || ev->u.msr.msr != msr ||
+	    (write && ev->u.msr.value != *value))
+		return diverge(vcpu, ev->index, what, buf);
+	if (!write)
+		*value = ev->u.msr.value;
+	consume(rp);
+	return 0;
+}

@@ -1,0 +1,137 @@
+/*
+ * --replay FILE: the VM a trace recorded, rebuilt from the trace alone.
+ * The header's config tree says which devices and how much memory; the
+ * first checkpoint gives memory and registers (no kernel file is read);
+ * kmod's replayer then answers the guest from the trace and checks every
+ * exit.  The guest's console output comes out of the devices as it did
+ * when it was recorded.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rhyve.h"
+#include "trace.h"
+
+static struct trace_reader *replay_reader;
+static struct timespec replay_t0;
+
+bool
+rhyve_replaying(void)
+{
+	return replay_reader != NULL;
+}
+
+/*
+ * Recorded config keys a replay does not take: it does not record again,
+ * and fw_cfg files were host files whose contents the guest read from
+ * the device; in the replay they come from the trace, the files may be
+ * gone.
+ */
+static bool
+replay_skips_key(const char *key)
+{
+	return strncmp(key, "record.", 7) == 0 ||
+	       strncmp(key, "replay.", 7) == 0 ||
+	       strncmp(key, "fwcfg.file.", 11) == 0;
+}
+
+int
+rhyve_replay_open(void)
+{
+	const char *path = get_config_value("replay.file");
+	const struct trace_kv *kv;
+	const char *engine;
+	char err[256];
+	size_t n;
+
+	if (path == NULL)
+		return 0;
+	if (get_config_value("record.file") != NULL) {
+		rhyve_warnx("--record and --replay exclude each other");
+		return -1;
+	}
+	replay_reader = trace_open(path, err, sizeof(err));
+	if (replay_reader == NULL) {
+		rhyve_warnx("--replay: %s", err);
+		return -1;
+	}
+	engine = trace_header_get(replay_reader, "trace.engine");
+	if (engine == NULL || strcmp(engine, "kvm") != 0) {
+		rhyve_warnx("--replay %s: recorded on engine '%s'; this rhyve "
+			    "replays kvm recordings",
+			    path, engine != NULL ? engine : "(none)");
+		return -1;
+	}
+	kv = trace_header(replay_reader, &n);
+	for (size_t i = 0; i < n; i++) {
+		const char *key = kv[i].key;
+
+		if (strncmp(key, "confignode.", 11) == 0) {
+			if (create_config_node(key + 11) == NULL)
+				goto bad;
+			continue;
+		}
+		if (strncmp(key, "config.", 7) != 0)
+			continue;
+		key += 7;
+		if (replay_skips_key(key) || get_config_value(key) != NULL)
+			continue;
+		if (set_config_value(key, kv[i].value) != 0) {
+		bad:
+			rhyve_warnx("--replay %s: bad recorded config %s=%s",
+				    path, key, kv[i].value);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+rhyve_replay_start(struct vm *vm)
+{
+	char err[256];
+
+	if (vm_replay_start(vm, replay_reader, err, sizeof(err)) != 0) {
+		rhyve_warnx("--replay: %s", err);
+		return -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &replay_t0);
+	return 0;
+}
+
+int
+rhyve_replay_finish(struct vm *vm, int status)
+{
+	struct vm_replay_stats st;
+	struct timespec t1;
+	int recorded;
+	double secs;
+
+	if (replay_reader == NULL)
+		return status;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - replay_t0.tv_sec) +
+	       (double)(t1.tv_nsec - replay_t0.tv_nsec) / 1e9;
+	if (!vm_replaying(vm) || vm_replay_finish(vm, status, &recorded) != 0) {
+		if (vm_replaying(vm))
+			fprintf(stderr, "rhyve: %s", vm_replay_report(vm));
+		status = RHYVE_EXIT_ERROR;
+	} else {
+		vm_replay_stats(vm, &st);
+		fprintf(stderr,
+			"rhyve: replayed %llu events (%llu exits, %llu "
+			"asynchronous) in %.3f s (recorded in %.3f s); end "
+			"state matches: registers, memory (hash %016llx), exit "
+			"status %d\n",
+			(unsigned long long)st.events,
+			(unsigned long long)st.exits,
+			(unsigned long long)st.async, secs,
+			(double)st.recorded_ns / 1e9,
+			(unsigned long long)st.mem_hash, recorded);
+		status = recorded;
+	}
+	trace_close(replay_reader);
+	replay_reader = NULL;
+	return status;
+}
