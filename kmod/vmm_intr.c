@@ -190,6 +190,8 @@ vm_handle_hlt(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
 
+	/* The guest may have lowered CR8 just before the HLT. */
+	vlapic_sync_tpr(vcpu);
 	pthread_mutex_lock(&vcpu->mtx);
 	vcpu->halted = true;
 	while (!event_pending(vcpu) && !atomic_load(&vcpu->exit_request) &&

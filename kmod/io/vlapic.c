@@ -520,6 +520,8 @@ vlapic_is_dest(struct vlapic *vlapic, uint32_t dest, bool phys)
 		else
 			match = (dest >> 16) == (ldr >> 16) &&
 				(dest & ldr & 0xffff) != 0;
+	} else if (dest > 0xff && dest != 0xffffffff) {
+		match = false; /* an x2APIC ID no xAPIC can have */
 	} else if (d8 == 0xff) {
 		match = true; /* broadcast, physical or logical */
 	} else if (phys) {
