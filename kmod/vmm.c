@@ -651,7 +651,7 @@ vm_platform_init(struct vm *vm)
 
 	if ((error = vatpic_init(vm)) != 0 || (error = vatpit_init(vm)) != 0 ||
 	    (error = vpmtmr_init(vm)) != 0 || (error = vrtc_init(vm)) != 0 ||
-	    (error = vhpet_init(vm)) != 0)
+	    (error = vhpet_init(vm)) != 0 || (error = vioapic_init(vm)) != 0)
 		return error;
 	return 0;
 }
@@ -659,6 +659,7 @@ vm_platform_init(struct vm *vm)
 void
 vm_platform_cleanup(struct vm *vm)
 {
+	vioapic_cleanup(vm);
 	vhpet_cleanup(vm);
 	vrtc_cleanup(vm);
 	vpmtmr_cleanup(vm);
@@ -666,20 +667,33 @@ vm_platform_cleanup(struct vm *vm)
 	vatpic_cleanup(vm);
 }
 
+/* As bhyve's: the 8259 pair first, then the I/O APIC's pin. */
 int
 vm_isa_assert_irq(struct vm *vm, int atpic_irq, int ioapic_irq)
 {
-	return atpic_irq >= 0 ? vatpic_assert_irq(vm, atpic_irq) : 0;
+	int error = atpic_irq >= 0 ? vatpic_assert_irq(vm, atpic_irq) : 0;
+
+	if (error == 0 && ioapic_irq >= 0)
+		error = vm_ioapic_assert_irq(vm, ioapic_irq);
+	return error;
 }
 
 int
 vm_isa_deassert_irq(struct vm *vm, int atpic_irq, int ioapic_irq)
 {
-	return atpic_irq >= 0 ? vatpic_deassert_irq(vm, atpic_irq) : 0;
+	int error = atpic_irq >= 0 ? vatpic_deassert_irq(vm, atpic_irq) : 0;
+
+	if (error == 0 && ioapic_irq >= 0)
+		error = vm_ioapic_deassert_irq(vm, ioapic_irq);
+	return error;
 }
 
 int
 vm_isa_pulse_irq(struct vm *vm, int atpic_irq, int ioapic_irq)
 {
-	return atpic_irq >= 0 ? vatpic_pulse_irq(vm, atpic_irq) : 0;
+	int error = atpic_irq >= 0 ? vatpic_pulse_irq(vm, atpic_irq) : 0;
+
+	if (error == 0 && ioapic_irq >= 0)
+		error = vm_ioapic_pulse_irq(vm, ioapic_irq);
+	return error;
 }

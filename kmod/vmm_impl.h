@@ -220,6 +220,7 @@ struct vm_iomem {
 };
 
 struct vatpic;
+struct vioapic;
 struct vatpit;
 struct vpmtmr;
 struct vrtc;
@@ -249,6 +250,7 @@ struct vm {
 	struct vpmtmr *vpmtmr;
 	struct vrtc *vrtc;
 	struct vhpet *vhpet;
+	struct vioapic *vioapic;
 };
 
 /* The VM's clock: ns since creation.  Every device timer uses it. */

@@ -7,11 +7,12 @@
  *               getrandom(2): an input no replay can reproduce but
  *               from the trace
  *   0xff000000  64 KiB of RAM-like MMIO (every access exits)
- *   0x2000-0x200f  IRQ lines: writing non-zero to 0x2000 + n raises ISA
- *               IRQ n, zero lowers it (reads give the line's state; bhyve
+ *   0x2000-0x2017  IRQ lines: writing non-zero to 0x2000 + n raises line
+ *               n, zero lowers it (reads give the line's state; bhyve
  *               reads 0).  A line, not a counter: writing 1 twice raises it
- *               once.  IRQ2 is the PIC's cascade and goes nowhere until
- *               the I/O APIC, which will also get pins 16-23 (0x2010+).
+ *               once.  Lines 0-15 are ISA IRQ n on the 8259 pair and the
+ *               I/O APIC's pin n (as bhyve's; IRQ2 is the PIC's cascade,
+ *               so only the pin), lines 16-23 the I/O APIC's pins 16-23.
  *   0x2020      LINT1 of vCPU 0: a write pulses it (an NMI as the local
  *               APIC's LVT LINT1 is set up on PCs); reads give 0.
  */
@@ -32,7 +33,8 @@
 #define IOMEM_BASE     0xff000000ULL
 #define IOMEM_LEN      0x10000
 #define IRQ_BASE       0x2000
-#define IRQ_LEN        16 /* ISA IRQs; the I/O APIC pins 16-23 come later */
+#define IRQ_LEN        24 /* ISA IRQs 0-15, then the I/O APIC's pins */
+#define IRQ_ISA        16
 #define LINT1_PORT     0x2020
 
 static struct pctestdev_softc {
@@ -40,7 +42,7 @@ static struct pctestdev_softc {
 	uint32_t ioport_data;
 	uint8_t *iomem;
 	pthread_mutex_t irq_mtx;
-	uint16_t irq_lines; /* the state of each ISA IRQ line */
+	uint32_t irq_lines; /* the state of each line */
 } pctestdev_sc = { .irq_mtx = PTHREAD_MUTEX_INITIALIZER };
 
 static int
@@ -97,12 +99,14 @@ pctestdev_irq(struct vcpu *vcpu, bool in, int port, int bytes, uint32_t *eax,
 		up = ((*eax >> (8 * i)) & 0xff) != 0;
 		if (up == was)
 			continue;
-		sc->irq_lines ^= (uint16_t)(1u << irq);
+		sc->irq_lines ^= 1u << irq;
 		/* As bhyve: the ISA IRQ and the I/O APIC pin of that number. */
 		if (up)
-			vm_isa_assert_irq(sc->vm, irq, irq);
+			vm_isa_assert_irq(sc->vm, irq < IRQ_ISA ? irq : -1,
+					  irq);
 		else
-			vm_isa_deassert_irq(sc->vm, irq, irq);
+			vm_isa_deassert_irq(sc->vm, irq < IRQ_ISA ? irq : -1,
+					    irq);
 	}
 	pthread_mutex_unlock(&sc->irq_mtx);
 	if (in)

@@ -10,10 +10,9 @@
  * thus never stops the VM through a UART access.
  *
  * The UART's interrupt line is its ISA IRQ (COM1/COM3 4, COM2/COM4 3) on
- * the 8259 pair: the 16550 model calls back on each change of the line,
- * which asserts or deasserts the IRQ (the PIC counts asserters, so COM1
- * and COM3 share IRQ4 as a wired OR).  TODO: the same pin on the I/O
- * APIC once there is one (ioapic_irq is -1 until then).
+ * the 8259 pair and the I/O APIC pin of the same number: the 16550 model
+ * calls back on each change of the line, which asserts or deasserts the
+ * IRQ (both count asserters, so COM1 and COM3 share IRQ4 as a wired OR).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +67,7 @@ uart_lpc_intr_assert(void *arg)
 {
 	struct uart_lpc *ul = arg;
 
-	vm_isa_assert_irq(ul->vm, ul->irq, -1);
+	vm_isa_assert_irq(ul->vm, ul->irq, ul->irq);
 }
 
 static void
@@ -76,7 +75,7 @@ uart_lpc_intr_deassert(void *arg)
 {
 	struct uart_lpc *ul = arg;
 
-	vm_isa_deassert_irq(ul->vm, ul->irq, -1);
+	vm_isa_deassert_irq(ul->vm, ul->irq, ul->irq);
 }
 
 static int

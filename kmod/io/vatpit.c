@@ -297,7 +297,7 @@ vatpit_callout(void *arg)
 	 * legacy replacement routing on, IRQ0 is the HPET's, not ours.
 	 */
 	if (fire && !vhpet_legacy_routing(vatpit->vm))
-		vatpic_pulse_irq(vatpit->vm, 0);
+		vm_isa_pulse_irq(vatpit->vm, 0, 2); /* the MADT's override */
 }
 
 /* ---- programming --------------------------------------------------------- */

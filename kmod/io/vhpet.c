@@ -37,13 +37,11 @@
  * (also with the interrupt disabled, as the spec says); the line is high
  * while the bit is set and the interrupt enabled, and falls when the
  * guest writes 1 to the bit.  Routing: with LEG_RT_CNF timer 0 drives
- * IRQ0 and timer 1 IRQ8 of the 8259 pair (the I/O APIC's pins 2 and 8
- * once there is one); the RTC's IRQ8 is then disconnected (vrtc asks
- * vhpet_legacy_routing()), and so should the PIT's IRQ0 be (vatpit does
- * not ask yet).  Otherwise Tn_INT_ROUTE_CNF names an I/O APIC pin: the
- * timers offer pins 20-23 as bhyve's do with a 24-pin I/O APIC, a route
- * outside them reads back as 0 - but rhyve has no I/O APIC yet, so those
- * interrupts go nowhere (the status bits still work).
+ * IRQ0 and timer 1 IRQ8 of the 8259 pair and the I/O APIC's pins 2 and
+ * 8; the RTC's IRQ8 and the PIT's IRQ0 are then disconnected (vrtc and
+ * vatpit ask vhpet_legacy_routing()).  Otherwise Tn_INT_ROUTE_CNF names
+ * an I/O APIC pin: the timers offer pins 20-23 as bhyve's do with a
+ * 24-pin I/O APIC, a route outside them reads back as 0.
  *
  * Locking: one mutex for the state.  Interrupt lines change after it is
  * dropped, in the order decided under it: a second mutex, taken before
@@ -137,6 +135,8 @@ struct line_ops {
 	} op[4 * HPET_NTIMERS];
 };
 
+#define LINE_IOAPIC 0x100 /* an I/O APIC pin, not an ISA IRQ */
+
 static void
 line_op(struct line_ops *ops, enum line_op op, int irq)
 {
@@ -158,17 +158,24 @@ vhpet_unlock_deliver(struct vhpet *vhpet, const struct line_ops *ops)
 	pthread_mutex_unlock(&vhpet->mtx);
 	for (int i = 0; i < ops->n; i++) {
 		int irq = ops->op[i].irq;
+		/*
+		 * Legacy IRQ0 and IRQ8 on the 8259 pair and the I/O APIC's
+		 * pins 2 and 8 (the MADT's override), else a pin alone.
+		 */
+		int atpic = irq & LINE_IOAPIC ? -1 : irq;
+		int pin = irq & LINE_IOAPIC ? irq & ~LINE_IOAPIC
+			  : irq == 0        ? 2
+					    : irq;
 
-		/* The 8259 pair; the I/O APIC's pin later. */
 		switch (ops->op[i].op) {
 		case LINE_ASSERT:
-			vatpic_assert_irq(vhpet->vm, irq);
+			vm_isa_assert_irq(vhpet->vm, atpic, pin);
 			break;
 		case LINE_DEASSERT:
-			vatpic_deassert_irq(vhpet->vm, irq);
+			vm_isa_deassert_irq(vhpet->vm, atpic, pin);
 			break;
 		case LINE_PULSE:
-			vatpic_pulse_irq(vhpet->vm, irq);
+			vm_isa_pulse_irq(vhpet->vm, atpic, pin);
 			break;
 		}
 	}
@@ -218,7 +225,10 @@ level(const struct timer *t)
 	return (t->config & TN_INT_TYPE) != 0;
 }
 
-/* The IRQ on the 8259 pair a timer drives, or -1 (an I/O APIC pin). */
+/*
+ * The line a timer drives: a legacy ISA IRQ (0 or 8), or LINE_IOAPIC |
+ * the I/O APIC pin of Tn_INT_ROUTE_CNF.
+ */
 static int
 timer_irq(const struct vhpet *vhpet, const struct timer *t)
 {
@@ -228,8 +238,8 @@ timer_irq(const struct vhpet *vhpet, const struct timer *t)
 		if (t->n == 1)
 			return 8;
 	}
-	/* Tn_INT_ROUTE_CNF: an I/O APIC pin, and there is none yet. */
-	return -1;
+	return LINE_IOAPIC |
+	       (int)((t->config & TN_INT_ROUTE) >> TN_INT_ROUTE_SHIFT);
 }
 
 /* Make the timer's level line what its state says. */

@@ -630,13 +630,12 @@ vlapic_send_ipi(struct vlapic *vlapic, const struct vlapic_post *post)
 static void
 vlapic_post_run(struct vlapic *vlapic, struct vlapic_post *post)
 {
-	if (post->eoi_vector >= 0) {
-		/*
-		 * A level-triggered vector's EOI: the I/O APIC re-checks the
-		 * pin it came from (as bhyve's vioapic_process_eoi()).  The
-		 * I/O APIC's call goes here.
-		 */
-	}
+	/*
+	 * A level-triggered vector's EOI: the I/O APIC re-checks the pin it
+	 * came from (as bhyve's vioapic_process_eoi()).
+	 */
+	if (post->eoi_vector >= 0)
+		vioapic_process_eoi(vlapic->vm, post->eoi_vector);
 	if (post->ipi)
 		vlapic_send_ipi(vlapic, post);
 	post->notify = false;

@@ -536,7 +536,7 @@ vrtc_unlock_pulse(struct vrtc *vrtc, bool pulse)
 {
 	pthread_mutex_unlock(&vrtc->mtx);
 	if (pulse)
-		vatpic_pulse_irq(vrtc->vm, RTC_IRQ); /* I/O APIC pin 8 later */
+		vm_isa_pulse_irq(vrtc->vm, RTC_IRQ, RTC_IRQ);
 }
 
 static void
