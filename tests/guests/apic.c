@@ -112,6 +112,7 @@ wrmsr(uint32_t msr, uint64_t v)
 			 : "memory");
 }
 
+#ifndef APIC_NO_TSC
 static uint64_t
 rdtsc(void)
 {
@@ -120,6 +121,7 @@ rdtsc(void)
 	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
 	return (uint64_t)hi << 32 | lo;
 }
+#endif
 
 static uint32_t
 cpuid1_ecx(void)
@@ -449,10 +451,11 @@ test_periodic(void)
 	guest_printf("apic: periodic ok\n");
 }
 
+#ifndef APIC_NO_TSC
 static void
 test_tsc_deadline(void)
 {
-	uint64_t p0, p1, t0, t1, hz, start, dl;
+	uint64_t p0, p1, t0, t1, hz, start, dl, v;
 
 	GUEST_ASSERT(cpuid1_ecx() & (1u << 24));
 	/* The TSC's rate, against the PM timer. */
@@ -473,7 +476,9 @@ test_tsc_deadline(void)
 	start = pm_now();
 	dl = rdtsc() + hz / 100; /* 10 ms */
 	wrmsr(MSR_TSCDL, dl);
-	GUEST_ASSERT_EQ(rdmsr(MSR_TSCDL), dl);
+	/* Armed: it reads back, unless a loaded host let the time pass. */
+	v = rdmsr(MSR_TSCDL);
+	GUEST_ASSERT(v == dl || (v == 0 && rdtsc() >= dl));
 	vec_wait(V_TSCDL, 1);
 	guest_printf("apic: TSC deadline: interrupt after %lu us\n",
 		     (unsigned long)pm_to_us(irq_pm[V_TSCDL] - start));
@@ -485,14 +490,15 @@ test_tsc_deadline(void)
 	/* A deadline in the past fires at once; leaving the mode disarms. */
 	wrmsr(MSR_TSCDL, 1);
 	vec_wait(V_TSCDL, 2);
-	wrmsr(MSR_TSCDL, rdtsc() + hz / 100);
+	wrmsr(MSR_TSCDL, rdtsc() + hz / 20); /* 50 ms */
 	apic_write(APIC_LVTT, V_TSCDL);
-	pm_delay_us(20000);
+	pm_delay_us(100000);
 	window(300);
 	GUEST_ASSERT_EQ(count[V_TSCDL], 2);
 	apic_write(APIC_LVTT, LVT_MASKED);
 	guest_printf("apic: TSC deadline ok\n");
 }
+#endif
 
 static void
 test_nmi(void)
@@ -601,7 +607,9 @@ guest_main(void)
 	test_nesting();
 	test_oneshot();
 	test_periodic();
+#ifndef APIC_NO_TSC
 	test_tsc_deadline();
+#endif
 	test_nmi();
 	test_x2apic();
 	guest_printf("apic: ok\n");
