@@ -60,6 +60,14 @@
 #define PSL_RF   (1ULL << 16)
 #define PSL_VM   (1ULL << 17)
 
+/* Debug registers (SDM vol. 3B 17.2) */
+#define DR6_B(n)         (1ULL << (n))       /* breakpoint n (0-3) matched */
+#define DR6_BS           (1ULL << 14)        /* single step */
+#define DR7_L(n)         (1ULL << (2 * (n))) /* local enable of n */
+#define DR7_LE           (1ULL << 8)         /* exact data breakpoints */
+#define DR7_RW_SHIFT(n)  (16 + 4 * (n))      /* 00 exec, 01 write, 11 rw */
+#define DR7_LEN_SHIFT(n) (18 + 4 * (n))      /* 00 1, 01 2, 11 4, 10 8 bytes */
+
 /* Page-table entries */
 #define PG_V  (1ULL << 0)
 #define PG_RW (1ULL << 1)

@@ -238,7 +238,11 @@ vm_set_msr(struct vcpu *vcpu, uint32_t msr, uint64_t val)
 int
 vm_set_guest_debug(struct vcpu *vcpu, const struct vm_guest_debug *dbg)
 {
-	return vcpu->vm->engine->set_debug(vcpu->cookie, dbg);
+	int error = vcpu->vm->engine->set_debug(vcpu->cookie, dbg);
+
+	if (error == 0)
+		vcpu->debug_step = dbg->enable && dbg->singlestep;
+	return error;
 }
 
 static bool
@@ -503,7 +507,13 @@ vm_before_entry(struct vcpu *vcpu, struct vm_exit *vmexit)
 	int rc;
 
 	if (vcpu->vm->replayer == NULL) {
-		vm_inject_pending(vcpu);
+		/*
+		 * A debugger's single step runs with interrupts held back
+		 * (they stay pending), so that it lands on the next
+		 * instruction and not in an interrupt handler.
+		 */
+		if (!vcpu->debug_step)
+			vm_inject_pending(vcpu);
 		return 0;
 	}
 	rc = vm_replay_before_entry(vcpu, vmexit);

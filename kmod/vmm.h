@@ -255,7 +255,10 @@ int vm_run(struct vcpu *vcpu, struct vm_exit *vmexit);
  * addresses, dr7 with the L0-L3 enables and R/W, LEN fields), and
  * single-stepping.  A hit or a step ends vm_run() with VM_EXITCODE_DEBUG
  * (u.debug.dr6 says which).  While it is on, the guest's own debug
- * registers are not in effect.  enable = false turns it all off.
+ * registers are not in effect.  While single-stepping, kmod injects no
+ * interrupts (they stay pending), so a step executes the next
+ * instruction and not the first of a handler.  enable = false turns it
+ * all off.
  */
 struct vm_guest_debug {
 	bool enable;
@@ -264,6 +267,15 @@ struct vm_guest_debug {
 	uint64_t dr7;
 };
 int vm_set_guest_debug(struct vcpu *vcpu, const struct vm_guest_debug *dbg);
+/*
+ * Guest linear -> physical through the vCPU's current paging state (CR0,
+ * CR3, CR4, EFER, CPL), emul's walker with 'access' (X86_MEM_*; a
+ * debugger passes X86_MEM_PEEK).  0 with *fault false and *gpa, or
+ * *fault true where the guest would fault; EIO if the state is not
+ * readable.  From the vCPU's thread, or while it is stopped.
+ */
+int vm_gla2gpa_nofault(struct vcpu *vcpu, uint64_t gla, int access,
+		       uint64_t *gpa, bool *fault);
 
 /* Make a vm_run() in another thread return soon with VM_EXITCODE_BOGUS. */
 void vm_vcpu_kick(struct vcpu *vcpu);

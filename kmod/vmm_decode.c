@@ -416,3 +416,23 @@ vm_exit_decode(struct vcpu *vcpu, struct vm_exit *vmexit)
 		 what, (unsigned long long)dc.rip, text, why);
 	return 0;
 }
+
+/*
+ * bhyve's vm_gla2gpa_nofault(): a linear address through the vCPU's
+ * paging state as it is now (for debuggers: pass X86_MEM_PEEK, or a
+ * write with X86_MEM_NOSIDE | X86_MEM_NOPERM).
+ */
+int
+vm_gla2gpa_nofault(struct vcpu *vcpu, uint64_t gla, int access, uint64_t *gpa,
+		   bool *fault)
+{
+	struct decode_ctx dc = { .vcpu = vcpu };
+	struct x86_fault f;
+	int rc;
+
+	if (decode_read_state(&dc) != 0)
+		return EIO;
+	rc = x86_gla2gpa(&dc.pg, &dc.mem, gla, access, gpa, &f);
+	*fault = rc != 0;
+	return 0;
+}

@@ -201,6 +201,8 @@ struct vcpu {
 	uint64_t record_time; /* time of the last exit recorded */
 	bool record_pending;  /* the last exit's access is not recorded yet */
 	uint64_t window_kick_at; /* its deadline (vm_clock_ns) */
+	/* Single-stepping for a debugger: nothing is injected meanwhile. */
+	bool debug_step;
 };
 
 #define VM_MAX_IOPORTS 16

@@ -35,7 +35,7 @@ rhyve_usage(FILE *fp)
 	    fp,
 	    "Usage: rhyve [-Aehu] [-c [[cpus=]n][,sockets=n][,cores=n]"
 	    "[,threads=n]]\n"
-	    "             [-f name,string=text|file=path]\n"
+	    "             [-f name,string=text|file=path] [-G [w][addr:]port]\n"
 	    "             [-k config_file] [-l lpc] [-m mem] [-o var=value]\n"
 	    "             [-s slot,emulation[,conf]] [--engine kvm]\n"
 	    "             [--initrd PATH] [--cmdline STRING] [--record FILE]\n"
@@ -46,6 +46,8 @@ rhyve_usage(FILE *fp)
 	    "       -e: exit on unhandled I/O access (strict I/O)\n"
 	    "       -f: add a fw_cfg file (name,string=text or "
 	    "name,file=path)\n"
+	    "       -G: gdb stub: [w][addr:]port (TCP) or [w]pty[:link]; "
+	    "w: wait for the debugger\n"
 	    "       -h: help\n"
 	    "       -k: key=value flat config file\n"
 	    "       -l: LPC device configuration (-l help lists them)\n"
@@ -127,8 +129,8 @@ rhyve_parse_args(int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "Ac:ef:hk:l:m:o:s:u", long_options,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "Ac:ef:G:hk:l:m:o:s:u",
+				long_options, NULL)) != -1) {
 		switch (c) {
 		case 'A':
 			/* bhyve's -A; rhyve builds the tables by default. */
@@ -140,6 +142,10 @@ rhyve_parse_args(int argc, char **argv)
 			break;
 		case 'e':
 			set_config_bool("x86.strictio", true);
+			break;
+		case 'G':
+			if (gdb_parse_opt(optarg) != 0)
+				return -1;
 			break;
 		case 'h':
 			rhyve_usage(stdout);

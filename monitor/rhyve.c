@@ -192,13 +192,15 @@ main(int argc, char **argv)
 		rhyve_warnx("%s", errbuf);
 		goto out;
 	}
-	if (rhyve_record_start(vm) != 0)
+	if (rhyve_record_start(vm) != 0 || gdb_server_init(vm) != 0)
 		goto out;
 	status = vcpu_run_all(vm);
+	gdb_server_vm_ended(status);
 	if (rhyve_record_finish(vm, status) != 0)
 		status = RHYVE_EXIT_ERROR;
 	status = rhyve_replay_finish(vm, status);
 out:
+	gdb_server_fini();
 	pm_deinit();
 	fwcfg_deinit();
 	pci_deinit();

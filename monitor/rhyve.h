@@ -18,6 +18,8 @@
  *   fwcfg.c      QEMU's fw_cfg on ports 0x510/0x511 (-f)
  *   pm.c         ACPI PM1 event/control blocks (power-off), reset 0xcf9
  *   acpi.c       the ACPI tables; acpi_aml.c builds the DSDT's AML
+ *   gdb_server.c the gdb stub's transports (-G: TCP or a pty)
+ *   gdb_target.c the live VM as a gdb target; the all-stop protocol
  *   vcpu.c       one thread per vCPU and the table of exit handlers
  *   rhyve.c      main(): config -> VM -> devices -> kernel -> run
  */
@@ -550,6 +552,38 @@ int rhyve_replay_start(struct vm *vm);
  * exits with: the recorded one, or 4.
  */
 int rhyve_replay_finish(struct vm *vm, int status);
+
+/* ---- gdb_server.c, gdb_target.c: the built-in gdb stub (-G) ---------- */
+
+struct gdb_session;
+struct gdb_stop;
+struct gdb_target;
+
+/* -G [w][addr:]port | [w]pty[:link] into gdb.*; -1 after printing. */
+int gdb_parse_opt(const char *opt);
+/* Listen (or open the pty) as gdb.* says; 0 also when there is no -G. */
+int gdb_server_init(struct vm *vm);
+/* The vCPUs have stopped with 'status': "W" to the debugger. */
+void gdb_server_vm_ended(int status);
+void gdb_server_fini(void);
+
+/*
+ * The vCPU loop's hooks: before each vm_run() (parks the vCPU while the
+ * debugger has the VM stopped), at a debug exit (true: the stub's, the
+ * vCPU stops or runs on; false: no debugger), when the thread ends.
+ */
+void gdb_vcpu_before_run(struct vcpu *vcpu);
+bool gdb_vcpu_debug_exit(struct vcpu *vcpu, const struct vm_exit *vmexit);
+void gdb_vcpu_done(struct vcpu *vcpu);
+
+/* gdb_target.c for gdb_server.c; lock/unlock guard the session. */
+void gdb_target_init(struct vm *vm, bool wait);
+void gdb_target_get(struct gdb_target *t);
+void gdb_target_lock(void);
+void gdb_target_unlock(void);
+bool gdb_target_attach(struct gdb_stop *stop);
+void gdb_target_set_session(struct gdb_session *s);
+void gdb_target_vm_ended(void);
 
 /* ---- vcpu.c: the run loop -------------------------------------------- */
 

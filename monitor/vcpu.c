@@ -143,6 +143,8 @@ vmexit_bogus(struct vcpu *vcpu, struct vm_exit *vmexit)
 static enum vmexit_ret
 vmexit_debug(struct vcpu *vcpu, struct vm_exit *vmexit)
 {
+	if (gdb_vcpu_debug_exit(vcpu, vmexit))
+		return VMEXIT_CONTINUE;
 	rhyve_warnx("vcpu %d: debug exit at rip 0x%lx with no debugger",
 		    vcpu_id(vcpu), (unsigned long)vmexit->rip);
 	return VMEXIT_ABORT;
@@ -198,6 +200,7 @@ vcpu_thread(void *arg)
 
 	memset(&vmexit, 0, sizeof(vmexit));
 	while (vm_suspended(vm) == VM_SUSPEND_NONE) {
+		gdb_vcpu_before_run(vcpu);
 		error = vm_run(vcpu, &vmexit);
 		if (error != 0) {
 			rhyve_warnx("vcpu %d: vm_run: %s", vcpu_id(vcpu),
@@ -210,6 +213,7 @@ vcpu_thread(void *arg)
 			VMEXIT_CONTINUE)
 			stop_vm(vm, VM_SUSPEND_HALT, RHYVE_EXIT_ERROR);
 	}
+	gdb_vcpu_done(vcpu);
 	return NULL;
 }
 

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Debug a test guest in rhyve with the real gdb.
+#
+#   run-gdb.sh RHYVE GUEST TRANSPORT SCRIPT STATUS REGEX [RHYVE-ARGS...]
+#
+# Starts RHYVE with -G w0 (TRANSPORT tcp: a free port, read back from
+# rhyve's "listening on" line) or -G wpty:LINK (TRANSPORT pty), COM1 in a
+# file and the pc-testdev, then runs
+#   gdb -batch -nx -ex 'target remote ...' -x SCRIPT GUEST
+# SCRIPT (Python in gdb, tests/gdb/gdbtest.py) checks what gdb sees and
+# prints "GDBTEST PASS" at its end.  Fails unless it did, rhyve then
+# exited with STATUS and a line of the guest's console matches REGEX
+# (and none matches $RHYVE_GDB_NOT_REGEX, if set).
+# Exits 77 (skipped) without a usable /dev/kvm or without gdb.
+set -u
+
+if [ $# -lt 6 ]; then
+	echo "usage: $0 RHYVE GUEST tcp|pty SCRIPT STATUS REGEX [ARGS...]" >&2
+	exit 2
+fi
+rhyve=$1 guest=$2 transport=$3 script=$4 expect=$5 regex=$6
+shift 6
+
+if ! { [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] &&
+	(exec 3<>/dev/kvm) 2>/dev/null; }; then
+	echo "SKIP: /dev/kvm not usable"
+	exit 77
+fi
+if ! command -v gdb >/dev/null; then
+	echo "SKIP: no gdb"
+	exit 77
+fi
+
+dir=$(mktemp -d "${TMPDIR:-/tmp}/rhyve-gdb.XXXXXX") || exit 1
+rpid=
+cleanup() {
+	[ -n "$rpid" ] && kill -9 "$rpid" 2>/dev/null
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+
+case $transport in
+tcp) gopt=w0 ;;
+pty) gopt=wpty:$dir/gdb-pty ;;
+*)
+	echo "FAIL: unknown transport $transport"
+	exit 1
+	;;
+esac
+
+echo "+ $rhyve -G $gopt -l com1,file:$dir/console -l pc-testdev $* --kernel $guest gdbtest"
+"$rhyve" -G "$gopt" -l "com1,file:$dir/console" -l pc-testdev "$@" \
+	--kernel "$guest" gdbtest </dev/null >"$dir/rhyve.out" 2>&1 &
+rpid=$!
+
+# Wait for the stub to be there.
+target=
+for _ in $(seq 1 100); do
+	if [ "$transport" = tcp ]; then
+		port=$(sed -n 's/.*gdb: listening on .* port \([0-9]*\)$/\1/p' "$dir/rhyve.out")
+		[ -n "$port" ] && target=127.0.0.1:$port
+	elif [ -L "$dir/gdb-pty" ]; then
+		target=$dir/gdb-pty
+	fi
+	[ -n "$target" ] && break
+	kill -0 "$rpid" 2>/dev/null || break
+	sleep 0.1
+done
+if [ -z "$target" ]; then
+	echo "FAIL: no gdb stub came up"
+	cat "$dir/rhyve.out"
+	exit 1
+fi
+
+echo "+ gdb -batch -nx -ex 'target remote $target' -x $script $guest"
+RHYVE_GDB_TARGET=$target RHYVE_CONSOLE=$dir/console RHYVE_PID=$rpid \
+	timeout -k 5 120 gdb -batch -nx -ex "set pagination off" \
+	-ex "target remote $target" -x "$script" "$guest" \
+	</dev/null >"$dir/gdb.out" 2>&1
+gstatus=$?
+echo "---- gdb (exit status $gstatus) ----"
+cat "$dir/gdb.out"
+
+# rhyve goes on to the guest's end (detach) or is ended (kill).
+for _ in $(seq 1 600); do
+	kill -0 "$rpid" 2>/dev/null || break
+	sleep 0.1
+done
+if kill -0 "$rpid" 2>/dev/null; then
+	echo "FAIL: rhyve still runs 60 s after gdb ended"
+	cat "$dir/rhyve.out" "$dir/console"
+	exit 1
+fi
+wait "$rpid"
+status=$?
+rpid=
+echo "---- rhyve (exit status $status) ----"
+cat "$dir/rhyve.out"
+echo "---- console ----"
+cat "$dir/console" 2>/dev/null
+
+fail=0
+if ! grep -q '^GDBTEST PASS$' "$dir/gdb.out"; then
+	echo "FAIL: the gdb script did not pass"
+	fail=1
+fi
+if [ "$status" -ne "$expect" ]; then
+	echo "FAIL: rhyve exit status $status, expected $expect"
+	fail=1
+fi
+if ! grep -Eq -- "$regex" "$dir/console" 2>/dev/null; then
+	echo "FAIL: no console line matches /$regex/"
+	fail=1
+fi
+if [ -n "${RHYVE_GDB_NOT_REGEX:-}" ] &&
+	grep -Eq -- "$RHYVE_GDB_NOT_REGEX" "$dir/console" 2>/dev/null; then
+	echo "FAIL: a console line matches /$RHYVE_GDB_NOT_REGEX/"
+	fail=1
+fi
+[ $fail -eq 0 ] || exit 1
+echo PASS

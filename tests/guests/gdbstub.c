@@ -1,0 +1,120 @@
+/*
+ * gdbstub: the guest the gdb tests (tests/gdb) debug with the real gdb.
+ * Built with -g like every test guest.  It
+ *  - loads page tables of its own (the loader's identity map plus an
+ *    alias: virtual GDB_ALIAS_VA is the page of gdb_pattern[]), sets
+ *    FS_BASE and GS_BASE, and prints CR3, FS_BASE and GS_BASE, which the
+ *    tests compare with gdb's registers;
+ *  - runs the PIT at 1 kHz with interrupts enabled from then on, so a
+ *    timer interrupt is pending whenever the debugger single-steps;
+ *  - calls gdb_break_here() three times, each writing gdb_counter
+ *    (3, 6, 9): a function to break at and a variable to watch;
+ *  - spins in gdb_spin() while gdb_hold is non-zero (0 unless the
+ *    debugger sets it), for Ctrl-C;
+ *  - checks that gdb_counter is 9 and prints "gdbstub: ok".
+ */
+#include "guest.h"
+#include "pc.h"
+
+#define GDB_ALIAS_VA 0x8000000000UL /* PML4 slot 1 */
+#define MSR_FS_BASE  0xc0000100
+#define MSR_GS_BASE  0xc0000101
+#define PTE_P        0x1UL
+#define PTE_RW       0x2UL
+
+uint64_t gdb_pattern[512] __attribute__((aligned(4096)));
+static uint64_t pml4[512] __attribute__((aligned(4096)));
+static uint64_t pdpt[512] __attribute__((aligned(4096)));
+static uint64_t pd[512] __attribute__((aligned(4096)));
+static uint64_t pt[512] __attribute__((aligned(4096)));
+
+/* Global, for gdb; prototypes for -Wmissing-prototypes. */
+uint64_t gdb_break_here(uint64_t x);
+void gdb_spin(void);
+
+volatile uint64_t gdb_counter;
+volatile int gdb_hold;
+volatile uint64_t gdb_ticks;
+
+static inline void
+wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ volatile("wrmsr"
+			 :
+			 : "c"(msr), "a"((uint32_t)v),
+			   "d"((uint32_t)(v >> 32)));
+}
+
+static inline unsigned long
+read_cr3(void)
+{
+	unsigned long v;
+
+	__asm__ volatile("mov %%cr3, %0" : "=r"(v));
+	return v;
+}
+
+static void
+on_irq0(struct guest_trap_frame *tf)
+{
+	(void)tf;
+	gdb_ticks++;
+	outb(PIC_M_CMD, PIC_EOI);
+}
+
+__attribute__((noinline)) uint64_t
+gdb_break_here(uint64_t x)
+{
+	gdb_counter = x * 3;
+	return gdb_counter + 1;
+}
+
+__attribute__((noinline)) void
+gdb_spin(void)
+{
+	while (gdb_hold != 0)
+		__asm__ volatile("pause");
+}
+
+int
+guest_main(void)
+{
+	const uint64_t *old = (const uint64_t *)read_cr3();
+	uint64_t sum = 0;
+
+	for (int i = 0; i < 512; i++)
+		gdb_pattern[i] = 0x1111111111111111ULL * (uint64_t)(i % 15 + 1);
+	/* The loader's low half, and the alias in slot 1. */
+	pml4[0] = old[0];
+	pml4[1] = (uintptr_t)pdpt | PTE_P | PTE_RW;
+	pdpt[0] = (uintptr_t)pd | PTE_P | PTE_RW;
+	pd[0] = (uintptr_t)pt | PTE_P | PTE_RW;
+	pt[0] = (uintptr_t)gdb_pattern | PTE_P | PTE_RW;
+	__asm__ volatile("mov %0, %%cr3" : : "r"(pml4) : "memory");
+	GUEST_ASSERT_EQ(*(volatile uint64_t *)(GDB_ALIAS_VA + 8),
+			gdb_pattern[1]);
+	wrmsr(MSR_FS_BASE, 0x0000123456789000ULL);
+	wrmsr(MSR_GS_BASE, 0x0000234567890000ULL);
+	guest_printf("gdbstub: cr3 0x%lx fs_base 0x%lx gs_base 0x%lx pattern "
+		     "0x%lx\n",
+		     read_cr3(), 0x0000123456789000UL, 0x0000234567890000UL,
+		     (unsigned long)(uintptr_t)gdb_pattern);
+
+	guest_idt_init();
+	guest_set_trap_handler(PIC_M_BASE, on_irq0);
+	pic_init(0x01, 0x01);
+	pic_set_mask((uint16_t)~1u);
+	pit_program(0, 2, 1193); /* 1 kHz */
+	sti();
+
+	for (uint64_t i = 1; i <= 3; i++)
+		sum += gdb_break_here(i);
+	gdb_spin();
+	cli();
+	pit_stop(0);
+	GUEST_ASSERT_EQ(gdb_counter, 9);
+	GUEST_ASSERT_EQ(sum, 4 + 7 + 10);
+	guest_printf("gdbstub: %lu ticks\n", (unsigned long)gdb_ticks);
+	guest_printf("gdbstub: ok\n");
+	return 0;
+}
