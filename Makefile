@@ -6,6 +6,7 @@
 #   make asan    the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench   benchmarks (figures, not pass/fail)
 #   make fuzz    run the libFuzzer targets for a while (FUZZ_SECONDS each)
+#   make replay-soak  every record/replay test 20 times in a row
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -19,7 +20,7 @@ DEBS = build-essential cmake pkg-config clang gdb libelf-dev libzstd-dev \
 
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build demo check asan bench fuzz clean
+.PHONY: all deps build demo check asan bench fuzz replay-soak clean
 
 all: build
 
@@ -66,6 +67,12 @@ asan: deps
 	cmake -S . -B $(ASAN_BUILD) $(CMAKE_FLAGS) -DRHYVE_SANITIZE=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+
+# Each replay test records and replays (twice) 20 times in a row; the first
+# divergence fails it.
+replay-soak: build
+	REPLAY_RUNS=2 ctest --test-dir $(BUILD) -L replay --output-on-failure \
+		--repeat until-fail:20 -j $(JOBS)
 
 bench: build
 	cmake --build $(BUILD) --target bench

@@ -819,25 +819,26 @@ vm_replay_exit(struct vcpu *vcpu, struct vm_exit *vmexit)
 		    exit_text(vmexit->exitcode, vmexit->rip, buf, sizeof(buf)));
 	}
 	ev = peek(rp);
-	exit_text(vmexit->exitcode, vmexit->rip, buf, sizeof(buf));
-	if (vmexit->has_insn) {
-		size_t len = strlen(buf);
-
-		snprintf(buf + len, sizeof(buf) - len, " (");
-		len += 2;
-		x86_format(&vmexit->insn, vmexit->rip, buf + len,
-			   sizeof(buf) - len - 1);
-		strcat(buf, ")");
-	}
 	if (ev == NULL || ev->kind != TRACE_EV_EXIT ||
 	    ev->vcpu != (uint32_t)vcpu->id ||
 	    ev->u.exit.exitcode != (uint32_t)vmexit->exitcode ||
 	    ev->u.exit.rip != vmexit->rip ||
 	    ev->u.exit.inst_length != (uint8_t)vmexit->inst_length ||
 	    (vmexit->exitcode == VM_EXITCODE_HLT &&
-	     ev->u.exit.info[0] != vmexit->u.hlt.rflags))
+	     ev->u.exit.info[0] != vmexit->u.hlt.rflags)) {
+		exit_text(vmexit->exitcode, vmexit->rip, buf, sizeof(buf));
+		if (vmexit->has_insn) {
+			size_t len = strlen(buf);
+
+			snprintf(buf + len, sizeof(buf) - len, " (");
+			len += 2;
+			x86_format(&vmexit->insn, vmexit->rip, buf + len,
+				   sizeof(buf) - len - 1);
+			strcat(buf, ")");
+		}
 		return diverge(vcpu, ev != NULL ? ev->index : 0,
 			       event_text(ev, what, sizeof(what)), buf);
+	}
 	consume(rp);
 	if (vmexit->has_insn) {
 		ev = peek(rp);
@@ -878,46 +879,66 @@ mmio_text(uint64_t gpa, uint8_t bytes, bool write, uint64_t value, char *buf,
 	return buf;
 }
 
+/* The access the vCPU made, for a report. */
+static const char *
+access_text(const struct vm_exit *vmexit, char *buf, size_t len)
+{
+	const struct vm_inout *io = &vmexit->u.inout;
+	const struct vm_mmio *mmio = &vmexit->u.mmio;
+
+	if (vmexit->exitcode == VM_EXITCODE_INOUT)
+		return pio_text(io->port, io->bytes, io->in, io->count,
+				io->data, buf, len);
+	return mmio_text(mmio->gpa, mmio->bytes, mmio->write, mmio->data, buf,
+			 len);
+}
+
+static int
+access_diverged(struct vcpu *vcpu, const struct trace_event *ev,
+		const struct vm_exit *vmexit)
+{
+	char what[160], buf[160];
+
+	if (ev == NULL ||
+	    (ev->kind != TRACE_EV_PIO && ev->kind != TRACE_EV_MMIO))
+		event_text(ev, what, sizeof(what));
+	else if (ev->kind == TRACE_EV_PIO)
+		pio_text(ev->u.pio.port, ev->u.pio.bytes, ev->u.pio.in,
+			 ev->u.pio.count, ev->u.pio.data, what, sizeof(what));
+	else
+		mmio_text(ev->u.mmio.gpa, ev->u.mmio.bytes, ev->u.mmio.write,
+			  ev->u.mmio.value, what, sizeof(what));
+	return diverge(vcpu, ev != NULL ? ev->index : 0, what,
+		       access_text(vmexit, buf, sizeof(buf)));
+}
+
 int
 vm_replay_access(struct vcpu *vcpu, struct vm_exit *vmexit)
 {
 	struct vm_replayer *rp = vcpu->vm->replayer;
 	struct trace_event *ev = peek(rp);
-	char what[160], buf[160];
 
 	if (vmexit->exitcode == VM_EXITCODE_INOUT) {
 		struct vm_inout *io = &vmexit->u.inout;
 		size_t n = (size_t)io->count * io->bytes;
 
-		pio_text(io->port, io->bytes, io->in, io->count, io->data, buf,
-			 sizeof(buf));
-		if (ev == NULL || ev->kind != TRACE_EV_PIO)
-			return diverge(vcpu, ev != NULL ? ev->index : 0,
-				       event_text(ev, what, sizeof(what)), buf);
-		pio_text(ev->u.pio.port, ev->u.pio.bytes, ev->u.pio.in,
-			 ev->u.pio.count, ev->u.pio.data, what, sizeof(what));
-		if (ev->u.pio.port != io->port ||
+		if (ev == NULL || ev->kind != TRACE_EV_PIO ||
+		    ev->u.pio.port != io->port ||
 		    ev->u.pio.bytes != io->bytes || ev->u.pio.in != io->in ||
 		    ev->u.pio.count != io->count ||
 		    (!io->in && memcmp(ev->u.pio.data, io->data, n) != 0))
-			return diverge(vcpu, ev->index, what, buf);
+			return access_diverged(vcpu, ev, vmexit);
 		if (io->in)
 			memcpy(io->data, ev->u.pio.data, n);
 	} else if (vmexit->exitcode == VM_EXITCODE_MMIO) {
 		struct vm_mmio *mmio = &vmexit->u.mmio;
 
-		mmio_text(mmio->gpa, mmio->bytes, mmio->write, mmio->data, buf,
-			  sizeof(buf));
-		if (ev == NULL || ev->kind != TRACE_EV_MMIO)
-			return diverge(vcpu, ev != NULL ? ev->index : 0,
-				       event_text(ev, what, sizeof(what)), buf);
-		mmio_text(ev->u.mmio.gpa, ev->u.mmio.bytes, ev->u.mmio.write,
-			  ev->u.mmio.value, what, sizeof(what));
-		if (ev->u.mmio.gpa != mmio->gpa ||
+		if (ev == NULL || ev->kind != TRACE_EV_MMIO ||
+		    ev->u.mmio.gpa != mmio->gpa ||
 		    ev->u.mmio.bytes != mmio->bytes ||
 		    ev->u.mmio.write != mmio->write ||
 		    (mmio->write && ev->u.mmio.value != mmio->data))
-			return diverge(vcpu, ev->index, what, buf);
+			return access_diverged(vcpu, ev, vmexit);
 		if (!mmio->write)
 			mmio->data = ev->u.mmio.value;
 	} else {

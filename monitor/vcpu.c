@@ -226,22 +226,33 @@ rhyve_block_signals(void)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
-/* SIGINT, SIGTERM and SIGHUP power the VM off, as a power button would. */
+/*
+ * SIGINT, SIGTERM and SIGHUP power the VM off, as a power button would;
+ * SIGUSR1 puts a user marker into the recording ("SIGUSR1 1", ...).
+ */
 static void *
 signal_thread(void *arg)
 {
 	struct vm *vm = arg;
 	sigset_t set;
-	int sig;
+	int sig, markers = 0;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
-	if (sigwait(&set, &sig) == 0 && vm_suspended(vm) == VM_SUSPEND_NONE)
+	sigaddset(&set, SIGUSR1);
+	while (sigwait(&set, &sig) == 0 && sig == SIGUSR1) {
+		char text[32];
+
+		snprintf(text, sizeof(text), "SIGUSR1 %d", ++markers);
+		vm_record_marker(vm, text);
+	}
+	if (vm_suspended(vm) == VM_SUSPEND_NONE)
 		stop_vm(vm, VM_SUSPEND_POWEROFF, RHYVE_EXIT_POWEROFF);
 	return NULL;
 }

@@ -39,6 +39,7 @@
 #define DEFAULT_OUTS        1000000
 #define TARGET_RATIO        1.10
 #define TARGET_RECORD_RATIO 1.25
+#define TARGET_REPLAY_RATIO 1.5
 #define OUTPUT_MAX          (64 * 1024)
 #define RHYVE_POWEROFF      1   /* rhyve's exit status when the guest exits */
 #define PLAUSIBLE_MIN       0.5 /* rhyve time per exit vs the raw loop's */
@@ -292,8 +293,34 @@ print_row(const char *label, const double *f)
 /*
  * The same guest under rhyve --record: the cost of recording every exit
  * (with its decode and port access) against the plain runs, and the
- * trace's size per exit.  Targets from the record/replay work.
+ * trace's size per exit; then rhyve --replay of the last trace: the cost
+ * of replaying against recording.  Targets from the record/replay work.
  */
+static void
+bench_replay(const char *rhyve, const char *trace, long runs, long outs,
+	     double record_ns)
+{
+	char *argv[] = { (char *)rhyve, "--replay", (char *)trace, NULL };
+	struct child_result *res = malloc(sizeof(*res));
+	double *ns = calloc((size_t)runs, sizeof(*ns)), rep;
+
+	if (res == NULL || ns == NULL)
+		fail("out of memory");
+	printf("\nreplaying that trace (rhyve --replay, %ld runs):\n", runs);
+	for (long i = 0; i < runs; i++) {
+		run_child(argv, res);
+		check_status("rhyve --replay", (int)i + 1, res, RHYVE_POWEROFF);
+		ns[i] = (double)res->wall_ns / outs;
+		printf("%-7ld %10.1f ns/exit\n", i + 1, ns[i]);
+	}
+	rep = median(ns, (int)runs);
+	printf("replay / record, median: %.3f (target <= %.2f: %s)\n",
+	       rep / record_ns, TARGET_REPLAY_RATIO,
+	       rep / record_ns <= TARGET_REPLAY_RATIO ? "met" : "NOT met");
+	free(ns);
+	free(res);
+}
+
 static void
 bench_record(const char *rhyve, const char *guest, long runs, long outs,
 	     double plain_ns)
@@ -320,13 +347,14 @@ bench_record(const char *rhyve, const char *guest, long runs, long outs,
 			bytes = (double)st.st_size / outs;
 		printf("%-7ld %10.1f ns/exit\n", i + 1, ns[i]);
 	}
-	unlink(path);
 	rec = median(ns, (int)runs);
 	printf("record / no-record, median: %.3f (target <= %.2f: %s)\n",
 	       rec / plain_ns, TARGET_RECORD_RATIO,
 	       rec / plain_ns <= TARGET_RECORD_RATIO ? "met" : "NOT met");
 	printf("trace bytes per exit: %.2f (target <= 4: %s)\n", bytes,
 	       bytes <= 4 ? "met" : "NOT met");
+	bench_replay(rhyve, path, runs, outs, rec);
+	unlink(path);
 	free(ns);
 	free(res);
 }
