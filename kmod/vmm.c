@@ -271,8 +271,7 @@ vm_msr_emulate(struct vcpu *vcpu, struct vm_exit *vmexit)
 		vm_inject_exception(vcpu, X86_VEC_GP, true, 0);
 	} else if (vcpu->vm->replayer == NULL) {
 		vm_record_msr(vcpu, write, msr, vmexit->u.msr.value);
-	} else if (vm_replay_msr(vcpu, write, msr, &vmexit->u.msr.value) !=
-		   0) {
+	} else if (vm_replay_msr(vcpu, write, msr, &vmexit->u.msr.value) != 0) {
 		vm_replay_diverged_exit(vcpu, vmexit);
 		return false;
 	}
@@ -544,6 +543,8 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vmexit)
 			vmexit->u.suspended.how = how;
 			return 0;
 		}
+		if (vm->recorder != NULL)
+			vm_record_maybe_checkpoint(vcpu);
 		error = vcpu_wait_sipi(vcpu, vmexit);
 		if (error != 0)
 			return error > 0 ? error : 0;

@@ -342,6 +342,13 @@ struct trace_writer;
 int vm_record_start(struct vm *vm, struct trace_writer *w);
 bool vm_recording(const struct vm *vm);
 int vm_record_checkpoint(struct vm *vm);
+/*
+ * Further checkpoints, each with the pages written since the one before:
+ * every 'exits' exits or 'ns' ns of the VM's clock, whichever comes
+ * first (0: not by that measure).  Taken between two exits of a VM with
+ * one vCPU.
+ */
+void vm_record_set_checkpoints(struct vm *vm, uint64_t exits, uint64_t ns);
 void vm_record_marker(struct vm *vm, const char *text);
 void vm_record_end(struct vm *vm, int status);
 void vm_record_stop(struct vm *vm);

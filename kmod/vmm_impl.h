@@ -53,6 +53,13 @@ struct vmm_engine {
 	/* The guest TSC's rate in Hz (for IA32_TSC_DEADLINE). */
 	int (*tsc_hz)(void *vcookie, uint64_t *hz);
 	int (*set_debug)(void *vcookie, const struct vm_guest_debug *dbg);
+	/*
+	 * Dirty-page logging of a memory slot: on or off; get_dirty copies
+	 * the slot's bitmap (bit n: page n of the slot was written) of the
+	 * pages written since the last call, or since logging went on.
+	 */
+	int (*dirty_logging)(void *cookie, int slot, bool on);
+	int (*get_dirty)(void *cookie, int slot, uint64_t *bitmap);
 };
 
 extern const struct vmm_engine vmm_engine_kvm;
@@ -268,6 +275,8 @@ void vm_record_access(struct vcpu *vcpu, const struct vm_exit *vmexit);
 /* 'type' is enum trace_inject_type; an error code for exceptions. */
 void vm_record_inject(struct vcpu *vcpu, int type, int vector, bool has_ec,
 		      uint32_t ec);
+/* Between exits: a periodic checkpoint if one is due. */
+void vm_record_maybe_checkpoint(struct vcpu *vcpu);
 /* An MSR access kmod answered, with the value read or written. */
 void vm_record_msr(struct vcpu *vcpu, bool write, uint32_t msr, uint64_t value);
 
@@ -312,6 +321,15 @@ int vm_platform_init(struct vm *vm);
 void vm_platform_cleanup(struct vm *vm);
 
 void vm_mem_init(struct vm *vm);
+/*
+ * Pages of guest RAM written since the last call (vmm_mem.c), for the
+ * recorder's and replayer's checkpoints.  vm_dirty_start() turns logging
+ * on; vm_dirty_pages() fills 'bits' (one bit per RAM page: lowmem's pages,
+ * then highmem's, as vm_ram_pages() counts them) and clears the log.
+ */
+uint64_t vm_ram_pages(const struct vm *vm);
+int vm_dirty_start(struct vm *vm);
+int vm_dirty_pages(struct vm *vm, uint64_t *bits);
 /*
  * vmm_decode.c: decode the instruction behind an INOUT/MMIO exit and check
  * it against the exit; a disagreement turns the exit into an engine error

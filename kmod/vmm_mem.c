@@ -5,11 +5,13 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "vmm_impl.h"
 
+#define PAGE_SIZE 4096ULL
 #define PAGE_MASK 0xfffULL
 
 void
@@ -191,4 +193,70 @@ vm_map_gpa(struct vm *vm, uint64_t gpa, size_t len)
 	}
 	pthread_rwlock_unlock(&vm->mem_lock);
 	return host;
+}
+
+/* ---- dirty pages ------------------------------------------------------ */
+
+uint64_t
+vm_ram_pages(const struct vm *vm)
+{
+	return (vm->lowmem + vm->highmem) / PAGE_SIZE;
+}
+
+/* The system-memory slots: lowmem at 0, highmem at VM_HIGHMEM_BASE. */
+static int
+ram_slot(struct vm *vm, uint64_t gpa)
+{
+	for (int i = 0; i < VM_MAX_MEMMAP; i++)
+		if (vm->memmaps[i].segid == VM_SYSMEM &&
+		    vm->memmaps[i].gpa == gpa)
+			return i;
+	return -1;
+}
+
+int
+vm_dirty_start(struct vm *vm)
+{
+	int slot, error = 0;
+
+	if (vm->engine->dirty_logging == NULL)
+		return ENOTSUP;
+	pthread_rwlock_rdlock(&vm->mem_lock);
+	if ((slot = ram_slot(vm, 0)) >= 0)
+		error = vm->engine->dirty_logging(vm->cookie, slot, true);
+	if (error == 0 && vm->highmem > 0 &&
+	    (slot = ram_slot(vm, VM_HIGHMEM_BASE)) >= 0)
+		error = vm->engine->dirty_logging(vm->cookie, slot, true);
+	pthread_rwlock_unlock(&vm->mem_lock);
+	return error;
+}
+
+int
+vm_dirty_pages(struct vm *vm, uint64_t *bits)
+{
+	uint64_t lowpages = vm->lowmem / PAGE_SIZE;
+	uint64_t highpages = vm->highmem / PAGE_SIZE;
+	uint64_t *high = NULL;
+	int slot, error = 0;
+
+	memset(bits, 0, (vm_ram_pages(vm) + 63) / 64 * 8);
+	pthread_rwlock_rdlock(&vm->mem_lock);
+	if ((slot = ram_slot(vm, 0)) >= 0)
+		error = vm->engine->get_dirty(vm->cookie, slot, bits);
+	if (error == 0 && highpages > 0 &&
+	    (slot = ram_slot(vm, VM_HIGHMEM_BASE)) >= 0) {
+		/* Its bits follow lowmem's, which need not end on a word. */
+		high = calloc((highpages + 63) / 64, 8);
+		if (high == NULL)
+			error = ENOMEM;
+		else
+			error = vm->engine->get_dirty(vm->cookie, slot, high);
+		for (uint64_t p = 0; error == 0 && p < highpages; p++)
+			if (high[p / 64] & (1ULL << (p % 64)))
+				bits[(lowpages + p) / 64] |=
+				    1ULL << ((lowpages + p) % 64);
+	}
+	pthread_rwlock_unlock(&vm->mem_lock);
+	free(high);
+	return error;
 }

@@ -20,6 +20,9 @@
 struct vm_recorder {
 	struct trace_writer *w;
 	uint64_t ckpt_id;
+	/* Periodic checkpoints: every so many exits or ns (0: never). */
+	uint64_t every_exits, every_ns;
+	uint64_t last_exits, last_ns; /* at the last checkpoint */
 };
 
 static void
@@ -302,14 +305,17 @@ page_is_zero(const uint8_t *p)
 }
 
 /*
- * Guest pages [gpa, gpa+len) that are not all zero, in runs.  Pages the
- * host never backed (mincore) are zero without being read.
+ * Guest pages [gpa, gpa+len), in runs: with 'dirty' the pages whose bit
+ * is set there (bit 'first' is this range's first page), else the pages
+ * that are not all zero (pages the host never backed, by mincore, are
+ * zero without being read).
  */
 static void
-record_pages(struct vm *vm, uint64_t gpa, uint8_t *host, size_t len)
+record_pages(struct vm *vm, uint64_t gpa, uint8_t *host, size_t len,
+	     const uint64_t *dirty, uint64_t first)
 {
 	size_t npages = len / TRACE_PAGE_SIZE;
-	unsigned char *resident = malloc(npages);
+	unsigned char *resident = dirty == NULL ? malloc(npages) : NULL;
 	struct trace_event ev = { .kind = TRACE_EV_CKPT_PAGES };
 	size_t run = 0, start = 0;
 
@@ -318,10 +324,16 @@ record_pages(struct vm *vm, uint64_t gpa, uint8_t *host, size_t len)
 		resident = NULL;
 	}
 	for (size_t i = 0; i <= npages; i++) {
-		bool data = i < npages &&
-			    (resident == NULL || (resident[i] & 1)) &&
-			    !page_is_zero(host + i * TRACE_PAGE_SIZE);
+		uint64_t pg = first + i;
+		bool data;
 
+		if (i == npages)
+			data = false;
+		else if (dirty != NULL)
+			data = (dirty[pg / 64] >> (pg % 64)) & 1;
+		else
+			data = (resident == NULL || (resident[i] & 1)) &&
+			       !page_is_zero(host + i * TRACE_PAGE_SIZE);
 		if (data && run == 0)
 			start = i;
 		if (data)
@@ -344,10 +356,29 @@ vm_record_checkpoint(struct vm *vm)
 	struct vm_recorder *rec = vm->recorder;
 	struct trace_reg regs[VM_STATE_MAX_REGS];
 	struct trace_event ev = { .kind = TRACE_EV_CKPT_BEGIN };
+	uint64_t *dirty = NULL;
 	uint8_t *mem;
+	int error;
 
 	if (rec == NULL)
 		return EINVAL;
+	/*
+	 * The first checkpoint holds the whole memory, sparse; the later
+	 * ones the pages written since the one before (KVM's dirty log,
+	 * which goes on with the first).  The vCPUs are stopped.
+	 */
+	if (rec->ckpt_id == 0) {
+		if ((error = vm_dirty_start(vm)) != 0)
+			return error;
+	} else {
+		dirty = calloc((vm_ram_pages(vm) + 63) / 64, 8);
+		if (dirty == NULL)
+			return ENOMEM;
+		if ((error = vm_dirty_pages(vm, dirty)) != 0) {
+			free(dirty);
+			return error;
+		}
+	}
 	ev.time_ns = vm_clock_ns(vm);
 	ev.u.ckpt_begin.id = rec->ckpt_id;
 	ev.u.ckpt_begin.nvcpus = (uint32_t)vm_vcpu_count(vm);
@@ -362,18 +393,54 @@ vm_record_checkpoint(struct vm *vm)
 		ev.u.regs.regs = regs;
 		record(vm, &ev);
 	}
-	/*
-	 * The whole memory, sparse: this is the first checkpoint.  Later
-	 * ones will carry only the pages dirtied since (KVM dirty logging).
-	 */
 	mem = vm_memseg_ptr(vm, VM_SYSMEM, NULL);
-	record_pages(vm, 0, mem, vm->lowmem);
+	record_pages(vm, 0, mem, vm->lowmem, dirty, 0);
 	if (vm->highmem > 0)
-		record_pages(vm, VM_HIGHMEM_BASE, mem + vm->lowmem,
-			     vm->highmem);
+		record_pages(vm, VM_HIGHMEM_BASE, mem + vm->lowmem, vm->highmem,
+			     dirty, vm->lowmem / TRACE_PAGE_SIZE);
+	free(dirty);
 	ev = (struct trace_event){ .kind = TRACE_EV_CKPT_END,
 				   .time_ns = vm_clock_ns(vm) };
 	ev.u.ckpt_end.id = rec->ckpt_id++;
 	record(vm, &ev);
 	return 0;
+}
+
+void
+vm_record_set_checkpoints(struct vm *vm, uint64_t every_exits,
+			  uint64_t every_ns)
+{
+	if (vm->recorder == NULL)
+		return;
+	vm->recorder->every_exits = every_exits;
+	vm->recorder->every_ns = every_ns;
+	vm->recorder->last_ns = vm_clock_ns(vm);
+}
+
+/*
+ * Between two exits of the only vCPU: a checkpoint when one is due.  With
+ * several vCPUs a checkpoint needs them all stopped at once, which the
+ * recorder cannot arrange yet, so there are none between the first and
+ * the last.
+ */
+void
+vm_record_maybe_checkpoint(struct vcpu *vcpu)
+{
+	struct vm_recorder *rec = vcpu->vm->recorder;
+	uint64_t now;
+
+	if (rec == NULL || vm_vcpu_count(vcpu->vm) != 1)
+		return;
+	if (rec->every_exits != 0 &&
+	    vcpu->exits - rec->last_exits >= rec->every_exits)
+		goto take;
+	if (rec->every_ns == 0)
+		return;
+	now = vm_clock_ns(vcpu->vm);
+	if (now - rec->last_ns < rec->every_ns)
+		return;
+take:
+	rec->last_exits = vcpu->exits;
+	rec->last_ns = vm_clock_ns(vcpu->vm);
+	vm_record_checkpoint(vcpu->vm);
 }

@@ -53,8 +53,11 @@ struct vm_replayer {
 	uint64_t first_ns;
 	struct replay_target target;
 	bool bp_armed, stepping;
-	/* How the state differed from the target's when last compared. */
+	/* How the state differed from the target's when first compared. */
 	char target_diff[512];
+	/* Past a breakpoint by RF: the state it was set at; RF ignored. */
+	bool rf_pending, rf_broken;
+	uint64_t rf_sig;
 };
 
 /* ---- reading ---------------------------------------------------------- */
@@ -228,11 +231,26 @@ regs_match(struct vcpu *vcpu, const struct trace_reg *regs, uint32_t n,
 	   char *why, size_t whylen)
 {
 	struct trace_reg now[VM_STATE_MAX_REGS];
-	uint32_t nnow = vm_collect_regs(vcpu, now);
+	uint32_t nnow;
 	int ndiff = 0;
 	char name[48];
 	size_t off = 0;
+	uint64_t v;
 
+	/*
+	 * The general registers first, which the engine has at hand: at a
+	 * breakpoint in a loop they differ on every hit but the last, and
+	 * the whole state costs ioctls.
+	 */
+	for (uint32_t i = 0; why == NULL && i < n; i++)
+		if (regs[i].id <= VM_REG_GUEST_RFLAGS &&
+		    (regs[i].id <= VM_REG_GUEST_R15 ||
+		     regs[i].id >= VM_REG_GUEST_RSP) &&
+		    vm_get_register(vcpu, (int)regs[i].id, &v) == 0 &&
+		    reg_value_masked(regs[i].id, v) !=
+			reg_value_masked(regs[i].id, regs[i].value))
+			return false;
+	nnow = vm_collect_regs(vcpu, now);
 	if (why != NULL && whylen > 0)
 		why[0] = '\0';
 	for (uint32_t i = 0; i < n; i++) {
@@ -257,6 +275,22 @@ regs_match(struct vcpu *vcpu, const struct trace_reg *regs, uint32_t n,
 			    j < nnow ? (unsigned long long)now[j].value : 0ULL);
 	}
 	return ndiff == 0;
+}
+
+/* A hash of the general registers, rip and rflags (less RF). */
+static uint64_t
+regs_signature(struct vcpu *vcpu)
+{
+	uint64_t h = 0xcbf29ce484222325ULL, v;
+
+	for (int r = VM_REG_GUEST_RAX; r <= VM_REG_GUEST_RFLAGS; r++) {
+		if ((r > VM_REG_GUEST_R15 && r < VM_REG_GUEST_RSP) ||
+		    vm_get_register(vcpu, r, &v) != 0)
+			continue;
+		v = reg_value_masked((uint64_t)r, v);
+		h = (h ^ v) * 0x100000001b3ULL;
+	}
+	return h;
 }
 
 /* ---- checkpoints ------------------------------------------------------ */
@@ -300,9 +334,11 @@ page_zero(const uint8_t *p)
 
 /*
  * A checkpoint in the event stream, from its CKPT_BEGIN: with 'load' it
- * becomes the VM's state (the first one), otherwise the VM's state is
- * compared with it.  Every checkpoint holds every non-zero page, so pages
- * it does not list must be zero.  Returns 0, or -1 (errbuf says why).
+ * becomes the VM's state (the first one, which holds every non-zero page:
+ * the others are zeroed), otherwise the VM's state is compared with it
+ * (a later one holds the pages written since the one before: each must
+ * be equal, and every page the replay wrote since must be among them).
+ * Returns 0, or -1 (errbuf says why).
  */
 static int
 checkpoint(struct vm *vm, bool load, uint64_t *cindex, char *errbuf,
@@ -311,17 +347,18 @@ checkpoint(struct vm *vm, bool load, uint64_t *cindex, char *errbuf,
 	struct vm_replayer *rp = vm->replayer;
 	uint64_t npages = (vm->lowmem + vm->highmem) / TRACE_PAGE_SIZE;
 	uint8_t *listed = calloc(npages / 8 + 1, 1);
+	uint64_t *dirty = calloc(npages / 64 + 1, 8);
 	struct trace_event *ev = peek(rp);
 	uint64_t begin_index;
 	char why[512];
 	int error = -1;
 
-	if (listed == NULL) {
-		snprintf(errbuf, errlen, "out of memory");
-		return -1;
-	}
 	begin_index = ev->index;
 	*cindex = begin_index;
+	if (listed == NULL || dirty == NULL) {
+		snprintf(errbuf, errlen, "out of memory");
+		goto out;
+	}
 	if (ev->u.ckpt_begin.nvcpus != (uint32_t)vm_vcpu_count(vm)) {
 		snprintf(errbuf, errlen,
 			 "checkpoint at event %llu has %u vCPUs, the VM %d",
@@ -414,7 +451,10 @@ checkpoint(struct vm *vm, bool load, uint64_t *cindex, char *errbuf,
 		goto out;
 	}
 	consume(rp);
-	/* Pages the checkpoint does not list are zero. */
+	if (!load && vm_dirty_pages(vm, dirty) != 0) {
+		snprintf(errbuf, errlen, "cannot read the dirty-page log");
+		goto out;
+	}
 	for (uint64_t pg = 0; pg < npages; pg++) {
 		uint64_t gpa = pg * TRACE_PAGE_SIZE;
 		uint8_t *host;
@@ -423,24 +463,31 @@ checkpoint(struct vm *vm, bool load, uint64_t *cindex, char *errbuf,
 			continue;
 		if (gpa >= vm->lowmem)
 			gpa = gpa - vm->lowmem + VM_HIGHMEM_BASE;
-		host = vm_map_gpa(vm, gpa, TRACE_PAGE_SIZE);
-		if (host == NULL || page_zero(host))
-			continue;
-		if (load) {
-			memset(host, 0, TRACE_PAGE_SIZE);
-			continue;
+		if (!load) {
+			if (!((dirty[pg / 64] >> (pg % 64)) & 1))
+				continue;
+			snprintf(errbuf, errlen,
+				 "the replay wrote memory page 0x%llx, which "
+				 "the recording did not (checkpoint at event "
+				 "%llu)",
+				 (unsigned long long)gpa,
+				 (unsigned long long)begin_index);
+			goto out;
 		}
-		snprintf(errbuf, errlen,
-			 "memory page 0x%llx is not zero as in the checkpoint "
-			 "at event %llu",
-			 (unsigned long long)gpa,
-			 (unsigned long long)begin_index);
+		host = vm_map_gpa(vm, gpa, TRACE_PAGE_SIZE);
+		if (host != NULL && !page_zero(host))
+			memset(host, 0, TRACE_PAGE_SIZE);
+	}
+	/* From the first checkpoint on, the replay logs what it writes. */
+	if (load && vm_dirty_start(vm) != 0) {
+		snprintf(errbuf, errlen, "the engine cannot log dirty pages");
 		goto out;
 	}
 	rp->st.checkpoints++;
 	error = 0;
 out:
 	free(listed);
+	free(dirty);
 	return error;
 }
 
@@ -608,6 +655,7 @@ arm(struct vcpu *vcpu, bool bp, bool step)
 	}
 	rp->bp_armed = bp;
 	rp->stepping = step;
+	rp->rf_pending = false;
 	return vm_set_guest_debug(vcpu, &dbg);
 }
 
@@ -781,14 +829,36 @@ vm_replay_filter(struct vcpu *vcpu, struct vm_exit *vmexit)
 		vmexit->exitcode = VM_EXITCODE_BOGUS;
 		return 0;
 	}
-	regs_match(vcpu, rp->target.regs, rp->target.nregs, rp->target_diff,
-		   sizeof(rp->target_diff));
+	if (rp->target_diff[0] == '\0')
+		regs_match(vcpu, rp->target.regs, rp->target.nregs,
+			   rp->target_diff, sizeof(rp->target_diff));
+	if (rp->stepping) {
+		/* After the first step, run to the breakpoint. */
+		arm(vcpu, true, false);
+		return 1;
+	}
 	/*
-	 * After a step, run to the breakpoint.  At a breakpoint with the
-	 * right rip but at the wrong moment (a loop), step over this
-	 * instruction with the breakpoint off, then put it back.
+	 * The right rip at the wrong moment (a loop): go on past it with
+	 * RFLAGS.RF, which suppresses the instruction breakpoint for one
+	 * instruction.  A host that ignores RF stops at the same state
+	 * again; then step over the instruction with the breakpoint off
+	 * and put it back, at the cost of two more exits per hit.
 	 */
-	arm(vcpu, rp->stepping, !rp->stepping);
+	if (!rp->rf_broken) {
+		uint64_t rflags, sig = regs_signature(vcpu);
+
+		if (rp->rf_pending && sig == rp->rf_sig) {
+			rp->rf_broken = true;
+		} else if (vm_get_register(vcpu, VM_REG_GUEST_RFLAGS,
+					   &rflags) == 0 &&
+			   vm_set_register(vcpu, VM_REG_GUEST_RFLAGS,
+					   rflags | RFLAGS_RF) == 0) {
+			rp->rf_pending = true;
+			rp->rf_sig = sig;
+			return 1;
+		}
+	}
+	arm(vcpu, false, true);
 	return 1;
 }
 
@@ -811,7 +881,7 @@ vm_replay_exit(struct vcpu *vcpu, struct vm_exit *vmexit)
 			 "an asynchronous exit at rip 0x%llx%s%s",
 			 (unsigned long long)rp->target.rip,
 			 rp->target_diff[0] != '\0'
-			     ? "; when last compared the replay differed: "
+			     ? "; when first there the replay differed: "
 			     : "",
 			 rp->target_diff);
 		return diverge(

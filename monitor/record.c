@@ -4,6 +4,7 @@
  * the memory layout, and a description of the host) and closes the file;
  * everything inside comes from kmod.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -65,18 +66,51 @@ add_number(struct header *h, const char *key, unsigned long long v)
 	header_add(h, key, buf);
 }
 
+/*
+ * record.checkpoint.exits (default 0: not by exits) and
+ * record.checkpoint.seconds (default 10; 0: not by time): how often the
+ * recorder writes a checkpoint of the pages written since the last.
+ */
+static int
+record_intervals(uint64_t *exits, uint64_t *ns)
+{
+	const char *e =
+	    get_config_value_default("record.checkpoint.exits", "0");
+	const char *t =
+	    get_config_value_default("record.checkpoint.seconds", "10");
+	char *end;
+	double secs;
+
+	errno = 0;
+	*exits = strtoull(e, &end, 10);
+	if (errno != 0 || end == e || *end != '\0' || e[0] == '-') {
+		rhyve_warnx("record.checkpoint.exits=%s: not a count", e);
+		return -1;
+	}
+	secs = strtod(t, &end);
+	if (end == t || *end != '\0' || !(secs >= 0) || secs > 1e6) {
+		rhyve_warnx("record.checkpoint.seconds=%s: not a number of "
+			    "seconds",
+			    t);
+		return -1;
+	}
+	*ns = (uint64_t)(secs * 1e9);
+	return 0;
+}
+
 int
 rhyve_record_start(struct vm *vm)
 {
 	const char *path = get_config_value("record.file");
 	struct header *h = calloc(1, sizeof(*h));
 	struct utsname uts;
+	uint64_t every_exits, every_ns;
 	char err[256];
 	int error;
 
-	if (path == NULL) {
+	if (path == NULL || record_intervals(&every_exits, &every_ns) != 0) {
 		free(h);
-		return 0;
+		return path == NULL ? 0 : -1;
 	}
 	if (h == NULL) {
 		rhyve_warnx("out of memory");
@@ -103,6 +137,8 @@ rhyve_record_start(struct vm *vm)
 	error = vm_record_start(vm, record_writer);
 	if (error == 0)
 		error = vm_record_checkpoint(vm);
+	if (error == 0)
+		vm_record_set_checkpoints(vm, every_exits, every_ns);
 	if (error != 0) {
 		rhyve_warnx("--record: cannot start recording: %s",
 			    strerror(error));

@@ -41,6 +41,8 @@ struct kvm_vm {
 	size_t run_size;
 	struct kvm_cpuid2 *cpuid;
 	bool msr_exits; /* the APIC's MSRs exit to user space */
+	/* The memory slots as set, for turning dirty logging on and off. */
+	struct kvm_userspace_memory_region slots[VM_MAX_MEMMAP];
 };
 
 #define CPUID1_ECX_X2APIC (1u << 21)
@@ -305,9 +307,39 @@ kvm_mem_map(void *cookie, int slot, uint64_t gpa, size_t len, void *host,
 		.userspace_addr = (uintptr_t)host,
 	};
 
+	if (slot < 0 || slot >= VM_MAX_MEMMAP)
+		return EINVAL;
 	if (ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		return errno;
+	kvm->slots[slot] = region;
 	return 0;
+}
+
+static int
+kvm_dirty_logging(void *cookie, int slot, bool on)
+{
+	struct kvm_vm *kvm = cookie;
+	struct kvm_userspace_memory_region region;
+
+	if (slot < 0 || slot >= VM_MAX_MEMMAP)
+		return EINVAL;
+	region = kvm->slots[slot];
+	region.flags = on ? region.flags | KVM_MEM_LOG_DIRTY_PAGES
+			  : region.flags & ~KVM_MEM_LOG_DIRTY_PAGES;
+	if (ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		return errno;
+	kvm->slots[slot] = region;
+	return 0;
+}
+
+static int
+kvm_get_dirty(void *cookie, int slot, uint64_t *bitmap)
+{
+	struct kvm_vm *kvm = cookie;
+	struct kvm_dirty_log log = { .slot = (uint32_t)slot,
+				     .dirty_bitmap = bitmap };
+
+	return ioctl(kvm->vm_fd, KVM_GET_DIRTY_LOG, &log) == 0 ? 0 : errno;
 }
 
 static int
@@ -939,4 +971,6 @@ const struct vmm_engine vmm_engine_kvm = {
 	.inject_exception = kvm_inject_exception,
 	.tsc_hz = kvm_tsc_hz,
 	.set_debug = kvm_set_debug,
+	.dirty_logging = kvm_dirty_logging,
+	.get_dirty = kvm_get_dirty,
 };
