@@ -57,6 +57,11 @@ vm_create(const char *name, const char *engine, struct vm **vmp, char *errbuf,
 		free(vm);
 		return error;
 	}
+	error = vm_cpuid_init(vm, errbuf, errlen);
+	if (error != 0) {
+		vm_destroy(vm);
+		return error;
+	}
 	error = vm_platform_init(vm);
 	if (error != 0) {
 		snprintf(errbuf, errlen,
@@ -92,6 +97,7 @@ vm_destroy(struct vm *vm)
 		if (vm->memmaps[slot].segid >= 0)
 			vm->engine->mem_unmap(vm->cookie, slot);
 	vm->engine->vm_cleanup(vm->cookie);
+	vm_cpuid_cleanup(vm);
 	vm_mem_cleanup(vm);
 	free(vm);
 }
@@ -130,6 +136,8 @@ vm_vcpu_create(struct vm *vm, int id, struct vcpu **vcpup)
 	vcpu->parked = id != 0;
 	vcpu->sipi_vector = -1;
 	error = vm->engine->vcpu_init(vm->cookie, vcpu, id, &vcpu->cookie);
+	if (error == 0 && (error = vm_cpuid_vcpu_init(vcpu)) != 0)
+		vm->engine->vcpu_cleanup(vcpu->cookie);
 	if (error == 0) {
 		error = vlapic_init(vcpu);
 		if (error != 0)
@@ -371,6 +379,10 @@ vcpu_set_init_state(struct vcpu *vcpu, uint16_t cs_sel, uint64_t cs_base,
 	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
 		error = error ? error
 			      : vm_set_register(vcpu, regs[i].reg, regs[i].val);
+	/* EDX holds the processor signature, as CPUID leaf 1 EAX. */
+	error = error ? error
+		      : vm_set_register(vcpu, VM_REG_GUEST_RDX,
+					vm_cpuid_signature(vcpu));
 	error = error ? error : vm_set_register(vcpu, VM_REG_GUEST_RSP, 0);
 	error = error ? error : vm_set_register(vcpu, VM_REG_GUEST_RIP, rip);
 	error = error ? error : vm_set_seg_desc(vcpu, VM_REG_GUEST_CS, &d);

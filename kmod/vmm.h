@@ -377,12 +377,40 @@ const char *vm_replay_report(const struct vm *vm);
 struct vm_replay_stats {
 	uint64_t events; /* trace events consumed */
 	uint64_t exits;  /* exits compared */
-	uint64_t async;  /* of those, asynchronous exits reached by breakpoint */
+	uint64_t async; /* of those, asynchronous exits reached by breakpoint */
 	uint64_t checkpoints; /* checkpoints compared */
 	uint64_t recorded_ns; /* the recording's duration */
 	uint64_t mem_hash;    /* FNV-1a of guest RAM at the end */
 };
 void vm_replay_stats(const struct vm *vm, struct vm_replay_stats *st);
+
+/*
+ * CPUID (vmm_cpuid.c): every vCPU gets rhyve's own table, decided from
+ * what the engine supports, the topology and the deterministic flag (set
+ * them before the vCPUs run).  vm_set_topology(): 'sockets' packages of
+ * 'cores' cores of 'threads' threads, at most VM_MAXCPU in all (EINVAL).
+ * Deterministic: TSC, TSC-deadline, RDRAND, RDSEED, RDPID, RDTSCP and
+ * the invariant TSC are hidden, so that well-behaved guests take time
+ * and randomness from rhyve's devices, whose reads are recorded.
+ */
+struct vm_cpuid_entry {
+	uint32_t leaf, subleaf;
+	uint32_t eax, ebx, ecx, edx;
+};
+
+int vm_set_topology(struct vm *vm, int sockets, int cores, int threads);
+void vm_get_topology(const struct vm *vm, int *sockets, int *cores,
+		     int *threads);
+int vm_set_deterministic(struct vm *vm, bool on);
+bool vm_deterministic(const struct vm *vm);
+/* The vCPU's table: its entry count, *tablep valid until it changes. */
+int vm_get_cpuid_table(struct vcpu *vcpu, const struct vm_cpuid_entry **tablep);
+/* Install a table (a replay's, from the trace) in place of rhyve's. */
+int vm_set_cpuid_table(struct vcpu *vcpu, const struct vm_cpuid_entry *table,
+		       int n);
+/* CPUID as the vCPU sees it: 0, or ENOENT (a leaf not there: zeros). */
+int vm_cpuid(struct vcpu *vcpu, uint32_t leaf, uint32_t subleaf,
+	     uint32_t regs[4]);
 
 /* Suspension: the first reason set wins; every vCPU then stops. */
 int vm_suspend(struct vm *vm, enum vm_suspend_how how);

@@ -60,6 +60,15 @@ struct vmm_engine {
 	 */
 	int (*dirty_logging)(void *cookie, int slot, bool on);
 	int (*get_dirty)(void *cookie, int slot, uint64_t *bitmap);
+	/*
+	 * CPUID (vmm_cpuid.c decides the guest's table): what the engine
+	 * can run, up to 'max' entries (the count, or -errno); and install
+	 * a vCPU's table before it first runs.
+	 */
+	int (*cpuid_supported)(void *cookie, struct vm_cpuid_entry *out,
+			       int max);
+	int (*set_cpuid)(void *vcookie, const struct vm_cpuid_entry *table,
+			 int n);
 };
 
 extern const struct vmm_engine vmm_engine_kvm;
@@ -181,6 +190,33 @@ void vm_vcpu_sipi(struct vcpu *vcpu, int vector);
 
 struct vlapic;
 
+/* ---- vmm_cpuid.c: rhyve's CPUID table -------------------------------- */
+
+#define VM_CPUID_MAX 256 /* entries per table */
+
+struct vm_cpuid_config {
+	uint32_t cores, threads; /* per package, per core */
+	bool deterministic;      /* hide TSC, RDRAND & co. */
+};
+
+/*
+ * Build vCPU 'vcpuid''s table from the engine's supported entries: the
+ * number of entries written to 'out', or -errno.  Pure: no VM needed.
+ */
+int vm_cpuid_build(const struct vm_cpuid_entry *base, int nbase,
+		   const struct vm_cpuid_config *cfg, int vcpuid,
+		   struct vm_cpuid_entry *out, int max);
+/* CPUID(leaf, subleaf) from a table: 0, or ENOENT with zeros. */
+int vm_cpuid_lookup(const struct vm_cpuid_entry *table, int n, uint32_t leaf,
+		    uint32_t subleaf, uint32_t regs[4]);
+/* Does ECX select a subleaf of this leaf? */
+bool vm_cpuid_indexed(uint32_t leaf);
+int vm_cpuid_init(struct vm *vm, char *errbuf, size_t errlen);
+void vm_cpuid_cleanup(struct vm *vm);
+int vm_cpuid_vcpu_init(struct vcpu *vcpu);
+/* The processor signature (leaf 1 EAX), EDX after INIT. */
+uint32_t vm_cpuid_signature(struct vcpu *vcpu);
+
 struct vcpu {
 	struct vm *vm;
 	int id;
@@ -210,6 +246,9 @@ struct vcpu {
 	uint64_t window_kick_at; /* its deadline (vm_clock_ns) */
 	/* Single-stepping for a debugger: nothing is injected meanwhile. */
 	bool debug_step;
+	/* The vCPU's CPUID table (vmm_cpuid.c), as the engine has it. */
+	struct vm_cpuid_entry cpuid[VM_CPUID_MAX];
+	int ncpuid;
 };
 
 #define VM_MAX_IOPORTS 16
@@ -249,6 +288,11 @@ struct vm {
 	struct vm_callouts *callouts;
 	struct vm_recorder *recorder; /* NULL: not recording */
 	struct vm_replayer *replayer; /* NULL: not replaying */
+	/* CPUID (vmm_cpuid.c): the engine's supported set, the topology. */
+	struct vm_cpuid_entry *cpuid_base;
+	int cpuid_nbase;
+	int cpuid_sockets, cpuid_cores, cpuid_threads;
+	bool deterministic;
 	struct vm_ioport ioports[VM_MAX_IOPORTS];
 	int nioports;
 	struct vm_iomem iomems[VM_MAX_IOMEMS];
@@ -313,8 +357,7 @@ int vm_replay_filter(struct vcpu *vcpu, struct vm_exit *vmexit);
 void vm_replay_diverged_exit(struct vcpu *vcpu, struct vm_exit *vmexit);
 void vm_replay_stop(struct vm *vm);
 /* An MSR access kmod answered: the recorded value for a read. */
-int vm_replay_msr(struct vcpu *vcpu, bool write, uint32_t msr,
-		  uint64_t *value);
+int vm_replay_msr(struct vcpu *vcpu, bool write, uint32_t msr, uint64_t *value);
 
 /* Create / destroy the kmod platform devices (kmod/io). */
 int vm_platform_init(struct vm *vm);

@@ -350,6 +350,27 @@ record_pages(struct vm *vm, uint64_t gpa, uint8_t *host, size_t len,
 	free(resident);
 }
 
+static void
+record_cpuid(struct vcpu *vcpu)
+{
+	const struct vm_cpuid_entry *t;
+	int n = vm_get_cpuid_table(vcpu, &t);
+
+	for (int i = 0; i < n; i++) {
+		struct trace_event ev = { .kind = TRACE_EV_CPUID,
+					  .vcpu = (uint32_t)vcpu->id,
+					  .time_ns = vm_clock_ns(vcpu->vm) };
+
+		ev.u.cpuid.leaf = t[i].leaf;
+		ev.u.cpuid.subleaf = t[i].subleaf;
+		ev.u.cpuid.eax = t[i].eax;
+		ev.u.cpuid.ebx = t[i].ebx;
+		ev.u.cpuid.ecx = t[i].ecx;
+		ev.u.cpuid.edx = t[i].edx;
+		record(vcpu->vm, &ev);
+	}
+}
+
 int
 vm_record_checkpoint(struct vm *vm)
 {
@@ -392,6 +413,12 @@ vm_record_checkpoint(struct vm *vm)
 		ev.u.regs.count = vm_collect_regs(vm->vcpus[i], regs);
 		ev.u.regs.regs = regs;
 		record(vm, &ev);
+		/*
+		 * The CPUID table the vCPU runs with, in the first one:
+		 * a replay installs the same (vm_set_cpuid_table()).
+		 */
+		if (rec->ckpt_id == 0)
+			record_cpuid(vm->vcpus[i]);
 	}
 	mem = vm_memseg_ptr(vm, VM_SYSMEM, NULL);
 	record_pages(vm, 0, mem, vm->lowmem, dirty, 0);

@@ -333,6 +333,65 @@ page_zero(const uint8_t *p)
 }
 
 /*
+ * The first checkpoint's CPUID events, one vCPU's after another: the
+ * table each vCPU ran with, installed as recorded (vmm_cpuid.c).
+ */
+struct cpuid_load {
+	int vcpu; /* -1: none collected */
+	int n;
+	struct vm_cpuid_entry e[VM_CPUID_MAX];
+};
+
+static int
+cpuid_load_flush(struct vm *vm, struct cpuid_load *cl, char *errbuf,
+		 size_t errlen)
+{
+	int error;
+
+	if (cl == NULL || cl->vcpu < 0)
+		return 0;
+	error = vm_set_cpuid_table(vm_vcpu(vm, cl->vcpu), cl->e, cl->n);
+	if (error != 0) {
+		snprintf(errbuf, errlen,
+			 "cannot install the recorded CPUID table of vCPU %d: "
+			 "%s",
+			 cl->vcpu, strerror(error));
+		return -1;
+	}
+	cl->vcpu = -1;
+	cl->n = 0;
+	return 0;
+}
+
+static int
+cpuid_load_add(struct vm *vm, struct cpuid_load *cl,
+	       const struct trace_event *ev, char *errbuf, size_t errlen)
+{
+	if (vm_vcpu(vm, (int)ev->vcpu) == NULL) {
+		snprintf(errbuf, errlen,
+			 "event %llu: CPUID of vCPU %u, which the VM does not "
+			 "have",
+			 (unsigned long long)ev->index, ev->vcpu);
+		return -1;
+	}
+	if (cl->vcpu != (int)ev->vcpu &&
+	    cpuid_load_flush(vm, cl, errbuf, errlen) != 0)
+		return -1;
+	if (cl->n == VM_CPUID_MAX) {
+		snprintf(errbuf, errlen,
+			 "event %llu: more than %d CPUID entries for vCPU %u",
+			 (unsigned long long)ev->index, VM_CPUID_MAX, ev->vcpu);
+		return -1;
+	}
+	cl->vcpu = (int)ev->vcpu;
+	cl->e[cl->n++] =
+	    (struct vm_cpuid_entry){ ev->u.cpuid.leaf, ev->u.cpuid.subleaf,
+				     ev->u.cpuid.eax,  ev->u.cpuid.ebx,
+				     ev->u.cpuid.ecx,  ev->u.cpuid.edx };
+	return 0;
+}
+
+/*
  * A checkpoint in the event stream, from its CKPT_BEGIN: with 'load' it
  * becomes the VM's state (the first one, which holds every non-zero page:
  * the others are zeroed), otherwise the VM's state is compared with it
@@ -348,14 +407,17 @@ checkpoint(struct vm *vm, bool load, uint64_t *cindex, char *errbuf,
 	uint64_t npages = (vm->lowmem + vm->highmem) / TRACE_PAGE_SIZE;
 	uint8_t *listed = calloc(npages / 8 + 1, 1);
 	uint64_t *dirty = calloc(npages / 64 + 1, 8);
+	struct cpuid_load *cl = load ? calloc(1, sizeof(*cl)) : NULL;
 	struct trace_event *ev = peek(rp);
 	uint64_t begin_index;
 	char why[512];
 	int error = -1;
 
+	if (cl != NULL)
+		cl->vcpu = -1;
 	begin_index = ev->index;
 	*cindex = begin_index;
-	if (listed == NULL || dirty == NULL) {
+	if (listed == NULL || dirty == NULL || (load && cl == NULL)) {
 		snprintf(errbuf, errlen, "out of memory");
 		goto out;
 	}
@@ -438,12 +500,19 @@ checkpoint(struct vm *vm, bool load, uint64_t *cindex, char *errbuf,
 				}
 			}
 			break;
+		case TRACE_EV_CPUID:
+			if (load &&
+			    cpuid_load_add(vm, cl, ev, errbuf, errlen) != 0)
+				goto out;
+			break;
 		default:
-			/* CKPT_DEVICE, CPUID and what later formats add. */
+			/* CKPT_DEVICE and what later formats add. */
 			break;
 		}
 		consume(rp);
 	}
+	if (cpuid_load_flush(vm, cl, errbuf, errlen) != 0)
+		goto out;
 	if (ev == NULL) {
 		snprintf(errbuf, errlen,
 			 "the trace ends inside the checkpoint at event %llu",
@@ -486,6 +555,7 @@ checkpoint(struct vm *vm, bool load, uint64_t *cindex, char *errbuf,
 	rp->st.checkpoints++;
 	error = 0;
 out:
+	free(cl);
 	free(listed);
 	free(dirty);
 	return error;

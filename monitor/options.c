@@ -14,7 +14,8 @@ enum {
 	OPT_INITRD,
 	OPT_CMDLINE,
 	OPT_RECORD,
-	OPT_REPLAY
+	OPT_REPLAY,
+	OPT_DETERMINISTIC
 };
 
 static const struct option long_options[] = {
@@ -24,6 +25,7 @@ static const struct option long_options[] = {
 	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
 	{ "record", required_argument, NULL, OPT_RECORD },
 	{ "replay", required_argument, NULL, OPT_REPLAY },
+	{ "deterministic", no_argument, NULL, OPT_DETERMINISTIC },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -37,8 +39,9 @@ rhyve_usage(FILE *fp)
 	    "[,threads=n]]\n"
 	    "             [-f name,string=text|file=path] [-G [w][addr:]port]\n"
 	    "             [-k config_file] [-l lpc] [-m mem] [-o var=value]\n"
-	    "             [-s slot,emulation[,conf]] [--engine kvm]\n"
-	    "             [--initrd PATH] [--cmdline STRING] [--record FILE]\n"
+	    "             [-p vcpu:hostcpu] [-s slot,emulation[,conf]]\n"
+	    "             [--engine kvm] [--initrd PATH] [--cmdline STRING]\n"
+	    "             [--record FILE] [--deterministic]\n"
 	    "             --kernel PATH vmname\n"
 	    "       rhyve --replay FILE [-l lpc] [-o var=value]\n"
 	    "       -A: ACPI tables (the default; config acpi_tables)\n"
@@ -54,6 +57,8 @@ rhyve_usage(FILE *fp)
 	    "       -m: memory size (K/M/G/T suffix; default unit MiB)\n"
 	    "       -o: set config 'var' to 'value' (-o config.dump=1 prints "
 	    "the config)\n"
+	    "       -p: pin vCPU 'vcpu' to host CPU 'hostcpu' (config "
+	    "vcpu.N.cpuset)\n"
 	    "       -s: <slot,driver,configinfo> PCI slot config (-s help "
 	    "lists the models)\n"
 	    "       -u: RTC keeps UTC time (config rtc.use_localtime=false)\n"
@@ -66,7 +71,10 @@ rhyve_usage(FILE *fp)
 	    "       --record: record the run to a trace file (config "
 	    "record.file)\n"
 	    "       --replay: replay a recorded run; the VM comes from the "
-	    "trace (config replay.file)\n");
+	    "trace (config replay.file)\n"
+	    "       --deterministic: hide TSC, RDRAND, RDSEED, RDPID, RDTSCP "
+	    "from CPUID\n"
+	    "         (config x86.deterministic)\n");
 }
 
 static int
@@ -129,7 +137,7 @@ rhyve_parse_args(int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "Ac:ef:G:hk:l:m:o:s:u",
+	while ((c = getopt_long(argc, argv, "Ac:ef:G:hk:l:m:o:p:s:u",
 				long_options, NULL)) != -1) {
 		switch (c) {
 		case 'A':
@@ -189,6 +197,10 @@ rhyve_parse_args(int argc, char **argv)
 			if (pci_parse_slot(optarg) != 0)
 				return -1;
 			break;
+		case 'p':
+			if (pincpu_parse(optarg) != 0)
+				return -1;
+			break;
 		case 'f':
 			if (fwcfg_parse_opt(optarg) != 0)
 				return -1;
@@ -220,6 +232,9 @@ rhyve_parse_args(int argc, char **argv)
 		case OPT_REPLAY:
 			if (set_or_warn("replay.file", optarg) != 0)
 				return -1;
+			break;
+		case OPT_DETERMINISTIC:
+			set_config_bool("x86.deterministic", true);
 			break;
 		default:
 			rhyve_usage(stderr);

@@ -88,7 +88,7 @@ static int
 build_vm(struct vm **vmp)
 {
 	const char *memstr = get_config_value_default("memory.size", "256M");
-	const char *cpustr = get_config_value_default("cpus", "1");
+	struct vm_topology_cfg topo;
 	char errbuf[256];
 	size_t memsize;
 	int ncpus, error;
@@ -98,11 +98,9 @@ build_vm(struct vm **vmp)
 		rhyve_warnx("memory.size=%s: not a page-aligned size", memstr);
 		return -1;
 	}
-	ncpus = atoi(cpustr);
-	if (ncpus < 1 || ncpus > VM_MAXCPU) {
-		rhyve_warnx("cpus=%s: need 1 to %d", cpustr, VM_MAXCPU);
+	if (topology_config(&topo) != 0 || pincpu_check_config(topo.cpus) != 0)
 		return -1;
-	}
+	ncpus = topo.cpus;
 	error = vm_create(get_config_value("name"),
 			  get_config_value_default("vm.engine", "kvm"), &vm,
 			  errbuf, sizeof(errbuf));
@@ -111,6 +109,15 @@ build_vm(struct vm **vmp)
 		return -1;
 	}
 	*vmp = vm;
+	/* CPUID's view of the vCPUs, before they exist. */
+	if ((error = vm_set_topology(vm, topo.sockets, topo.cores,
+				     topo.threads)) != 0 ||
+	    (error = vm_set_deterministic(
+		 vm, get_config_bool_default("x86.deterministic", false))) !=
+		0) {
+		rhyve_warnx("cannot set the CPU topology: %s", strerror(error));
+		return -1;
+	}
 	error = vm_setup_memory(vm, memsize);
 	if (error != 0) {
 		rhyve_warnx("cannot set up %zu bytes of guest memory: %s",

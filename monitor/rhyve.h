@@ -26,6 +26,7 @@
 #ifndef RHYVE_MONITOR_RHYVE_H
 #define RHYVE_MONITOR_RHYVE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -92,6 +93,21 @@ void config_foreach_leaf(config_leaf_func_t fn, void *arg);
 
 /* Sizes with K/M/G/T suffixes, as bhyve's -m (no suffix means MiB). */
 int parse_memsize(const char *str, size_t *sizep);
+
+/* ---- topology.c: the vCPUs' count, topology and host CPUs ----------- */
+
+struct vm_topology_cfg {
+	int cpus, sockets, cores, threads;
+};
+
+/* cpus, sockets, cores, threads as bhyve; -1 after printing why. */
+int topology_config(struct vm_topology_cfg *t);
+/* -p vcpu:hostcpu: adds hostcpu to vcpu.N.cpuset. */
+int pincpu_parse(const char *opt);
+/* Every vcpu.N.cpuset valid, on existing host CPUs and vCPUs. */
+int pincpu_check_config(int ncpus);
+/* Attributes for a vCPU's thread: pinned to vcpu.N.cpuset, if set. */
+int vcpu_thread_attr(int vcpu, pthread_attr_t *attr);
 
 /* ---- options.c ------------------------------------------------------- */
 

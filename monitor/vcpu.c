@@ -273,12 +273,22 @@ vcpu_run_all(struct vm *vm)
 	ncpu = 0;
 	for (int i = 0; i < VM_MAXCPU; i++) {
 		struct vcpu *vcpu = vm_vcpu(vm, i);
+		pthread_attr_t attr;
+		int error;
 
 		if (vcpu == NULL)
 			continue;
-		if (pthread_create(&threads[ncpu], NULL, vcpu_thread, vcpu) !=
-		    0) {
-			rhyve_warnx("cannot start the thread of vcpu %d", i);
+		/* -p: pinned from the start, as bhyve pins. */
+		if (vcpu_thread_attr(i, &attr) != 0) {
+			stop_vm(vm, VM_SUSPEND_HALT, RHYVE_EXIT_ERROR);
+			break;
+		}
+		error =
+		    pthread_create(&threads[ncpu], &attr, vcpu_thread, vcpu);
+		pthread_attr_destroy(&attr);
+		if (error != 0) {
+			rhyve_warnx("cannot start the thread of vcpu %d: %s", i,
+				    strerror(error));
 			stop_vm(vm, VM_SUSPEND_HALT, RHYVE_EXIT_ERROR);
 			break;
 		}

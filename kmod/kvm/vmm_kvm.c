@@ -136,9 +136,9 @@ kvm_check_caps(int fd, char *errbuf, size_t errlen)
 }
 
 /*
- * The CPUID the guest sees: what KVM supports, with x2APIC and the
- * TSC-deadline timer where the APIC's MSRs reach kmod, with per-vCPU
- * APIC IDs.
+ * What KVM can give a guest (KVM_GET_SUPPORTED_CPUID), fetched once per
+ * VM, with x2APIC and the TSC-deadline timer where the APIC's MSRs
+ * reach kmod; kmod's vmm_cpuid.c decides the guest's table from it.
  */
 static struct kvm_cpuid2 *
 kvm_get_cpuid(int fd)
@@ -162,30 +162,52 @@ kvm_get_cpuid(int fd)
 }
 
 static int
-kvm_set_vcpu_cpuid(struct kvm_vcpu *vc)
+kvm_cpuid_supported(void *cookie, struct vm_cpuid_entry *out, int max)
 {
-	const struct kvm_cpuid2 *base = vc->kvm->cpuid;
-	size_t size = sizeof(*base) + base->nent * sizeof(base->entries[0]);
-	struct kvm_cpuid2 *cpuid = malloc(size);
+	const struct kvm_cpuid2 *cpuid = ((struct kvm_vm *)cookie)->cpuid;
+
+	if (cpuid->nent > (uint32_t)max)
+		return -E2BIG;
+	for (uint32_t i = 0; i < cpuid->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+		out[i] =
+		    (struct vm_cpuid_entry){ e->function, e->index, e->eax,
+					     e->ebx,      e->ecx,   e->edx };
+		/* kmod's local APIC has them if its MSRs reach it. */
+		if (e->function == 1)
+			out[i].ecx = ((struct kvm_vm *)cookie)->msr_exits
+					 ? out[i].ecx | CPUID1_ECX_X2APIC |
+					       CPUID1_ECX_TSCDL
+					 : out[i].ecx & ~(CPUID1_ECX_X2APIC |
+							  CPUID1_ECX_TSCDL);
+	}
+	return (int)cpuid->nent;
+}
+
+static int
+kvm_set_cpuid(void *vcookie, const struct vm_cpuid_entry *table, int n)
+{
+	struct kvm_vcpu *vc = vcookie;
+	struct kvm_cpuid2 *cpuid;
 	int error = 0;
 
+	cpuid = calloc(1, sizeof(*cpuid) + n * sizeof(cpuid->entries[0]));
 	if (cpuid == NULL)
 		return ENOMEM;
-	memcpy(cpuid, base, size);
-	for (uint32_t i = 0; i < cpuid->nent; i++) {
+	cpuid->nent = (uint32_t)n;
+	for (int i = 0; i < n; i++) {
 		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
 
-		if (e->function == 1) {
-			e->ecx =
-			    vc->kvm->msr_exits
-				? e->ecx | CPUID1_ECX_X2APIC | CPUID1_ECX_TSCDL
-				: e->ecx &
-				      ~(CPUID1_ECX_X2APIC | CPUID1_ECX_TSCDL);
-			e->ebx =
-			    (e->ebx & 0x00ffffff) | ((uint32_t)vc->id << 24);
-		} else if (e->function == 0xb || e->function == 0x1f) {
-			e->edx = (uint32_t)vc->id;
-		}
+		e->function = table[i].leaf;
+		e->index = table[i].subleaf;
+		e->flags = vm_cpuid_indexed(table[i].leaf)
+			       ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX
+			       : 0;
+		e->eax = table[i].eax;
+		e->ebx = table[i].ebx;
+		e->ecx = table[i].ecx;
+		e->edx = table[i].edx;
 	}
 	if (ioctl(vc->fd, KVM_SET_CPUID2, cpuid) < 0)
 		error = errno;
@@ -377,9 +399,6 @@ kvm_vcpu_init(void *cookie, struct vcpu *vcpu, int id, void **vcookiep)
 		error = errno;
 		goto fail;
 	}
-	error = kvm_set_vcpu_cpuid(vc);
-	if (error != 0)
-		goto fail;
 	/* Until the first KVM_RUN fills the sync area, fill it ourselves. */
 	if (ioctl(vc->fd, KVM_GET_REGS, &vc->run->s.regs.regs) < 0 ||
 	    ioctl(vc->fd, KVM_GET_SREGS, &vc->run->s.regs.sregs) < 0 ||
@@ -973,4 +992,6 @@ const struct vmm_engine vmm_engine_kvm = {
 	.set_debug = kvm_set_debug,
 	.dirty_logging = kvm_dirty_logging,
 	.get_dirty = kvm_get_dirty,
+	.cpuid_supported = kvm_cpuid_supported,
+	.set_cpuid = kvm_set_cpuid,
 };

@@ -121,6 +121,47 @@ bad-fwcfg)
 	bad_f 'is not a regular file' -f "opt/x,file=$tmp"
 	bad_f 'unknown fw_cfg setting' -o fwcfg.size=1
 	;;
+bad-topology)
+	bad_c() {
+		local re=$1; shift
+		run 4 "$@" --kernel /k.elf vm0
+		one_error_line
+		err_has "$re"
+	}
+	bad_c "'0' is not a count from 1 to 64" -c 0
+	bad_c "unknown topology key 'dies'" -c cpus=2,dies=2
+	bad_c 'topology \(2 sockets, 2 cores, 1 threads\) does not match 2 vCPUs' \
+		-c cpus=2,sockets=2,cores=2
+	bad_c 'topology \(4 sockets, 1 cores, 1 threads\) does not match 2 vCPUs' \
+		-c 2 -o sockets=4
+	bad_c 'makes 128 vCPUs, more than 64' -c sockets=8,cores=4,threads=4
+	bad_c 'cores=x: need a count from 1 to 64' -o cores=x
+	;;
+bad-pin)
+	bad_p() {
+		local re=$1; shift
+		run 4 "$@" --kernel /k.elf vm0
+		one_error_line
+		err_has "$re"
+	}
+	bad_p 'want vcpu:hostcpu' -p 0
+	bad_p 'want vcpu:hostcpu' -p x:1
+	bad_p 'want vcpu:hostcpu with vcpu 0 to 63' -p 64:0
+	bad_p 'hostcpu must be a CPU number' -p 0:
+	bad_p 'hostcpu must be a CPU number' -p 0:1x
+	bad_p 'this host has CPUs 0 to' -p 0:1000
+	bad_p 'vcpu.1.cpuset: the VM has 1 vCPUs' -p 1:0
+	bad_p "'3-1' is not a CPU or CPU range" -o vcpu.0.cpuset=3-1
+	;;
+pin)
+	need_kvm
+	# vCPU 0 pinned to host CPU 0 runs the guest; -p fills vcpu.N.cpuset.
+	run 1 -p 0:0 -l com1,stdio -l pc-testdev --kernel "$guests/hello.elf" vm0
+	out_has 'Hello from the rhyve hello guest'
+	"$rhyve" -p 0:0 -c 2 -l com1,stdio -l pc-testdev -o config.dump=1 \
+		--kernel "$guests/hello.elf" vm0 >"$tmp/out" 2>"$tmp/err"
+	out_has '^vcpu.0.cpuset=0$'
+	;;
 pci-fwcfg-dump)
 	run 0 -s 0,hostbridge -s 1,amd_hostbridge -s 2,hostbridge,vendor=0x8086 \
 		-s 31,lpc -f opt/x,string=a,b -f name=opt/y,file=/etc/passwd \
@@ -177,6 +218,25 @@ unhandled-mmio)
 	need_kvm
 	run 4 -l com1,stdio --kernel "$guests/mmio.elf" vm0
 	err_has 'unhandled MMIO (read|write) of [1248] bytes at gpa 0xff0000[0-9a-f]* \(rip 0x[0-9a-f]+: mov'
+	;;
+replay-cpuid)
+	# The first checkpoint carries each vCPU's CPUID table and a replay
+	# installs it: replayed with x86.deterministic=false, a table rebuilt
+	# from the config would show the invariant TSC where this host has
+	# it, and the guest would take another path (a divergence).
+	need_kvm
+	rt=$(dirname "$rhyve")/../tools/rhyvetrace/rhyvetrace
+	run 1 -l com1,stdio -l pc-testdev -c cpus=4,sockets=1,cores=2,threads=2 \
+		--deterministic --record "$tmp/c.rtr" \
+		--kernel "$guests/cpuid_det.elf" vm0
+	out_has '^cpuid: (AMD|Intel), deterministic: ok$'
+	n=$("$rt" dump "$tmp/c.rtr" --kind cpuid | grep -c 'cpuid')
+	[ "$n" -gt 40 ] || fail "only $n CPUID events recorded"
+	"$rt" dump "$tmp/c.rtr" --kind cpuid | grep -q 'vcpu3 cpuid leaf=0x1 ' ||
+		fail "no CPUID table of vCPU 3"
+	run 1 --replay "$tmp/c.rtr" -l com1,stdio -o x86.deterministic=false
+	out_has '^cpuid: (AMD|Intel), deterministic: ok$'
+	err_has 'end state matches'
 	;;
 record)
 	# --record writes a trace that rhyvetrace reads: the first checkpoint
