@@ -18,6 +18,9 @@
  *   x2APIC    enabled through IA32_APIC_BASE: ID, version, LDR, SELF IPI,
  *             ICR, #GP on illegal accesses and mode changes, disable and
  *             back to xAPIC in its reset state
+ *   ExtINT    the 8259's interrupt (IRQ5 from the pc-testdev) waits while
+ *             LINT0 is masked, comes through LINT0 in ExtINT mode and
+ *             with the APIC hardware-disabled
  *
  * Timing as in pit.c and hpet.c: events are bracketed by PM-timer reads;
  * "never early" bounds are strict, latency bounds generous.
@@ -586,6 +589,42 @@ test_x2apic(void)
 	guest_printf("apic: x2APIC ok\n");
 }
 
+static void
+on_pic(struct guest_trap_frame *tf)
+{
+	count[tf->vector]++;
+	pic_eoi((int)tf->vector - PIC_M_BASE);
+}
+
+static void
+test_extint(void)
+{
+	const int v = PIC_M_BASE + 5;
+	uint64_t base = rdmsr(MSR_APICBASE);
+
+	guest_set_trap_handler((unsigned)v, on_pic);
+	pic_set_mask((uint16_t) ~(1u << 5));
+	apic_write(APIC_LINT0, LVT_MASKED | 0x700);
+	testdev_irq_pulse(5);
+	window(500);
+	GUEST_ASSERT_EQ(count[v], 0);
+	GUEST_ASSERT(pic_irr() & (1u << 5));
+	apic_write(APIC_LINT0, 0x700);
+	vec_wait(v, 1);
+	/* Without the APIC the INTR pin is the CPU's own. */
+	apic_write(APIC_LINT0, LVT_MASKED | 0x700);
+	wrmsr(MSR_APICBASE, base & ~APICBASE_EN);
+	testdev_irq_pulse(5);
+	vec_wait(v, 2);
+	wrmsr(MSR_APICBASE, base);
+	GUEST_ASSERT_EQ(apic_read(APIC_SVR), 0xff);
+	apic_write(APIC_SVR, SVR_ENABLE | 0xff);
+	apic_write(APIC_LINT0, 0x700);
+	apic_write(APIC_LINT1, 0x400);
+	pic_set_mask(0xffff);
+	guest_printf("apic: ExtINT ok\n");
+}
+
 int
 guest_main(void)
 {
@@ -612,6 +651,7 @@ guest_main(void)
 #endif
 	test_nmi();
 	test_x2apic();
+	test_extint();
 	guest_printf("apic: ok\n");
 	return 0;
 }
