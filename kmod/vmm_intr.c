@@ -110,7 +110,8 @@ vm_inject_exception(struct vcpu *vcpu, int vector, bool has_ec, uint32_t ec)
 		return 0;
 	error = eng->inject_exception(vcpu->cookie, vector, has_ec, ec);
 	if (error == 0)
-		vm_record_inject(vcpu, TRACE_INJECT_EXCEPTION, vector, has_ec, ec);
+		vm_record_inject(vcpu, TRACE_INJECT_EXCEPTION, vector, has_ec,
+				 ec);
 	return error;
 }
 
@@ -154,7 +155,8 @@ vm_inject_pending(struct vcpu *vcpu)
 			pthread_mutex_unlock(&vcpu->mtx);
 		}
 		if (eng->inject_intr(vcpu->cookie, vector) == 0) {
-			vm_record_inject(vcpu, TRACE_INJECT_EXTINT, vector, false, 0);
+			vm_record_inject(vcpu, TRACE_INJECT_EXTINT, vector,
+					 false, 0);
 			vlapic_intr_accepted(vcpu, vector);
 		} else {
 			arm_window_kick(vcpu);
@@ -177,6 +179,7 @@ vm_inject_pending(struct vcpu *vcpu)
 		vm_record_inject(vcpu, TRACE_INJECT_EXTINT, vector, false, 0);
 		/* Asserts INTR again if more is pending. */
 		vatpic_intr_accepted(vcpu->vm, vector);
+		vlapic_extint_accepted(vcpu);
 	} else {
 		pthread_mutex_lock(&vcpu->mtx);
 		vcpu->extint_pending = true;

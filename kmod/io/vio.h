@@ -82,8 +82,13 @@ void vlapic_intr_accepted(struct vcpu *vcpu, int vector);
  * on the vCPU's own thread, before interrupts are looked at.
  */
 void vlapic_sync_tpr(struct vcpu *vcpu);
-/* Does the PIC's INTR reach the vCPU (LINT0 ExtINT, or APIC disabled)? */
+/*
+ * Does the PIC's INTR reach the vCPU (LINT0 ExtINT, APIC disabled, or an
+ * ExtINT message from the I/O APIC or an IPI waiting)?  And the vCPU ran
+ * the PIC's INTA, which ends such a message.
+ */
 bool vlapic_accepts_extint(struct vcpu *vcpu);
+void vlapic_extint_accepted(struct vcpu *vcpu);
 /* x2APIC/APIC MSRs: 0, or -1 for an access the CPU answers with #GP. */
 bool vlapic_owns_msr(uint32_t msr);
 int vlapic_rdmsr(struct vcpu *vcpu, uint32_t msr, uint64_t *val);

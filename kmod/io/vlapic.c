@@ -553,6 +553,10 @@ vlapic_deliver_one(struct vlapic *vlapic, bool level, int delmode, int vector)
 		post.nmi = true;
 		break;
 	case APIC_DELMODE_EXTINT:
+		/* A message, not the LINT0 pin: LINT0's mask does not apply. */
+		pthread_mutex_lock(&vlapic->mtx);
+		vlapic->extint_msg = true;
+		pthread_mutex_unlock(&vlapic->mtx);
 		post.extint = true;
 		break;
 	case APIC_DELMODE_INIT:
@@ -852,11 +856,23 @@ vlapic_accepts_extint(struct vcpu *vcpu)
 	if (vlapic == NULL)
 		return true;
 	pthread_mutex_lock(&vlapic->mtx);
-	accepts = !vlapic_hw_enabled(vlapic) ||
+	accepts = !vlapic_hw_enabled(vlapic) || vlapic->extint_msg ||
 		  (vlapic->lvt[LVT_LINT0] & (APIC_LVT_M | APIC_LVT_DM)) ==
 		      APIC_LVT_DM_EXT;
 	pthread_mutex_unlock(&vlapic->mtx);
 	return accepts;
+}
+
+void
+vlapic_extint_accepted(struct vcpu *vcpu)
+{
+	struct vlapic *vlapic = vcpu->vlapic;
+
+	if (vlapic == NULL)
+		return;
+	pthread_mutex_lock(&vlapic->mtx);
+	vlapic->extint_msg = false;
+	pthread_mutex_unlock(&vlapic->mtx);
 }
 
 int

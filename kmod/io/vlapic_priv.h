@@ -136,6 +136,7 @@ struct vlapic {
 	uint32_t icr_lo, icr_hi;
 	uint32_t lvt[LVT_COUNT];
 	uint32_t isr[8], tmr[8], irr[8];
+	bool extint_msg; /* an ExtINT message waits for the PIC's INTA */
 	/* The timer (vlapic_timer.c). */
 	uint32_t timer_icr, timer_dcr;
 	uint32_t timer_div;   /* divider latched when the count was loaded */

@@ -430,6 +430,12 @@ test_lint(void)
 	CU_ASSERT_EQUAL(vm_lapic_local_irq(c0, 1), 0);
 	CU_ASSERT(!flag(c0, &c0->nmi_pending));
 	CU_ASSERT_EQUAL(take(vm, 0), 0x66);
+	/* An ExtINT message is not LINT0: it passes until the INTA. */
+	vlapic_deliver_intr(vm, false, 0, true, 7, 0);
+	CU_ASSERT(flag(c0, &c0->extint_pending));
+	CU_ASSERT(vlapic_accepts_extint(c0));
+	vlapic_extint_accepted(c0);
+	CU_ASSERT(!vlapic_accepts_extint(c0));
 	/* Hardware-disabled: LINT0 is INTR, LINT1 NMI. */
 	CU_ASSERT_EQUAL(vlapic_rdmsr(c0, APICBASE, &v), 0);
 	CU_ASSERT_EQUAL(vlapic_wrmsr(c0, APICBASE, v & ~BASE_EN), 0);
