@@ -17,12 +17,21 @@
 void
 vcpu_notify_event(struct vcpu *vcpu)
 {
+	bool asleep;
+
 	pthread_mutex_lock(&vcpu->mtx);
-	if (vcpu->halted || vcpu->parked)
+	asleep = vcpu->halted || vcpu->parked;
+	if (asleep)
 		pthread_cond_signal(&vcpu->cv);
 	pthread_mutex_unlock(&vcpu->mtx);
-	/* A running vCPU must come out so that the next entry injects. */
-	vcpu->vm->engine->kick(vcpu->cookie);
+	/*
+	 * A running vCPU must come out so that the next entry injects.  A
+	 * sleeping one looks before its next entry anyway: a kick would only
+	 * cost it an empty exit right after it wakes (an asynchronous exit a
+	 * replay has to find again), unless the monitor wants it out.
+	 */
+	if (!asleep || atomic_load(&vcpu->exit_request))
+		vcpu->vm->engine->kick(vcpu->cookie);
 }
 
 void

@@ -449,7 +449,8 @@ test_periodic(void)
 	guest_printf("apic: periodic: %d periods of %lu us in %lu us\n", n,
 		     (unsigned long)period_us, (unsigned long)us);
 	GUEST_ASSERT(us >= (n - 1) * period_us);
-	GUEST_ASSERT(us <= n * period_us * 3);
+	/* Late only by latencies; a loaded host delays and merges ticks. */
+	GUEST_ASSERT(us <= n * period_us * 5);
 	window(300); /* an interrupt raised before the stop */
 	guest_printf("apic: periodic ok\n");
 }
