@@ -50,9 +50,11 @@ vm_create(const char *name, const char *engine, struct vm **vmp, char *errbuf,
 	snprintf(vm->name, sizeof(vm->name), "%s", name);
 	vm->engine = eng;
 	vm_mem_init(vm);
+	vm_dma_init(vm);
 	vm->clock_base = vm_clock_ns(vm); /* clock_base is 0 here */
 	error = eng->vm_init(vm, &vm->cookie, errbuf, errlen);
 	if (error != 0) {
+		vm_dma_cleanup(vm);
 		vm_mem_cleanup(vm);
 		free(vm);
 		return error;
@@ -98,6 +100,7 @@ vm_destroy(struct vm *vm)
 			vm->engine->mem_unmap(vm->cookie, slot);
 	vm->engine->vm_cleanup(vm->cookie);
 	vm_cpuid_cleanup(vm);
+	vm_dma_cleanup(vm);
 	vm_mem_cleanup(vm);
 	free(vm);
 }
@@ -523,6 +526,7 @@ vm_before_entry(struct vcpu *vcpu, struct vm_exit *vmexit)
 		 * (they stay pending), so that it lands on the next
 		 * instruction and not in an interrupt handler.
 		 */
+		vm_dma_flush(vcpu);
 		if (!vcpu->debug_step)
 			vm_inject_pending(vcpu);
 		return 0;

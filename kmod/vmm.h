@@ -297,6 +297,14 @@ int vm_ioapic_pulse_irq(struct vm *vm, int pin);
 int vm_lapic_msi(struct vm *vm, uint64_t addr, uint64_t data);
 /* Pulse a local APIC's LINT0/LINT1 pin (as its LVT entry says). */
 int vm_lapic_local_irq(struct vcpu *vcpu, int lint);
+/*
+ * DMA: a device's write into guest RAM.  Devices hand finished data over
+ * instead of writing guest memory themselves; vCPU 0 writes it at its
+ * next event boundary (before an interrupt raised after this call) and
+ * the recorder logs it there (vmm_dma.c).  0, or EFAULT where the range
+ * is not all RAM, ENOMEM.
+ */
+int vm_dma_write(struct vm *vm, uint64_t gpa, const void *data, size_t len);
 /* Raise an NMI on a vCPU. */
 void vm_inject_nmi(struct vcpu *vcpu);
 /*

@@ -293,6 +293,10 @@ struct vm {
 	int cpuid_nbase;
 	int cpuid_sockets, cpuid_cores, cpuid_threads;
 	bool deterministic;
+	/* vmm_dma.c: device writes waiting for vCPU 0's next boundary. */
+	pthread_mutex_t dma_mtx;
+	struct vm_dma *dma_queue;
+	uint64_t *dma_dirty; /* RAM pages DMA wrote, while logging dirt */
 	struct vm_ioport ioports[VM_MAX_IOPORTS];
 	int nioports;
 	struct vm_iomem iomems[VM_MAX_IOMEMS];
@@ -319,6 +323,17 @@ void vm_record_access(struct vcpu *vcpu, const struct vm_exit *vmexit);
 /* 'type' is enum trace_inject_type; an error code for exceptions. */
 void vm_record_inject(struct vcpu *vcpu, int type, int vector, bool has_ec,
 		      uint32_t ec);
+/*
+ * vmm_dma.c: write what devices handed to vm_dma_write() (vCPU 0, before
+ * an entry; recorded); write one device write (also the replay's).
+ */
+int vm_dma_init(struct vm *vm);
+void vm_dma_cleanup(struct vm *vm);
+void vm_dma_flush(struct vcpu *vcpu);
+int vm_dma_apply(struct vm *vm, uint64_t gpa, const uint8_t *data,
+		 size_t len);
+void vm_record_dma(struct vcpu *vcpu, uint64_t gpa, const uint8_t *data,
+		   size_t len);
 /* Between exits: a periodic checkpoint if one is due. */
 void vm_record_maybe_checkpoint(struct vcpu *vcpu);
 /* An MSR access kmod answered, with the value read or written. */

@@ -228,6 +228,12 @@ vm_dirty_start(struct vm *vm)
 	    (slot = ram_slot(vm, VM_HIGHMEM_BASE)) >= 0)
 		error = vm->engine->dirty_logging(vm->cookie, slot, true);
 	pthread_rwlock_unlock(&vm->mem_lock);
+	/* Pages kmod writes for devices (DMA) are not in KVM's log. */
+	pthread_mutex_lock(&vm->dma_mtx);
+	if (error == 0 && vm->dma_dirty == NULL &&
+	    (vm->dma_dirty = calloc((vm_ram_pages(vm) + 63) / 64, 8)) == NULL)
+		error = ENOMEM;
+	pthread_mutex_unlock(&vm->dma_mtx);
 	return error;
 }
 
@@ -258,5 +264,12 @@ vm_dirty_pages(struct vm *vm, uint64_t *bits)
 	}
 	pthread_rwlock_unlock(&vm->mem_lock);
 	free(high);
+	pthread_mutex_lock(&vm->dma_mtx);
+	for (uint64_t i = 0;
+	     vm->dma_dirty != NULL && i < (vm_ram_pages(vm) + 63) / 64; i++) {
+		bits[i] |= vm->dma_dirty[i];
+		vm->dma_dirty[i] = 0;
+	}
+	pthread_mutex_unlock(&vm->dma_mtx);
 	return error;
 }

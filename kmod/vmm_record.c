@@ -180,6 +180,25 @@ vm_record_msr(struct vcpu *vcpu, bool write, uint32_t msr, uint64_t value)
 }
 
 void
+vm_record_dma(struct vcpu *vcpu, uint64_t gpa, const uint8_t *data, size_t len)
+{
+	struct trace_event ev = { .kind = TRACE_EV_DMA, .vcpu = vcpu->id };
+	size_t chunk;
+
+	if (vcpu->vm->recorder == NULL)
+		return;
+	ev.time_ns = vm_clock_ns(vcpu->vm);
+	/* The format bounds an event: large writes go as several. */
+	for (size_t off = 0; off < len; off += chunk) {
+		chunk = len - off < (1u << 20) ? len - off : (1u << 20);
+		ev.u.dma.gpa = gpa + off;
+		ev.u.dma.len = (uint32_t)chunk;
+		ev.u.dma.data = data + off;
+		record(vcpu->vm, &ev);
+	}
+}
+
+void
 vm_record_marker(struct vm *vm, const char *text)
 {
 	struct trace_event ev = { .kind = TRACE_EV_MARKER };

@@ -841,6 +841,14 @@ vm_replay_before_entry(struct vcpu *vcpu, struct vm_exit *vmexit)
 					       "the state of the checkpoint",
 					       buf);
 			continue;
+		case TRACE_EV_DMA:
+			if (vm_dma_apply(vcpu->vm, ev->u.dma.gpa,
+					 ev->u.dma.data, ev->u.dma.len) != 0)
+				return diverge(vcpu, ev->index,
+					       "a DMA write into RAM",
+					       "the range is not RAM");
+			consume(rp);
+			continue;
 		case TRACE_EV_MARKER:
 		case TRACE_EV_INPUT:
 			consume(rp);
