@@ -98,6 +98,39 @@ bad-pci)
 	bad_s 'unknown PCI model' -o pci.0.3.0.device=nope
 	bad_s 'only PCI bus 0' -o pci.2.0.0.device=lpc
 	;;
+bad-cpus)
+	# bad_c REGEX ARGS...: one clear line, status 4, before any VM.
+	bad_c() {
+		local re=$1; shift
+		run 4 "$@" --kernel /k.elf vm0
+		one_error_line
+		err_has "$re"
+	}
+	bad_c "-c: '0' is not a count from 1 to 64" -c 0
+	bad_c "-c: '65' is not a count from 1 to 64" -c 65
+	bad_c "-c: 'x' is not a count from 1 to 64" -c x
+	bad_c "-c: '' is not a count from 1 to 64" -c cpus=
+	bad_c "-c: '2x' is not a count from 1 to 64" -c 2x
+	bad_c "-c: '-1' is not a count from 1 to 64" -c sockets=-1
+	bad_c "-c: unknown topology key 'dies'" -c 4,dies=2
+	;;
+bad-lpc)
+	bad_l() {
+		local re=$1; shift
+		run 4 "$@" --kernel "$guests/hello.elf" vm0
+		one_error_line
+		err_has "$re"
+	}
+	bad_l "unknown LPC device 'com5' \\(-l help lists them\\)" -l com5,stdio
+	bad_l "unknown LPC device 'nosuch'" -l nosuch
+	bad_l "-l pc-testdev: invalid option name 'x.y'" -l pc-testdev,x.y=1
+	bad_l "unknown LPC device 'lpc.nosuch' in the configuration" \
+		-o lpc.nosuch.x=1
+	# Backends are opened when the VM is built: still one line, status 4.
+	need_kvm
+	bad_l "com1: unknown console backend 'tty9'" -l com1,tty9
+	bad_l "com1: cannot open /nonexistent/dir/x" -l com1,file:/nonexistent/dir/x
+	;;
 pci-help)
 	run 0 -s help
 	out_has '^hostbridge '
