@@ -478,7 +478,8 @@ test_port61(void)
 	expect_gap("mode 0 from the gate", g, edge_span(e), 11932, 0);
 
 	/* Lowering the gate pauses mode 0: ~4 ms, a pause, the rest. */
-	for (tries = 0; tries < 5; tries++) {
+	/* Each try is valid or retried: a loaded host may need many. */
+	for (tries = 0; tries < 20; tries++) {
 		p = program_at(2, 0, 11932);
 		pm_delay_us(4000);
 		l = out_at(NMISC, 0);
@@ -488,7 +489,7 @@ test_port61(void)
 			break;
 		outb(NMISC, NMISC_GATE2); /* descheduled past the count */
 	}
-	GUEST_ASSERT(tries < 5);
+	GUEST_ASSERT(tries < 20);
 	pm_delay_us(10000);
 	GUEST_ASSERT(!out2());
 	h = out_at(NMISC, NMISC_GATE2);
