@@ -218,6 +218,12 @@ test_level(void)
 
 	legacy_on();
 	clear_status = true;
+	/*
+	 * The comparator still holds the periodic test's next match, up to
+	 * a period ahead: park it far away before enabling the timer, or a
+	 * vCPU descheduled before the write below sees that match fire.
+	 */
+	hpet_write64(HPET_TCMP(0), hpet_read64(HPET_COUNTER) + freq * 3600);
 	hpet_write64(HPET_TCFG(0), HPET_TN_ENB | HPET_TN_LEVEL);
 	c = counter_at(&a);
 	hpet_write64(HPET_TCMP(0), c + freq / 500); /* 2 ms */
