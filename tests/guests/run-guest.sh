@@ -20,11 +20,8 @@ expect=$2
 regex=$3
 shift 3
 
-if ! { [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] &&
-	(exec 3<>/dev/kvm) 2>/dev/null; }; then
-	echo "SKIP: /dev/kvm not usable"
-	exit 77
-fi
+. "$(dirname "$0")/../lib/kvm.sh"
+require_kvm
 if [ ! -x "$rhyve" ]; then
 	echo "FAIL: rhyve binary $rhyve not found or not executable"
 	exit 1

@@ -32,11 +32,8 @@ hello=$2
 shift 2
 [ $# -gt 0 ] && cases=$*
 
-if ! { [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] &&
-	(exec 3<>/dev/kvm) 2>/dev/null; }; then
-	echo "SKIP: /dev/kvm not usable; rhyve needs it before loading"
-	exit 77
-fi
+. "$(dirname "$0")/../lib/kvm.sh"
+require_kvm "rhyve needs it before loading"
 if [ ! -x "$rhyve" ]; then
 	echo "FAIL: rhyve binary $rhyve not found or not executable"
 	exit 1

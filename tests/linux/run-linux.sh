@@ -41,11 +41,8 @@ if [ "$decompress" = guest ] && [ "${RHYVE_LINUX_SLOW:-0}" != 1 ]; then
 	    "guest kernel code is emulated; set RHYVE_LINUX_SLOW=1 to run it"
 	exit 77
 fi
-if ! { [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] &&
-	(exec 3<>/dev/kvm) 2>/dev/null; }; then
-	echo "SKIP: /dev/kvm not usable"
-	exit 77
-fi
+. "$(dirname "$0")/../lib/kvm.sh"
+require_kvm
 if [ ! -x "$rhyve" ]; then
 	echo "FAIL: rhyve binary $rhyve not found or not executable"
 	exit 1

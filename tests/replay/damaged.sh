@@ -9,11 +9,8 @@
 set -u
 rhyve=$1 dir=$2 guests=$3
 
-if ! { [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] &&
-	(exec 3<>/dev/kvm) 2>/dev/null; }; then
-	echo "SKIP: /dev/kvm not usable"
-	exit 77
-fi
+. "$(dirname "$0")/../lib/kvm.sh"
+require_kvm
 mkdir -p "$dir"
 "$rhyve" --record "$dir/good.rtr" -m 64M -l com1,stdio -l pc-testdev \
 	--kernel "$guests/hello.elf" hello </dev/null >"$dir/good.out" 2>/dev/null

@@ -7,11 +7,8 @@
 set -u
 rhyve=$1 edit=$2 dir=$3 guests=$4
 
-if ! { [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] &&
-	(exec 3<>/dev/kvm) 2>/dev/null; }; then
-	echo "SKIP: /dev/kvm not usable"
-	exit 77
-fi
+. "$(dirname "$0")/../lib/kvm.sh"
+require_kvm
 mkdir -p "$dir"
 "$rhyve" --record "$dir/orig.rtr" -m 64M -l com1,stdio -l pc-testdev \
 	--kernel "$guests/pio.elf" pio </dev/null >/dev/null 2>&1

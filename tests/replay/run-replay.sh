@@ -14,11 +14,8 @@ set -u
 rhyve=$1 dir=$2 name=$3 expect=$4
 shift 4
 
-if ! { [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] &&
-	(exec 3<>/dev/kvm) 2>/dev/null; }; then
-	echo "SKIP: /dev/kvm not usable"
-	exit 77
-fi
+. "$(dirname "$0")/../lib/kvm.sh"
+require_kvm
 mkdir -p "$dir"
 trace=$dir/$name.rtr
 timeout=${RHYVE_GUEST_TIMEOUT:-60}
