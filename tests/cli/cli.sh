@@ -335,6 +335,44 @@ kvm-denied)
 	one_error_line
 	err_has '/dev/kvm'
 	;;
+gdb-options)
+	# -G as bhyve: [w][addr:]port, [v6addr]:port, [w]pty[:link]
+	run 0 -G 'w[::1]:1234' -o config.dump=1 --kernel /k.elf vm0
+	out_has '^gdb.wait=true$'
+	out_has '^gdb.address=::1$'
+	out_has '^gdb.port=1234$'
+	run 0 -G 127.0.0.1:0 -o config.dump=1 --kernel /k.elf vm0
+	out_has '^gdb.address=127.0.0.1$'
+	out_has '^gdb.port=0$'
+	run 0 -G wpty:/tmp/vm0-gdb -o config.dump=1 --kernel /k.elf vm0
+	out_has '^gdb.port=pty$'
+	out_has '^gdb.link=/tmp/vm0-gdb$'
+	;;
+bad-gdb)
+	for g in notaport 70000 '[::1' 'pty:' ':1234' -1; do
+		run 4 -G "$g" --kernel /k.elf vm0
+		one_error_line
+		err_has '^rhyve: [-]G '
+	done
+	;;
+gdb-replay)
+	# Not yet: one clear line, status 4, nothing run.
+	need_kvm
+	run 1 -l pc-testdev --record "$tmp/hello.rtr" \
+		--kernel "$guests/hello.elf" vm0
+	run 4 --replay "$tmp/hello.rtr" -G 0
+	one_error_line
+	err_has 'not supported'
+	;;
+gdb-ipv6-nowait)
+	# Without w the guest runs as if no debugger were there; rhyve says
+	# where it listens (IPv6 loopback, a free port).
+	need_kvm
+	run 1 -G '[::1]:0' -l com1,stdio -l pc-testdev \
+		--kernel "$guests/hello.elf" vm0
+	err_has '^rhyve: gdb: listening on ::1 port [0-9]+$'
+	out_has '^Hello from the rhyve hello guest'
+	;;
 *)
 	echo "unknown case $case_name"; exit 2
 	;;

@@ -44,13 +44,17 @@ except gdb.error as e:
     print("expected: %s" % e)
 ex("monitor phys off")
 
-# stepi: exactly one instruction, with the 1 kHz timer pending.
+# stepi: exactly one instruction, with the 1 kHz timer pending (the PIT
+# runs on while the VM is stopped; IRQ0 is due after 50 ms), and no
+# interrupt handler runs in between.
+ticks = val("gdb_ticks")
 time.sleep(0.05)
 for i in range(3):
     pc = val("$pc")
     n = insn_length(pc)
     ex("stepi")
     check(val("$pc") == pc + n, "stepi %d advances one instruction (%d bytes)" % (i, n))
+check(val("gdb_ticks") == ticks, "no timer interrupt ran during the steps")
 
 # watch: stops at the write, old and new value.
 ex("delete")
@@ -92,6 +96,8 @@ check(isinstance(ev, gdb.SignalEvent) and ev.stop_signal == "SIGINT",
       "Ctrl-C stops the guest (SIGINT)")
 check(val("gdb_hold") == 1 and "gdbstub: ok" not in console(),
       "stopped while the guest spins (wherever: loop or timer handler)")
+check(val("gdb_ticks") > ticks + 100,
+      "timer interrupts arrived while it ran (%d)" % val("gdb_ticks"))
 ex("set var gdb_hold = 0")
 
 passed()
