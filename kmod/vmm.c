@@ -247,6 +247,22 @@ vm_set_msr(struct vcpu *vcpu, uint32_t msr, uint64_t val)
 }
 
 int
+vm_get_fpu(struct vcpu *vcpu, struct vm_fpu *fpu)
+{
+	if (vcpu->vm->engine->getfpu == NULL)
+		return ENOTSUP;
+	return vcpu->vm->engine->getfpu(vcpu->cookie, fpu);
+}
+
+int
+vm_set_fpu(struct vcpu *vcpu, const struct vm_fpu *fpu)
+{
+	if (vcpu->vm->engine->setfpu == NULL)
+		return ENOTSUP;
+	return vcpu->vm->engine->setfpu(vcpu->cookie, fpu);
+}
+
+int
 vm_set_guest_debug(struct vcpu *vcpu, const struct vm_guest_debug *dbg)
 {
 	int error = vcpu->vm->engine->set_debug(vcpu->cookie, dbg);

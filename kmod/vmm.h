@@ -241,6 +241,23 @@ int vm_get_seg_desc(struct vcpu *vcpu, int reg, struct seg_desc *desc);
 int vm_set_seg_desc(struct vcpu *vcpu, int reg, const struct seg_desc *desc);
 int vm_get_msr(struct vcpu *vcpu, uint32_t msr, uint64_t *val);
 int vm_set_msr(struct vcpu *vcpu, uint32_t msr, uint64_t val);
+/*
+ * The x87 and SSE registers, as FXSAVE keeps them: st[i] is ST(i) (80
+ * bits in 16 bytes), ftw the abridged tag (a bit per physical register,
+ * 1 = not empty), fip/fdp the 64-bit last instruction and operand
+ * pointers.
+ */
+struct vm_fpu {
+	uint8_t st[8][16];
+	uint16_t fcw, fsw;
+	uint8_t ftw;
+	uint16_t fop;
+	uint64_t fip, fdp;
+	uint8_t xmm[16][16];
+	uint32_t mxcsr;
+};
+int vm_get_fpu(struct vcpu *vcpu, struct vm_fpu *fpu);
+int vm_set_fpu(struct vcpu *vcpu, const struct vm_fpu *fpu);
 
 /*
  * Run the vCPU until the next exit the monitor must see.  The exit stays
@@ -385,7 +402,7 @@ const char *vm_replay_report(const struct vm *vm);
 struct vm_replay_stats {
 	uint64_t events; /* trace events consumed */
 	uint64_t exits;  /* exits compared */
-	uint64_t async; /* of those, asynchronous exits reached by breakpoint */
+	uint64_t async;  /* of those, asynchronous exits reached by breakpoint */
 	uint64_t checkpoints; /* checkpoints compared */
 	uint64_t recorded_ns; /* the recording's duration */
 	uint64_t mem_hash;    /* FNV-1a of guest RAM at the end */

@@ -69,6 +69,8 @@ struct vmm_engine {
 			       int max);
 	int (*set_cpuid)(void *vcookie, const struct vm_cpuid_entry *table,
 			 int n);
+	int (*getfpu)(void *vcookie, struct vm_fpu *fpu);
+	int (*setfpu)(void *vcookie, const struct vm_fpu *fpu);
 };
 
 extern const struct vmm_engine vmm_engine_kvm;

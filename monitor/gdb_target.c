@@ -335,6 +335,141 @@ static const int gdb_vmreg[GDB_X86_NREGS] = {
 	[GDB_X86_EFER] = VM_REG_GUEST_EFER,
 };
 
+/*
+ * FXSAVE keeps an abridged tag (a bit per physical register); gdb's ftag
+ * is the full tag word: 2 bits per register, from its contents (SDM vol.
+ * 1 10.5.1.1: 00 valid, 01 zero, 10 special, 11 empty).
+ */
+static uint16_t
+fpu_full_tag(const struct vm_fpu *fpu)
+{
+	unsigned int top = (fpu->fsw >> 11) & 7;
+	uint16_t tag = 0;
+
+	for (unsigned int p = 0; p < 8; p++) {
+		const uint8_t *r = fpu->st[(p - top) & 7];
+		uint64_t mant;
+		unsigned int exp, t;
+
+		memcpy(&mant, r, 8);
+		exp = ((unsigned int)r[9] << 8 | r[8]) & 0x7fff;
+		if (!(fpu->ftw & (1u << p)))
+			t = 3;
+		else if (exp == 0x7fff)
+			t = 2;
+		else if (exp == 0)
+			t = mant == 0 ? 1 : 2;
+		else
+			t = (mant >> 63) ? 0 : 2;
+		tag |= (uint16_t)(t << (2 * p));
+	}
+	return tag;
+}
+
+/* The x87/SSE registers: 'buf' to or from the FXSAVE image. */
+static int
+fpu_reg(struct vcpu *vcpu, int regno, uint8_t *buf, bool write)
+{
+	struct vm_fpu fpu;
+	uint64_t v = 0;
+	uint8_t *field = NULL;
+	int size = gdb_x86_reg_size(regno), error;
+
+	error = vm_get_fpu(vcpu, &fpu);
+	if (error != 0)
+		return error == ENOTSUP ? ENOENT : error;
+	if (regno >= GDB_X86_ST0 && regno < GDB_X86_ST0 + 8)
+		field = fpu.st[regno - GDB_X86_ST0];
+	else if (regno >= GDB_X86_XMM0 && regno < GDB_X86_XMM0 + 16)
+		field = fpu.xmm[regno - GDB_X86_XMM0];
+	if (field != NULL) {
+		if (!write) {
+			memcpy(buf, field, (size_t)size);
+			return 0;
+		}
+		memcpy(field, buf, (size_t)size);
+		return vm_set_fpu(vcpu, &fpu);
+	}
+	switch (regno) {
+	case GDB_X86_FCTRL:
+		v = fpu.fcw;
+		break;
+	case GDB_X86_FSTAT:
+		v = fpu.fsw;
+		break;
+	case GDB_X86_FTAG:
+		v = fpu_full_tag(&fpu);
+		break;
+	case GDB_X86_FISEG: /* 64-bit FXSAVE: the pointers' upper halves */
+		v = fpu.fip >> 32;
+		break;
+	case GDB_X86_FIOFF:
+		v = (uint32_t)fpu.fip;
+		break;
+	case GDB_X86_FOSEG:
+		v = fpu.fdp >> 32;
+		break;
+	case GDB_X86_FOOFF:
+		v = (uint32_t)fpu.fdp;
+		break;
+	case GDB_X86_FOP:
+		v = fpu.fop;
+		break;
+	case GDB_X86_MXCSR:
+		v = fpu.mxcsr;
+		break;
+	default:
+		return ENOENT;
+	}
+	if (!write) {
+		for (int i = 0; i < 4; i++)
+			buf[i] = (uint8_t)(v >> (8 * i));
+		return 0;
+	}
+	v = (uint32_t)buf[0] | (uint32_t)buf[1] << 8 | (uint32_t)buf[2] << 16 |
+	    (uint32_t)buf[3] << 24;
+	switch (regno) {
+	case GDB_X86_FCTRL:
+		fpu.fcw = (uint16_t)v;
+		break;
+	case GDB_X86_FSTAT:
+		fpu.fsw = (uint16_t)v;
+		break;
+	case GDB_X86_FTAG:
+		/* back to abridged: a register is in use unless tagged 11 */
+		fpu.ftw = 0;
+		for (int p = 0; p < 8; p++)
+			if (((v >> (2 * p)) & 3) != 3)
+				fpu.ftw |= (uint8_t)(1u << p);
+		break;
+	case GDB_X86_FISEG:
+		fpu.fip = (uint32_t)fpu.fip | v << 32;
+		break;
+	case GDB_X86_FIOFF:
+		fpu.fip = (fpu.fip & ~0xffffffffULL) | v;
+		break;
+	case GDB_X86_FOSEG:
+		fpu.fdp = (uint32_t)fpu.fdp | v << 32;
+		break;
+	case GDB_X86_FOOFF:
+		fpu.fdp = (fpu.fdp & ~0xffffffffULL) | v;
+		break;
+	case GDB_X86_FOP:
+		fpu.fop = (uint16_t)(v & 0x7ff);
+		break;
+	case GDB_X86_MXCSR:
+		fpu.mxcsr = (uint32_t)v;
+		break;
+	}
+	return vm_set_fpu(vcpu, &fpu);
+}
+
+static bool
+is_fpu_reg(int regno)
+{
+	return regno >= GDB_X86_ST0 && regno <= GDB_X86_MXCSR;
+}
+
 static int
 op_read_reg(void *arg, int thread, int regno, uint8_t *buf)
 {
@@ -346,6 +481,8 @@ op_read_reg(void *arg, int thread, int regno, uint8_t *buf)
 
 	if (vcpu == NULL || size == 0)
 		return EINVAL;
+	if (is_fpu_reg(regno))
+		return fpu_reg(vcpu, regno, buf, false);
 	if (regno == GDB_X86_FS_BASE || regno == GDB_X86_GS_BASE) {
 		error =
 		    vm_get_seg_desc(vcpu,
@@ -356,7 +493,7 @@ op_read_reg(void *arg, int thread, int regno, uint8_t *buf)
 	} else if (regno == GDB_X86_RAX || gdb_vmreg[regno] != 0) {
 		error = vm_get_register(vcpu, gdb_vmreg[regno], &val);
 	} else {
-		return ENOENT; /* x87 and SSE: not exposed by kmod yet */
+		return ENOENT;
 	}
 	if (error != 0)
 		return error;
@@ -376,6 +513,8 @@ op_write_reg(void *arg, int thread, int regno, const uint8_t *buf)
 
 	if (vcpu == NULL || size == 0)
 		return EINVAL;
+	if (is_fpu_reg(regno))
+		return fpu_reg(vcpu, regno, (uint8_t *)buf, true);
 	for (int i = 0; i < size && i < 8; i++)
 		val |= (uint64_t)buf[i] << (8 * i);
 	if (regno == GDB_X86_FS_BASE || regno == GDB_X86_GS_BASE) {

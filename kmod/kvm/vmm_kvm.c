@@ -969,6 +969,45 @@ kvm_set_debug(void *vcookie, const struct vm_guest_debug *dbg)
 	return ioctl(vc->fd, KVM_SET_GUEST_DEBUG, &kd) == 0 ? 0 : errno;
 }
 
+/* KVM_GET_FPU / KVM_SET_FPU: the FXSAVE image, field by field. */
+static int
+kvm_getfpu(void *vcookie, struct vm_fpu *fpu)
+{
+	struct kvm_vcpu *vc = vcookie;
+	struct kvm_fpu kf;
+
+	if (ioctl(vc->fd, KVM_GET_FPU, &kf) < 0)
+		return errno;
+	memcpy(fpu->st, kf.fpr, sizeof(fpu->st));
+	fpu->fcw = kf.fcw;
+	fpu->fsw = kf.fsw;
+	fpu->ftw = kf.ftwx;
+	fpu->fop = kf.last_opcode;
+	fpu->fip = kf.last_ip;
+	fpu->fdp = kf.last_dp;
+	memcpy(fpu->xmm, kf.xmm, sizeof(fpu->xmm));
+	fpu->mxcsr = kf.mxcsr;
+	return 0;
+}
+
+static int
+kvm_setfpu(void *vcookie, const struct vm_fpu *fpu)
+{
+	struct kvm_vcpu *vc = vcookie;
+	struct kvm_fpu kf = { 0 };
+
+	memcpy(kf.fpr, fpu->st, sizeof(fpu->st));
+	kf.fcw = fpu->fcw;
+	kf.fsw = fpu->fsw;
+	kf.ftwx = fpu->ftw;
+	kf.last_opcode = fpu->fop;
+	kf.last_ip = fpu->fip;
+	kf.last_dp = fpu->fdp;
+	memcpy(kf.xmm, fpu->xmm, sizeof(kf.xmm));
+	kf.mxcsr = fpu->mxcsr;
+	return ioctl(vc->fd, KVM_SET_FPU, &kf) == 0 ? 0 : errno;
+}
+
 const struct vmm_engine vmm_engine_kvm = {
 	.name = "kvm",
 	.vm_init = kvm_vm_init,
@@ -994,4 +1033,6 @@ const struct vmm_engine vmm_engine_kvm = {
 	.get_dirty = kvm_get_dirty,
 	.cpuid_supported = kvm_cpuid_supported,
 	.set_cpuid = kvm_set_cpuid,
+	.getfpu = kvm_getfpu,
+	.setfpu = kvm_setfpu,
 };

@@ -11,6 +11,9 @@
  *    (3, 6, 9): a function to break at and a variable to watch;
  *  - spins in gdb_spin() while gdb_hold is non-zero (0 unless the
  *    debugger sets it), for Ctrl-C;
+ *  - has x87 and SSE state for the debugger to read: pi and 1 on the x87
+ *    stack, GDB_XMM3 in xmm3, and checks at the end that xmm3 holds
+ *    gdb_xmm3_expect (a test that writes xmm3 changes both);
  *  - checks that gdb_counter is 9 and prints "gdbstub: ok".
  */
 #include "guest.h"
@@ -27,11 +30,14 @@ static uint64_t pml4[512] __attribute__((aligned(4096)));
 static uint64_t pdpt[512] __attribute__((aligned(4096)));
 static uint64_t pd[512] __attribute__((aligned(4096)));
 static uint64_t pt[512] __attribute__((aligned(4096)));
+static uint8_t fx[512] __attribute__((aligned(16)));
 
 /* Global, for gdb; prototypes for -Wmissing-prototypes. */
 uint64_t gdb_break_here(uint64_t x);
 void gdb_spin(void);
 
+#define GDB_XMM3 0x0123456789abcdefULL
+volatile uint64_t gdb_xmm3_expect = GDB_XMM3;
 volatile uint64_t gdb_counter;
 volatile int gdb_hold;
 volatile uint64_t gdb_ticks;
@@ -100,6 +106,41 @@ guest_main(void)
 		     read_cr3(), 0x0000123456789000UL, 0x0000234567890000UL,
 		     (unsigned long)(uintptr_t)gdb_pattern);
 
+	/* SSE on (CR4.OSFXSR, OSXMMEXCPT; CR0.EM off, MP on), x87 state. */
+	{
+		unsigned long cr0 = read_cr0(), cr4 = read_cr4();
+
+		cr0 = (cr0 & ~(1UL << 2)) | (1UL << 1);
+		cr4 |= (1UL << 9) | (1UL << 10);
+		__asm__ volatile("mov %0, %%cr0; mov %1, %%cr4"
+				 :
+				 : "r"(cr0), "r"(cr4)
+				 : "memory");
+		/*
+		 * One FXRSTOR: KVM's instruction emulator, which runs this
+		 * code on PVM hosts, has no FLD1/FLDPI.  ST(0) pi, ST(1) 1
+		 * (TOP 6, physical registers 6 and 7 in use), xmm3.
+		 */
+		static const uint8_t pi80[10] = {
+			0x35, 0xc2, 0x68, 0x21, 0xa2,
+			0xda, 0x0f, 0xc9, 0x00, 0x40
+		};
+		static const uint8_t one80[10] = { 0, 0, 0,    0,    0,
+						   0, 0, 0x80, 0xff, 0x3f };
+		uint64_t xmm3 = GDB_XMM3;
+
+		fx[0] = 0x7f; /* FCW 0x037f */
+		fx[1] = 0x03;
+		fx[3] = 0x30;  /* FSW: TOP 6 */
+		fx[4] = 0xc0;  /* abridged tag: R6, R7 */
+		fx[24] = 0x80; /* MXCSR 0x1f80 */
+		fx[25] = 0x1f;
+		memcpy(fx + 32, pi80, 10);
+		memcpy(fx + 48, one80, 10);
+		memcpy(fx + 160 + 3 * 16, &xmm3, 8);
+		__asm__ volatile("fxrstor64 %0" : : "m"(*fx) : "memory");
+	}
+
 	guest_idt_init();
 	guest_set_trap_handler(PIC_M_BASE, on_irq0);
 	pic_init(0x01, 0x01);
@@ -113,6 +154,14 @@ guest_main(void)
 	cli();
 	pit_stop(0);
 	GUEST_ASSERT_EQ(gdb_counter, 9);
+	{
+		uint64_t xmm3;
+
+		/* FXSAVE: KVM's emulator has no MOVQ from an xmm register */
+		__asm__ volatile("fxsave64 %0" : "=m"(*fx) : : "memory");
+		memcpy(&xmm3, fx + 160 + 3 * 16, 8);
+		GUEST_ASSERT_EQ(xmm3, gdb_xmm3_expect);
+	}
 	GUEST_ASSERT_EQ(sum, 4 + 7 + 10);
 	guest_printf("gdbstub: %lu ticks\n", (unsigned long)gdb_ticks);
 	guest_printf("gdbstub: ok\n");
