@@ -402,7 +402,7 @@ const char *vm_replay_report(const struct vm *vm);
 struct vm_replay_stats {
 	uint64_t events; /* trace events consumed */
 	uint64_t exits;  /* exits compared */
-	uint64_t async;  /* of those, asynchronous exits reached by breakpoint */
+	uint64_t async; /* of those, asynchronous exits reached by breakpoint */
 	uint64_t checkpoints; /* checkpoints compared */
 	uint64_t recorded_ns; /* the recording's duration */
 	uint64_t mem_hash;    /* FNV-1a of guest RAM at the end */
