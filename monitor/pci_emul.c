@@ -447,6 +447,71 @@ pci_emul_add_capability(struct pci_devinst *pi, const uint8_t *cap, int len)
 	return 0;
 }
 
+/*
+ * The MSI capability, 64-bit, without per-vector masking (14 bytes):
+ * ID, next, message control (enable and Multiple Message Enable
+ * writable; Multiple Message Capable from 'msgnum'), address low and
+ * high, data.
+ */
+int
+pci_emul_add_msicap(struct pci_devinst *pi, int msgnum)
+{
+	uint8_t cap[14];
+	int mmc = 0, error, off;
+
+	if (msgnum < 1 || msgnum > 32 || (msgnum & (msgnum - 1)) != 0)
+		return EINVAL;
+	while ((1 << mmc) < msgnum)
+		mmc++;
+	memset(cap, 0, sizeof(cap));
+	cap[0] = PCIY_MSI;
+	cap[2] = (uint8_t)(mmc << 1 | PCIM_MSICTRL_64BIT);
+	error = pci_emul_add_capability(pi, cap, sizeof(cap));
+	if (error != 0)
+		return error;
+	off = pi->pi_prevcap;
+	pci_set_cfgmask(pi, off + 2, 2,
+			PCIM_MSICTRL_MSI_ENABLE | PCIM_MSICTRL_MME_MASK);
+	pci_set_cfgmask(pi, off + 4, 4, 0xfffffffc); /* dword-aligned */
+	pci_set_cfgmask(pi, off + 8, 4, 0xffffffff);
+	pci_set_cfgmask(pi, off + 12, 2, 0xffff);
+	pi->pi_msi_capoff = off;
+	return 0;
+}
+
+/*
+ * Message 'index' as the device sends it: the data with its low bits
+ * replaced by the index among the enabled messages (PCI 3.0 6.8.1.6).
+ * The message is a memory write, so it needs bus mastering as well.
+ */
+int
+pci_generate_msi(struct pci_devinst *pi, int index)
+{
+	int off = pi->pi_msi_capoff, mmc, mme, n;
+	uint16_t ctrl, cmd;
+	uint64_t addr;
+	uint32_t data;
+
+	if (off == 0 || index < 0)
+		return EINVAL;
+	pthread_mutex_lock(&pci_mtx);
+	ctrl = pci_get_cfgdata16(pi, off + 2);
+	cmd = pci_get_cfgdata16(pi, PCIR_COMMAND);
+	mmc = (ctrl & PCIM_MSICTRL_MMC_MASK) >> 1;
+	mme = (ctrl & PCIM_MSICTRL_MME_MASK) >> 4;
+	n = 1 << (mme < mmc ? mme : mmc);
+	addr = pci_get_cfgdata32(pi, off + 4) |
+	       (uint64_t)pci_get_cfgdata32(pi, off + 8) << 32;
+	data = pci_get_cfgdata16(pi, off + 12);
+	pthread_mutex_unlock(&pci_mtx);
+	if (index >= n)
+		return EINVAL;
+	if (!(ctrl & PCIM_MSICTRL_MSI_ENABLE) || !(cmd & PCIM_CMD_BUSMASTEREN))
+		return ENXIO;
+	data = (data & ~(uint32_t)(n - 1)) | (uint32_t)index;
+	return vm_lapic_msi(pi->pi_vm, addr, data);
+}
+
 /* The PCI Express capability (version 2, 60 bytes), as bhyve's. */
 int
 pci_emul_add_pciecap(struct pci_devinst *pi, int type)

@@ -317,8 +317,15 @@ void lpc_deinit(void);
 #define PCIC_BRIDGE            0x06
 #define PCIS_BRIDGE_HOST       0x00
 #define PCIS_BRIDGE_ISA        0x01
+#define PCIY_MSI               0x05
 #define PCIY_EXPRESS           0x10
 #define PCIEM_TYPE_ROOT_PORT   0x4
+
+/* MSI message control. */
+#define PCIM_MSICTRL_MSI_ENABLE 0x0001
+#define PCIM_MSICTRL_MMC_MASK   0x000e
+#define PCIM_MSICTRL_MME_MASK   0x0070
+#define PCIM_MSICTRL_64BIT      0x0080
 
 enum pcibar_type {
 	PCIBAR_NONE,
@@ -368,7 +375,8 @@ struct pci_devinst {
 	uint8_t pi_bus, pi_slot, pi_func;
 	char pi_name[32]; /* "hostbridge@0:0.0": names port/MMIO ranges */
 	int pi_prevcap, pi_capend;
-	void *pi_arg; /* the model's softc */
+	int pi_msi_capoff; /* the MSI capability's offset; 0: none */
+	void *pi_arg;      /* the model's softc */
 	struct pcibar pi_bar[PCI_BARMAX + 1];
 	uint8_t pi_cfgdata[PCIE_REGMAX + 1];
 	uint8_t pi_wmask[PCIE_REGMAX + 1]; /* bits the guest may write */
@@ -415,6 +423,15 @@ int pci_emul_alloc_bar(struct pci_devinst *pi, int idx, enum pcibar_type type,
 int pci_emul_add_capability(struct pci_devinst *pi, const uint8_t *cap,
 			    int len);
 int pci_emul_add_pciecap(struct pci_devinst *pi, int type);
+/*
+ * MSI, as bhyve's: a 64-bit MSI capability offering 'msgnum' messages (a
+ * power of two, 1-32); pci_generate_msi() sends message 'index' (below
+ * the number the guest enabled) to the local APICs when the guest has
+ * enabled MSI and bus mastering: 0, or EINVAL (no capability, 'index'
+ * out of range), or ENXIO if the message is disabled.
+ */
+int pci_emul_add_msicap(struct pci_devinst *pi, int msgnum);
+int pci_generate_msi(struct pci_devinst *pi, int index);
 /* pci_lpc.c: the ISA bridge function, or NULL if none is configured. */
 const struct pci_devinst *pci_lpc_bridge(void);
 

@@ -75,6 +75,26 @@ static const struct pci_devemu testbars = {
 };
 PCI_EMUL_REGISTER(testbars)
 
+/* "test-msi": an MSI capability with 4 messages, and nothing else. */
+static int msicap_bad[3];
+
+static int
+testmsi_init(struct pci_devinst *pi, const struct config_node *node)
+{
+	pci_set_cfgdata16(pi, PCIR_VENDOR, 0x1af4);
+	pci_set_cfgdata16(pi, PCIR_DEVICE, 0x10fd);
+	msicap_bad[0] = pci_emul_add_msicap(pi, 3);
+	msicap_bad[1] = pci_emul_add_msicap(pi, 64);
+	msicap_bad[2] = pci_generate_msi(pi, 0); /* no capability yet */
+	return pci_emul_add_msicap(pi, 4);
+}
+
+static const struct pci_devemu testmsi = {
+	.pe_emu = "test-msi",
+	.pe_init = testmsi_init,
+};
+PCI_EMUL_REGISTER(testmsi)
+
 /* ---- helpers --------------------------------------------------------------
  */
 
@@ -549,6 +569,59 @@ test_bar_collision(void)
 	teardown();
 }
 
+/* MSI: the capability as the guest sees it, and messages to the APIC. */
+static void
+test_msi(void)
+{
+	static const char *const slots[] = { "0,hostbridge", "5,test-msi",
+					     NULL };
+	struct pci_devinst *pi;
+	int cap;
+
+	CU_ASSERT_EQUAL_FATAL(setup(slots), 0);
+	CU_ASSERT_EQUAL_FATAL(vlapic_init(vm->vcpus[0]), 0);
+	CU_ASSERT_EQUAL(msicap_bad[0], EINVAL);
+	CU_ASSERT_EQUAL(msicap_bad[1], EINVAL);
+	CU_ASSERT_EQUAL(msicap_bad[2], EINVAL);
+	pi = pci_emul_find(5, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pi);
+	CU_ASSERT_TRUE(cfg_read(5, 0, PCIR_STATUS, 2) & PCIM_STATUS_CAPPRESENT);
+	cap = (int)cfg_read(5, 0, PCIR_CAP_PTR, 1);
+	CU_ASSERT_EQUAL(cfg_read(5, 0, cap, 1), PCIY_MSI);
+	CU_ASSERT_EQUAL(cfg_read(5, 0, cap + 1, 1), 0); /* the last */
+	/* 64-bit, 4 messages capable (MMC 2), disabled. */
+	CU_ASSERT_EQUAL(cfg_read(5, 0, cap + 2, 2), 0x0084);
+	/* MMC and 64-bit are read-only; address bits 1:0 too. */
+	cfg_write(5, 0, cap + 2, 2, 0xffff);
+	CU_ASSERT_EQUAL(cfg_read(5, 0, cap + 2, 2), 0x00f5);
+	cfg_write(5, 0, cap + 2, 2, 0);
+	cfg_write(5, 0, cap + 4, 4, 0xfee00003);
+	CU_ASSERT_EQUAL(cfg_read(5, 0, cap + 4, 4), 0xfee00000);
+	cfg_write(5, 0, cap + 8, 4, 0);
+	cfg_write(5, 0, cap + 12, 2, 0x0051);
+	/* Disabled: nothing.  Enabled without bus mastering: nothing. */
+	CU_ASSERT_EQUAL(pci_generate_msi(pi, 0), ENXIO);
+	cfg_write(5, 0, cap + 2, 2, PCIM_MSICTRL_MSI_ENABLE | 2 << 4);
+	CU_ASSERT_EQUAL(pci_generate_msi(pi, 0), ENXIO);
+	CU_ASSERT_EQUAL(vlapic_pending_intr(vm->vcpus[0]), -1);
+	cfg_write(5, 0, PCIR_COMMAND, 2, PCIM_CMD_BUSMASTEREN);
+	/* Message 2 of 4: data 0x51 with its low 2 bits replaced. */
+	CU_ASSERT_EQUAL(pci_generate_msi(pi, 2), 0);
+	CU_ASSERT_EQUAL(vlapic_pending_intr(vm->vcpus[0]), 0x52);
+	vlapic_intr_accepted(vm->vcpus[0], 0x52);
+	CU_ASSERT_EQUAL(pci_generate_msi(pi, 4), EINVAL);
+	/* One message enabled (MME 0): index 1 is out of range. */
+	cfg_write(5, 0, cap + 2, 2, PCIM_MSICTRL_MSI_ENABLE);
+	CU_ASSERT_EQUAL(pci_generate_msi(pi, 1), EINVAL);
+	/* Another APIC ID: nobody takes it. */
+	cfg_write(5, 0, cap + 4, 4, 0xfee03000);
+	CU_ASSERT_EQUAL(pci_generate_msi(pi, 0), 0);
+	CU_ASSERT_EQUAL(vlapic_pending_intr(vm->vcpus[0]), -1);
+	vlapic_cleanup(vm->vcpus[0]);
+	vm->vcpus[0]->vlapic = NULL;
+	teardown();
+}
+
 static CU_TestInfo pci_tests[] = {
 	{ "-s parsing", test_parse },
 	{ "config checks", test_check_config },
@@ -557,6 +630,7 @@ static CU_TestInfo pci_tests[] = {
 	{ "BAR sizing", test_bar_sizing },
 	{ "BAR moves and decode", test_bar_move },
 	{ "BAR collisions", test_bar_collision },
+	{ "MSI capability and messages", test_msi },
 	CU_TEST_INFO_NULL,
 };
 
