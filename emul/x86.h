@@ -211,6 +211,9 @@ struct x86_operand {
 	/* X86_OPND_MEM: seg:[base + index*scale + disp]; RIP-relative has
 	 * base X86_R_RIP/EIP and disp relative to the next instruction. */
 	uint8_t base, index, scale, seg;
+	/* X86_OPND_MEM with EVEX embedded broadcast: the element (size) is
+	 * repeated bcst times ({1to16}); 0 without broadcast */
+	uint8_t bcst;
 	uint16_t sel; /* X86_OPND_FAR */
 	int64_t disp; /* X86_OPND_MEM */
 	int64_t imm;  /* X86_OPND_IMM (sign/zero extended as the insn does),
@@ -271,7 +274,12 @@ struct x86_instr {
 	uint8_t vex_l; /* VEX.L / EVEX.L'L */
 	uint8_t vex_w;
 	uint8_t vvvv;
-	uint8_t evex_aaa, evex_z, evex_b;
+	/* EVEX.aaa (opmask k0-k7 of the destination; 0: none), EVEX.z
+	 * (zeroing), EVEX.b.  EVEX.b in a register form (SDM Vol. 2A 2.6.8,
+	 * table 2-36) is either static rounding, evex_rc 1-4 = rn/rd/ru/rz-sae
+	 * (EVEX.L'L + 1; the vector length is then 512 bits), or evex_sae. */
+	uint8_t evex_aaa : 3, evex_z : 1, evex_b : 1, evex_sae : 1;
+	uint8_t evex_rc;
 	int64_t disp;   /* sign-extended, uncompressed (EVEX disp8*N applied) */
 	int64_t imm[2]; /* raw immediates, sign-extended from their size */
 	uint8_t nops;

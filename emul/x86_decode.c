@@ -641,6 +641,13 @@ decode_vex(struct dstate *st, uint8_t lead, int *tab)
 		in->vvvv |= st->evex_vv;
 		in->evex_aaa = b3 & 7;
 		in->prefixes |= X86_PFX_EVEX;
+		/* outside 64-bit mode EVEX.V' must be 1 (SDM Vol. 2A
+		 * 2.6.11.2, table 2-38; XED: BAD_EVEX_V_PRIME); R' and B
+		 * are ignored there.  Zeroing needs a mask: EVEX.z with
+		 * aaa = 000 is #UD for every opcode (XED:
+		 * BAD_EVEX_Z_NO_MASKING; SDM 2.6.4) */
+		if ((!m64 && st->evex_vv) || (in->evex_z && !in->evex_aaa))
+			return ud(st);
 		st->evex = true;
 		st->rexany = true;
 		if ((b1 & 0x0c) || !(b2 & 0x04) || map == 0)
@@ -652,7 +659,7 @@ decode_vex(struct dstate *st, uint8_t lead, int *tab)
 		in->vvvv &= 7;
 	}
 	in->vex_w = st->rex_w;
-	*tab = X86_TAB_V0F + (int)map - 1;
+	*tab = (st->evex ? X86_TAB_E0F : X86_TAB_V0F) + (int)map - 1;
 	return 0;
 }
 
@@ -793,7 +800,10 @@ decode_core(struct dstate *st, int *tabp)
 				return rc;
 			NEED(st, 1);
 			op = st->b[st->pos++];
-			in->map = (uint8_t)(tab - X86_TAB_V0F + X86_MAP_0F);
+			in->map =
+			    (uint8_t)(tab -
+				      (st->evex ? X86_TAB_E0F : X86_TAB_V0F) +
+				      X86_MAP_0F);
 		}
 	} else if (op >= 0xd8 && op <= 0xdf) {
 		in->map = X86_MAP_X87;
@@ -823,27 +833,156 @@ opsize_of(struct dstate *st, uint16_t flags)
 	return p66 ? 4 : 2;
 }
 
-/* EVEX instructions: length and the generic operand shape only. */
+/* disp8*N (SDM Vol. 2A 2.6.5, tables 2-34 and 2-35): N from the tuple
+ * type of the form (EVF_TUPLE), the vector length and broadcast. */
+static unsigned int
+evex_n(const struct x86_instr *in, unsigned int fl)
+{
+	unsigned int t = fl & EVF_TUPLE, vl = 16u << in->vex_l;
+
+	if (in->evex_b && (fl & EVF_BC))
+		return (fl & EVF_BC8) ? 8 : 4;
+	if (t < 8)
+		return vl >> t;
+	if (t < 16)
+		return 1u << (t - 8);
+	return vl == 16 ? 8 : vl; /* MOVDDUP */
+}
+
+/*
+ * EVEX instructions (SDM Vol. 2A 2.6): the form from the EVEX tables, its
+ * operands with EVEX.R'/X/V' (32 vector registers), masking, broadcast,
+ * rounding/SAE and the disp8*N displacement.  An opcode the tables do not
+ * describe is decoded to its length only (X86_M_EVEX_UNKNOWN, no
+ * operands).
+ */
 static int
-decode_evex(struct dstate *st)
+decode_evex(struct dstate *st, int tab)
 {
 	struct x86_instr *in = st->in;
+	const struct x86_opent *e;
+	unsigned int root, fl, nops;
+	bool mem;
 	int rc;
 
 	in->opsize = st->rex_w ? 8 : 4;
 	if ((rc = decode_modrm(st, false)) != 0)
 		return rc;
-	if (in->map == X86_MAP_0F3A ||
-	    (in->map == X86_MAP_0F &&
-	     ((in->opcode >= 0x70 && in->opcode <= 0x73) ||
-	      in->opcode == 0xc2 ||
-	      (in->opcode >= 0xc4 && in->opcode <= 0xc6)))) {
-		int64_t v;
+	mem = in->mod != 3;
+	root = x86_oproots[tab][in->opcode];
+	e = &x86_opents[root & 0x7fff];
+	while (e->kind != EK_LEAF) {
+		unsigned int v = 0;
 
-		if ((rc = read_imm(st, 1, &v, false)) != 0)
-			return rc;
+		switch (e->kind) {
+		case EK_PFX:
+			v = st->vex_pp;
+			break;
+		case EK_MOD:
+			v = !mem;
+			break;
+		case EK_REG:
+			v = (in->modrm >> 3) & 7;
+			break;
+		case EK_RM:
+			v = in->modrm & 7;
+			break;
+		case EK_W:
+			v = st->rex_w;
+			break;
+		case EK_LL:
+			v = in->vex_l;
+			break;
+		}
+		e = &x86_opents[e->idx + v];
 	}
-	in->mnem = X86_M_EVEX_UNKNOWN;
+	if (e->mnem == 0) {
+		/* not described: the length only (every EVEX opcode has a
+		 * ModRM; map 0F3A and 0F 70-73, C2, C4-C6 an imm8) */
+		if (in->map == X86_MAP_0F3A ||
+		    (in->map == X86_MAP_0F &&
+		     ((in->opcode >= 0x70 && in->opcode <= 0x73) ||
+		      in->opcode == 0xc2 ||
+		      (in->opcode >= 0xc4 && in->opcode <= 0xc6)))) {
+			int64_t v;
+
+			if ((rc = read_imm(st, 1, &v, false)) != 0)
+				return rc;
+		}
+		in->mnem = X86_M_EVEX_UNKNOWN;
+		return 0;
+	}
+	fl = e->flags;
+	in->mnem = e->mnem;
+	/* EVEX.b (table 2-36): broadcast with memory, rounding or SAE with
+	 * a register (then L'L is the rounding control and the length 512
+	 * bits), else #UD */
+	if (in->evex_b) {
+		if (mem) {
+			if (!(fl & EVF_BC))
+				return ud(st);
+		} else if (fl & EVF_ER) {
+			in->evex_rc = (uint8_t)(in->vex_l + 1);
+			in->vex_l = 2;
+		} else if (fl & EVF_SAE) {
+			in->evex_sae = 1;
+			in->vex_l = 2;
+		} else {
+			return ud(st);
+		}
+	}
+	/* L'L = 11b is reserved (table 2-36) */
+	if (in->vex_l == 3)
+		return ud(st);
+	/* masking (2.6.4): k0 cannot be a predicate; no masking, or no
+	 * zeroing, where the form has none; no zeroing with a memory
+	 * destination */
+	if (in->evex_aaa == 0 ? (fl & EVF_KREQ) != 0 : (fl & EVF_NOK) != 0)
+		return ud(st);
+	if (in->evex_z && (fl & (EVF_NOK | EVF_NOZ)))
+		return ud(st);
+	if (mem && in->disp_size == 1)
+		in->disp *= (int64_t)evex_n(in, fl);
+	nops = e->nops;
+	const uint8_t *set = x86_opsets[e->idx];
+	bool uses_v = false;
+
+	in->nops = (uint8_t)nops;
+	for (unsigned int i = 0; i < nops; i++) {
+		const struct x86_opspec *sp = &x86_opspecs[set[i]];
+		struct x86_operand *op = &in->ops[i];
+
+		if (sp->method == OM_H)
+			uses_v = true;
+		/* an opmask in ModRM.reg: EVEX.R' set is #UD as REX.R */
+		if (sp->method == OM_KR && st->evex_rr)
+			return ud(st);
+		if ((rc = build_operand(st, sp, op)) != 0)
+			return rc;
+		if (op->type == X86_OPND_MEM) {
+			if (i == 0 && in->evex_z)
+				return ud(st);
+			if (in->evex_b) {
+				unsigned int el = (fl & EVF_BC8) ? 8 : 4;
+				unsigned int vl = 16u << in->vex_l;
+
+				op->size = (uint16_t)el;
+				op->bcst =
+				    (uint8_t)(vl /
+					      ((fl & EVF_TUPLE) == 1 ? 8 : el));
+			}
+		}
+	}
+	/* vvvv (with V') unused must be 1111b (inverted: 0) */
+	if (!uses_v && in->vvvv != 0)
+		return ud(st);
+	/* merging-masking keeps the unselected elements: the destination is
+	 * read as well */
+	if (in->evex_aaa && !in->evex_z && nops > 0 &&
+	    (in->ops[0].type == X86_OPND_MEM ||
+	     (x86_reg_class(in->ops[0].reg) >= X86_RC_XMM &&
+	      x86_reg_class(in->ops[0].reg) <= X86_RC_ZMM)))
+		in->ops[0].access |= X86_ACC_R;
 	return 0;
 }
 
@@ -859,7 +998,7 @@ decode(struct dstate *st)
 	if ((rc = decode_core(st, &tab)) != 0)
 		return rc;
 	if (st->evex) {
-		if ((rc = decode_evex(st)) != 0)
+		if ((rc = decode_evex(st, tab)) != 0)
 			return rc;
 		goto done;
 	}

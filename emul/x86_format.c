@@ -438,12 +438,29 @@ x86_format(const struct x86_instr *in, uint64_t ip, char *buf, size_t size)
 						  (uint64_t)op->disp);
 			}
 			sb_printf(&sb, "]");
+			if (op->bcst)
+				sb_printf(&sb, "{1to%u}", op->bcst);
 			break;
 		}
 		default:
 			sb_printf(&sb, "?");
 			break;
 		}
+		/* EVEX opmask and zeroing after the destination */
+		if (i == 0 && (in->evex_aaa || in->evex_z)) {
+			if (in->evex_aaa)
+				sb_printf(&sb, " {k%u}", in->evex_aaa);
+			if (in->evex_z)
+				sb_printf(&sb, " {z}");
+		}
+	}
+	/* EVEX.b with a register form: static rounding or SAE, last */
+	if (in->evex_rc) {
+		static const char *const rc[4] = { "rn", "rd", "ru", "rz" };
+
+		sb_printf(&sb, ", {%s-sae}", rc[(in->evex_rc - 1) & 3]);
+	} else if (in->evex_sae) {
+		sb_printf(&sb, ", {sae}");
 	}
 	return (int)sb.len;
 }

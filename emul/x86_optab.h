@@ -79,6 +79,7 @@ enum x86_ent_kind {
 	EK_W = 6,
 	EK_L = 7,
 	EK_WX = 8,
+	EK_LL = 9,
 };
 #define EF_LOCK 0x1
 #define EF_D64 0x2
@@ -105,12 +106,22 @@ struct x86_opent {
 };
 enum {
 	X86_TAB_1, X86_TAB_0F, X86_TAB_38, X86_TAB_3A,
-	X86_TAB_V0F, X86_TAB_V38, X86_TAB_V3A, X86_NTAB
+	X86_TAB_V0F, X86_TAB_V38, X86_TAB_V3A,
+	X86_TAB_E0F, X86_TAB_E38, X86_TAB_E3A, X86_NTAB
 };
 #define X86_ROOT_MODRM 0x8000
-extern const struct x86_opspec x86_opspecs[188];
-extern const uint8_t x86_opsets[296][4];
-extern const struct x86_opent x86_opents[6380];
+/* EVEX leaves: flags hold these instead of EF_* */
+#define EVF_TUPLE 0x1f /* disp8*N: see x86_decode.c evex_n() */
+#define EVF_BC 0x20    /* embedded broadcast with memory */
+#define EVF_BC8 0x40   /* broadcast element 8 bytes (else 4) */
+#define EVF_ER 0x80    /* register form EVEX.b: rounding */
+#define EVF_SAE 0x100  /* register form EVEX.b: SAE */
+#define EVF_NOK 0x200  /* no masking: EVEX.aaa must be 0 */
+#define EVF_NOZ 0x400  /* no zeroing: EVEX.z must be 0 */
+#define EVF_KREQ 0x800 /* EVEX.aaa must not be 0 */
+extern const struct x86_opspec x86_opspecs[191];
+extern const uint8_t x86_opsets[311][4];
+extern const struct x86_opent x86_opents[8526];
 extern const uint16_t x86_oproots[X86_NTAB][256];
 extern const uint16_t x86_3dnow[256];
 

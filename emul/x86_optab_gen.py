@@ -8,7 +8,7 @@ Run it from anywhere: python3 emul/x86_optab_gen.py.  Both outputs are
 checked in; rerun after editing this file.
 
 Description syntax, one instruction form per line, grouped under
-[SPACE MAP] headers (SPACE: L legacy, V VEX; MAP: 1 one-byte, 0F, 38, 3A):
+[SPACE MAP] headers (SPACE: L legacy, V VEX, E EVEX; MAP: 1 one-byte, 0F, 38, 3A):
   OPC[/REG] [selectors] MNEMONIC [operands] [flags]
 selectors (lowercase, before the mnemonic):
   m r        ModRM.mod memory / register form
@@ -930,6 +930,271 @@ def fma_gen():
                            (hi + lo + 1, n, order))
     return out
 
+# --------------------------------------------------------------------------
+# EVEX (AVX-512) forms: [E 0F], [E 38], [E 3A].  Same line syntax, plus
+# selectors el1 el2 el12 (EVEX.L'L must be 1, 2, or 1 or 2: 256/512-bit only
+# forms) and these flags after the operands (SDM Vol. 2A 2.6):
+#   tuple type for disp8*N (2.6.5, tables 2-34/2-35): fv hv (full/half
+#   vector, with broadcast N is the element), fvm hvm qvm ovm (N = VL, VL/2,
+#   VL/4, VL/8), t1s1 t1s2 t1s4 t1s8 (scalar: N = element), n16 n32 (T2/T4/
+#   T8/M128: fixed N), dup (MOVDDUP: 8 at 128 bits, else VL)
+#   bc       embedded broadcast with a memory operand (element 4 << W)
+#   bc4      the same, element 4 bytes whatever W
+#   er sae   EVEX.b in the register form: static rounding / SAE (table 2-36)
+#   nok      no masking (EVEX.aaa must be 0);  noz  no zeroing (EVEX.z 0)
+#   kreq     a mask other than k0 is required (gathers, scatters)
+EVEX_FLAGS = ['fv', 'hv', 'fvm', 'hvm', 'qvm', 'ovm', 't1s1', 't1s2', 't1s4',
+              't1s8', 'n16', 'n32', 'dup', 'bc', 'bc4', 'er', 'sae', 'nok',
+              'noz', 'kreq']
+# the tuple code in the leaf (x86_decode.c evex_n()): 0-3 N = VL >> code,
+# 8-14 N = 1 << (code - 8), 16 MOVDDUP
+EVEX_TUPLE = {'fv': 0, 'fvm': 0, 'hv': 1, 'hvm': 1, 'qvm': 2, 'ovm': 3,
+              't1s1': 8, 't1s2': 9, 't1s4': 10, 't1s8': 11, 'n16': 12,
+              'n32': 13, 'dup': 16}
+
+def evex_0f_gen():
+    out = []
+    # FP arithmetic: packed (fv, broadcast) and scalar (t1s)
+    for opc, m, rnd in [(0x58, 'ADD', 'er'), (0x59, 'MUL', 'er'),
+                        (0x5C, 'SUB', 'er'), (0x5D, 'MIN', 'sae'),
+                        (0x5E, 'DIV', 'er'), (0x5F, 'MAX', 'sae')]:
+        out += ['%02X np w0 V%sPS =Vx,Hx,Wx fv bc %s' % (opc, m, rnd),
+                '%02X p66 w1 V%sPD =Vx,Hx,Wx fv bc %s' % (opc, m, rnd),
+                '%02X pf3 w0 V%sSS =Vdq,Hdq,Wd t1s4 %s' % (opc, m, rnd),
+                '%02X pf2 w1 V%sSD =Vdq,Hdq,Wq t1s8 %s' % (opc, m, rnd)]
+    out += ['51 np w0 VSQRTPS =Vx,Wx fv bc er',
+            '51 p66 w1 VSQRTPD =Vx,Wx fv bc er',
+            '51 pf3 w0 VSQRTSS =Vdq,Hdq,Wd t1s4 er',
+            '51 pf2 w1 VSQRTSD =Vdq,Hdq,Wq t1s8 er']
+    # FP logic (AVX512DQ) and unpacks, shuffles
+    for opc, m in [(0x54, 'AND'), (0x55, 'ANDN'), (0x56, 'OR'),
+                   (0x57, 'XOR'), (0x14, 'UNPCKL'), (0x15, 'UNPCKH')]:
+        out += ['%02X np w0 V%sPS =Vx,Hx,Wx fv bc' % (opc, m),
+                '%02X p66 w1 V%sPD =Vx,Hx,Wx fv bc' % (opc, m)]
+    out += ['C6 np w0 VSHUFPS =Vx,Hx,Wx,Ib fv bc',
+            'C6 p66 w1 VSHUFPD =Vx,Hx,Wx,Ib fv bc',
+            'C2 np w0 VCMPPS =Kr,Hx,Wx,Ib fv bc sae noz',
+            'C2 p66 w1 VCMPPD =Kr,Hx,Wx,Ib fv bc sae noz',
+            'C2 pf3 w0 VCMPSS =Kr,Hdq,Wd,Ib t1s4 sae noz',
+            'C2 pf2 w1 VCMPSD =Kr,Hdq,Wq,Ib t1s8 sae noz',
+            '2E np w0 VUCOMISS Vdq,Wd t1s4 sae nok',
+            '2E p66 w1 VUCOMISD Vdq,Wq t1s8 sae nok',
+            '2F np w0 VCOMISS Vdq,Wd t1s4 sae nok',
+            '2F p66 w1 VCOMISD Vdq,Wq t1s8 sae nok']
+    # moves
+    for opc, m, pfx, w in [(0x10, 'VMOVUPS', 'np', 0), (0x10, 'VMOVUPD',
+                                                      'p66', 1),
+                           (0x28, 'VMOVAPS', 'np', 0), (0x28, 'VMOVAPD',
+                                                      'p66', 1),
+                           (0x6F, 'VMOVDQA32', 'p66', 0),
+                           (0x6F, 'VMOVDQA64', 'p66', 1),
+                           (0x6F, 'VMOVDQU32', 'pf3', 0),
+                           (0x6F, 'VMOVDQU64', 'pf3', 1),
+                           (0x6F, 'VMOVDQU8', 'pf2', 0),
+                           (0x6F, 'VMOVDQU16', 'pf2', 1)]:
+        st = opc + 1 if opc != 0x6F else 0x7F
+        out += ['%02X %s w%d %s =Vx,Wx fvm' % (opc, pfx, w, m),
+                '%02X %s w%d %s =Wx,Vx fvm' % (st, pfx, w, m)]
+    out += ['10 pf3 w0 m VMOVSS =Vdq,Md t1s4',
+            '10 pf3 w0 r VMOVSS =Vdq,Hdq,Udq',
+            '11 pf3 w0 m VMOVSS =Md,Vdq t1s4',
+            '11 pf3 w0 r VMOVSS =Udq,Hdq,Vdq',
+            '10 pf2 w1 m VMOVSD =Vdq,Mq t1s8',
+            '10 pf2 w1 r VMOVSD =Vdq,Hdq,Udq',
+            '11 pf2 w1 m VMOVSD =Mq,Vdq t1s8',
+            '11 pf2 w1 r VMOVSD =Udq,Hdq,Vdq',
+            '2B np w0 m VMOVNTPS =Mx,Vx fvm nok',
+            '2B p66 w1 m VMOVNTPD =Mx,Vx fvm nok',
+            'E7 p66 w0 m VMOVNTDQ =Mx,Vx fvm nok',
+            '12 pf2 w1 VMOVDDUP =Vx,Wx dup',
+            '12 pf3 w0 VMOVSLDUP =Vx,Wx fvm',
+            '16 pf3 w0 VMOVSHDUP =Vx,Wx fvm']
+    # conversions
+    out += ['5A np w0 VCVTPS2PD =Vx,Wh hv bc sae',
+            '5A p66 w1 VCVTPD2PS =Vh,Wx fv bc er',
+            '5A pf3 w0 VCVTSS2SD =Vdq,Hdq,Wd t1s4 sae',
+            '5A pf2 w1 VCVTSD2SS =Vdq,Hdq,Wq t1s8 er',
+            '5B np w0 VCVTDQ2PS =Vx,Wx fv bc er',
+            '5B p66 w0 VCVTPS2DQ =Vx,Wx fv bc er',
+            '5B pf3 w0 VCVTTPS2DQ =Vx,Wx fv bc sae',
+            'E6 pf3 w0 VCVTDQ2PD =Vx,Wh hv bc']
+    # integer: dword/qword with broadcast, byte/word without (AVX512BW)
+    for opc, m in [(0xFE, 'VPADDD'), (0xFA, 'VPSUBD'), (0xDB, 'VPANDD'),
+                   (0xDF, 'VPANDND'), (0xEB, 'VPORD'), (0xEF, 'VPXORD'),
+                   (0x62, 'VPUNPCKLDQ'), (0x6A, 'VPUNPCKHDQ')]:
+        out.append('%02X p66 w0 %s =Vx,Hx,Wx fv bc' % (opc, m))
+    for opc, m in [(0xD4, 'VPADDQ'), (0xFB, 'VPSUBQ'), (0xDB, 'VPANDQ'),
+                   (0xDF, 'VPANDNQ'), (0xEB, 'VPORQ'), (0xEF, 'VPXORQ'),
+                   (0xF4, 'VPMULUDQ'), (0x6C, 'VPUNPCKLQDQ'),
+                   (0x6D, 'VPUNPCKHQDQ')]:
+        out.append('%02X p66 w1 %s =Vx,Hx,Wx fv bc' % (opc, m))
+    for opc, m in [(0xFC, 'VPADDB'), (0xFD, 'VPADDW'), (0xF8, 'VPSUBB'),
+                   (0xF9, 'VPSUBW'), (0xEC, 'VPADDSB'), (0xED, 'VPADDSW'),
+                   (0xDC, 'VPADDUSB'), (0xDD, 'VPADDUSW'), (0xE8, 'VPSUBSB'),
+                   (0xE9, 'VPSUBSW'), (0xD8, 'VPSUBUSB'), (0xD9, 'VPSUBUSW'),
+                   (0xDA, 'VPMINUB'), (0xDE, 'VPMAXUB'), (0xEA, 'VPMINSW'),
+                   (0xEE, 'VPMAXSW'), (0xE0, 'VPAVGB'), (0xE3, 'VPAVGW'),
+                   (0xD5, 'VPMULLW'), (0xE5, 'VPMULHW'), (0xE4, 'VPMULHUW'),
+                   (0xF5, 'VPMADDWD'), (0x60, 'VPUNPCKLBW'),
+                   (0x61, 'VPUNPCKLWD'), (0x68, 'VPUNPCKHBW'),
+                   (0x69, 'VPUNPCKHWD'), (0x63, 'VPACKSSWB'),
+                   (0x67, 'VPACKUSWB')]:
+        out.append('%02X p66 %s =Vx,Hx,Wx fvm' % (opc, m))
+    out += ['6B p66 w0 VPACKSSDW =Vx,Hx,Wx fv bc',
+            'F6 p66 VPSADBW =Vx,Hx,Wx fvm nok',
+            '74 p66 VPCMPEQB =Kr,Hx,Wx fvm noz',
+            '75 p66 VPCMPEQW =Kr,Hx,Wx fvm noz',
+            '76 p66 w0 VPCMPEQD =Kr,Hx,Wx fv bc noz',
+            '64 p66 VPCMPGTB =Kr,Hx,Wx fvm noz',
+            '65 p66 VPCMPGTW =Kr,Hx,Wx fvm noz',
+            '66 p66 w0 VPCMPGTD =Kr,Hx,Wx fv bc noz',
+            '70 p66 w0 VPSHUFD =Vx,Wx,Ib fv bc',
+            '70 pf3 VPSHUFHW =Vx,Wx,Ib fvm',
+            '70 pf2 VPSHUFLW =Vx,Wx,Ib fvm']
+    # shifts by xmm count (M128) and by immediate (VEX.vvvv destination)
+    for opc, m, w in [(0xD1, 'VPSRLW', ''), (0xD2, 'VPSRLD', 'w0'),
+                      (0xD3, 'VPSRLQ', 'w1'), (0xE1, 'VPSRAW', ''),
+                      (0xE2, 'VPSRAD', 'w0'), (0xF1, 'VPSLLW', ''),
+                      (0xF2, 'VPSLLD', 'w0'), (0xF3, 'VPSLLQ', 'w1')]:
+        out.append('%02X p66 %s %s =Vx,Hx,Wdq n16' % (opc, w, m))
+    out.append('E2 p66 w1 VPSRAQ =Vx,Hx,Wdq n16')
+    for opc, reg, m, w, t in [(0x71, 2, 'VPSRLW', '', 'fvm'),
+                              (0x71, 4, 'VPSRAW', '', 'fvm'),
+                              (0x71, 6, 'VPSLLW', '', 'fvm'),
+                              (0x72, 0, 'VPRORD', 'w0', 'fv bc'),
+                              (0x72, 0, 'VPRORQ', 'w1', 'fv bc'),
+                              (0x72, 1, 'VPROLD', 'w0', 'fv bc'),
+                              (0x72, 1, 'VPROLQ', 'w1', 'fv bc'),
+                              (0x72, 2, 'VPSRLD', 'w0', 'fv bc'),
+                              (0x72, 4, 'VPSRAD', 'w0', 'fv bc'),
+                              (0x72, 4, 'VPSRAQ', 'w1', 'fv bc'),
+                              (0x72, 6, 'VPSLLD', 'w0', 'fv bc'),
+                              (0x73, 2, 'VPSRLQ', 'w1', 'fv bc'),
+                              (0x73, 3, 'VPSRLDQ', '', 'fvm nok'),
+                              (0x73, 6, 'VPSLLQ', 'w1', 'fv bc'),
+                              (0x73, 7, 'VPSLLDQ', '', 'fvm nok')]:
+        out.append('%02X/%d p66 %s %s =Hx,Wx,Ib %s' % (opc, reg, w, m, t))
+    # GPR <-> xmm (L'L must be 0)
+    out += ['6E p66 w0 el0 VMOVD =Vdq,Ed t1s4 nok',
+            '7E p66 w0 el0 VMOVD =Ed,Vdq t1s4 nok',
+            '6E p66 w1 el0 VMOVQ =Vdq,Eq t1s8 nok',
+            '7E p66 w1 el0 VMOVQ =Eq,Vdq t1s8 nok',
+            '7E pf3 w1 el0 VMOVQ =Vdq,Wq t1s8 nok',
+            'D6 p66 w1 el0 VMOVQ =Wq,Vdq t1s8 nok']
+    return out
+
+def evex_38_gen():
+    out = []
+    for opc, m in [(0x00, 'VPSHUFB'), (0x04, 'VPMADDUBSW'),
+                   (0x0B, 'VPMULHRSW'), (0x38, 'VPMINSB'), (0x3A, 'VPMINUW'),
+                   (0x3C, 'VPMAXSB'), (0x3E, 'VPMAXUW')]:
+        out.append('%02X p66 %s =Vx,Hx,Wx fvm' % (opc, m))
+    out += ['1C p66 VPABSB =Vx,Wx fvm', '1D p66 VPABSW =Vx,Wx fvm',
+            '1E p66 w0 VPABSD =Vx,Wx fv bc', '1F p66 w1 VPABSQ =Vx,Wx fv bc']
+    for opc, m in [(0x39, 'VPMINS'), (0x3B, 'VPMINU'), (0x3D, 'VPMAXS'),
+                   (0x3F, 'VPMAXU'), (0x40, 'VPMULL'), (0x45, 'VPSRLV'),
+                   (0x46, 'VPSRAV'), (0x47, 'VPSLLV'), (0x64, 'VPBLENDM'),
+                   (0x76, 'VPERMI2'), (0x7E, 'VPERMT2'), (0x0C, None)]:
+        if m is None:
+            continue
+        acc = '+' if m in ('VPERMI2', 'VPERMT2') else '='
+        out += ['%02X p66 w0 %sD %sVx,Hx,Wx fv bc' % (opc, m, acc),
+                '%02X p66 w1 %sQ %sVx,Hx,Wx fv bc' % (opc, m, acc)]
+    out += ['65 p66 w0 VBLENDMPS =Vx,Hx,Wx fv bc',
+            '65 p66 w1 VBLENDMPD =Vx,Hx,Wx fv bc',
+            '66 p66 w0 VPBLENDMB =Vx,Hx,Wx fvm',
+            '66 p66 w1 VPBLENDMW =Vx,Hx,Wx fvm',
+            '36 p66 w0 el12 VPERMD =Vx,Hx,Wx fv bc',
+            '36 p66 w1 el12 VPERMQ =Vx,Hx,Wx fv bc',
+            '16 p66 w0 el12 VPERMPS =Vx,Hx,Wx fv bc',
+            '16 p66 w1 el12 VPERMPD =Vx,Hx,Wx fv bc',
+            '8D p66 w0 VPERMB =Vx,Hx,Wx fvm',
+            '8D p66 w1 VPERMW =Vx,Hx,Wx fvm',
+            '29 p66 w1 VPCMPEQQ =Kr,Hx,Wx fv bc noz',
+            '37 p66 w1 VPCMPGTQ =Kr,Hx,Wx fv bc noz',
+            '26 p66 w0 VPTESTMB =Kr,Hx,Wx fvm noz',
+            '26 p66 w1 VPTESTMW =Kr,Hx,Wx fvm noz',
+            '26 pf3 w0 VPTESTNMB =Kr,Hx,Wx fvm noz',
+            '26 pf3 w1 VPTESTNMW =Kr,Hx,Wx fvm noz',
+            '27 p66 w0 VPTESTMD =Kr,Hx,Wx fv bc noz',
+            '27 p66 w1 VPTESTMQ =Kr,Hx,Wx fv bc noz',
+            '27 pf3 w0 VPTESTNMD =Kr,Hx,Wx fv bc noz',
+            '27 pf3 w1 VPTESTNMQ =Kr,Hx,Wx fv bc noz',
+            '28 pf3 w0 r VPMOVM2B =Vx,Km nok',
+            '28 pf3 w1 r VPMOVM2W =Vx,Km nok',
+            '38 pf3 w0 r VPMOVM2D =Vx,Km nok',
+            '38 pf3 w1 r VPMOVM2Q =Vx,Km nok',
+            '29 pf3 w0 r VPMOVB2M =Kr,Ux nok',
+            '29 pf3 w1 r VPMOVW2M =Kr,Ux nok',
+            '39 pf3 w0 r VPMOVD2M =Kr,Ux nok',
+            '39 pf3 w1 r VPMOVQ2M =Kr,Ux nok',
+            '18 p66 w0 VBROADCASTSS =Vx,Wd t1s4',
+            '19 p66 w1 el12 VBROADCASTSD =Vx,Wq t1s8',
+            '58 p66 w0 VPBROADCASTD =Vx,Wd t1s4',
+            '59 p66 w1 VPBROADCASTQ =Vx,Wq t1s8',
+            '78 p66 w0 VPBROADCASTB =Vx,Wb t1s1',
+            '79 p66 w0 VPBROADCASTW =Vx,Ww t1s2',
+            '7A p66 w0 r VPBROADCASTB =Vx,Rd',
+            '7B p66 w0 r VPBROADCASTW =Vx,Rd',
+            '7C p66 w0 r VPBROADCASTD =Vx,Rd',
+            '7C p66 w1 r VPBROADCASTQ =Vx,Ry',
+            '2A p66 w0 m VMOVNTDQA =Vx,Mx fvm nok',
+            'C4 p66 w0 VPCONFLICTD =Vx,Wx fv bc',
+            'C4 p66 w1 VPCONFLICTQ =Vx,Wx fv bc',
+            '44 p66 w0 VPLZCNTD =Vx,Wx fv bc',
+            '44 p66 w1 VPLZCNTQ =Vx,Wx fv bc']
+    # sign/zero extensions: source VL/2, VL/4, VL/8
+    for base, k in [(0x20, 'SX'), (0x30, 'ZX')]:
+        for lo, m, src, t in [(0, 'BW', 'Wh', 'hvm'), (1, 'BD', 'Wqr', 'qvm'),
+                              (2, 'BQ', 'We', 'ovm'), (3, 'WD', 'Wh', 'hvm'),
+                              (4, 'WQ', 'Wqr', 'qvm')]:
+            out.append('%02X p66 VPMOV%s%s =Vx,%s %s' % (base + lo, k, m,
+                                                          src, t))
+        out.append('%02X p66 w0 VPMOV%sDQ =Vx,Wh hvm' % (base + 5, k))
+    # FMA: as the VEX forms, with broadcast and rounding
+    names = {6: 'FMADDSUB', 7: 'FMSUBADD', 8: 'FMADD', 0xA: 'FMSUB',
+             0xC: 'FNMADD', 0xE: 'FNMSUB'}
+    for hi, order in [(0x90, '132'), (0xA0, '213'), (0xB0, '231')]:
+        for lo, n in names.items():
+            out.append('%02X p66 w0 V%s%sPS +Vx,Hx,Wx fv bc er' %
+                       (hi + lo, n, order))
+            out.append('%02X p66 w1 V%s%sPD +Vx,Hx,Wx fv bc er' %
+                       (hi + lo, n, order))
+            if lo >= 8:
+                out.append('%02X p66 w0 V%s%sSS +Vdq,Hdq,Wd t1s4 er' %
+                           (hi + lo + 1, n, order))
+                out.append('%02X p66 w1 V%s%sSD +Vdq,Hdq,Wq t1s8 er' %
+                           (hi + lo + 1, n, order))
+    return out
+
+def evex_3a_gen():
+    out = ['25 p66 w0 VPTERNLOGD +Vx,Hx,Wx,Ib fv bc',
+           '25 p66 w1 VPTERNLOGQ +Vx,Hx,Wx,Ib fv bc',
+           '3E p66 w0 VPCMPUB =Kr,Hx,Wx,Ib fvm noz',
+           '3E p66 w1 VPCMPUW =Kr,Hx,Wx,Ib fvm noz',
+           '3F p66 w0 VPCMPB =Kr,Hx,Wx,Ib fvm noz',
+           '3F p66 w1 VPCMPW =Kr,Hx,Wx,Ib fvm noz',
+           '1E p66 w0 VPCMPUD =Kr,Hx,Wx,Ib fv bc noz',
+           '1E p66 w1 VPCMPUQ =Kr,Hx,Wx,Ib fv bc noz',
+           '1F p66 w0 VPCMPD =Kr,Hx,Wx,Ib fv bc noz',
+           '1F p66 w1 VPCMPQ =Kr,Hx,Wx,Ib fv bc noz',
+           '0F p66 VPALIGNR =Vx,Hx,Wx,Ib fvm',
+           '03 p66 w0 VALIGND =Vx,Hx,Wx,Ib fv bc',
+           '03 p66 w1 VALIGNQ =Vx,Hx,Wx,Ib fv bc',
+           '00 p66 w1 el12 VPERMQ =Vx,Wx,Ib fv bc',
+           '01 p66 w1 el12 VPERMPD =Vx,Wx,Ib fv bc',
+           '04 p66 w0 VPERMILPS =Vx,Wx,Ib fv bc',
+           '05 p66 w1 VPERMILPD =Vx,Wx,Ib fv bc',
+           '18 p66 w0 el12 VINSERTF32X4 =Vx,Hx,Wdq,Ib n16',
+           '38 p66 w0 el12 VINSERTI32X4 =Vx,Hx,Wdq,Ib n16',
+           '19 p66 w0 el12 VEXTRACTF32X4 =Wdq,Vx,Ib n16',
+           '39 p66 w0 el12 VEXTRACTI32X4 =Wdq,Vx,Ib n16',
+           '1A p66 w1 el2 VINSERTF64X4 =Vx,Hx,Wqq,Ib n32',
+           '3A p66 w1 el2 VINSERTI64X4 =Vx,Hx,Wqq,Ib n32',
+           '1B p66 w1 el2 VEXTRACTF64X4 =Wqq,Vx,Ib n32',
+           '3B p66 w1 el2 VEXTRACTI64X4 =Wqq,Vx,Ib n32']
+    return out
+
 THREEDNOW = {
     0x0C: 'PI2FW', 0x0D: 'PI2FD', 0x1C: 'PF2IW', 0x1D: 'PF2ID',
     0x8A: 'PFNACC', 0x8E: 'PFPNACC', 0x90: 'PFCMPGE', 0x94: 'PFMIN',
@@ -987,19 +1252,19 @@ def parse_operand(tok):
         raise ValueError('bad size ' + tok)
     return (m, s, acc, 0)
 
-SEL_ORDER = ['mode', 'pfx', 'mod', 'reg', 'rm', 'w', 'wx', 'l']
+SEL_ORDER = ['mode', 'pfx', 'mod', 'reg', 'rm', 'w', 'wx', 'l', 'll']
 # wx: VEX.W used as REX.W (the VEX forms of legacy w0/w1 lines: VMOVD/Q,
 # VPEXTRD/Q, VPINSRD/Q): ignored outside 64-bit mode (SDM MOVD/MOVQ: "VEX.W1
 # in non-64 bit is ignored, the instructions behaves as if the W0 version
 # is used").  w: VEX.W as an opcode extension, in every mode.
 KIND = {'leaf': 0, 'mode': 1, 'pfx': 2, 'mod': 3, 'reg': 4, 'rm': 5, 'w': 6,
-        'l': 7, 'wx': 8}
+        'l': 7, 'wx': 8, 'll': 9}
 NVALS = {'mode': 2, 'pfx': 4, 'mod': 2, 'reg': 8, 'rm': 8, 'w': 2, 'l': 2,
-         'wx': 2}
+         'wx': 2, 'll': 4}
 FLAGS = ['lock', 'd64', 'f64', 'rep', 'repz', 'nop90', 'movseg', 'p66',
          'pf3', 'pf2', 'mem', 'vex', 'pfx_used', 'hasmodrm']
 LINE_FLAGS = {'lock', 'd64', 'f64', 'rep', 'repz', 'nop90', 'movseg',
-              'v', 'vn', 'vl0', 'vnl0', 'vs', 'vs2', 'vd'}
+              'v', 'vn', 'vl0', 'vnl0', 'vs', 'vs2', 'vd'} | set(EVEX_FLAGS)
 
 class Line:
     def __init__(self, space, mapname, text):
@@ -1030,6 +1295,8 @@ class Line:
                 sel['w'] = [int(s[1])]
             elif s in ('l0', 'l1'):
                 sel['l'] = [int(s[1])]
+            elif s in ('el0', 'el1', 'el2', 'el12'):
+                sel['ll'] = [int(c) for c in s[2:]]
             elif s == 'i64':
                 sel['mode'] = [0]
             elif s == 'o64':
@@ -1113,6 +1380,9 @@ def all_lines():
     add('V', '0F', VEX_0F.splitlines())
     add('V', '38', VEX_38.splitlines() + fma_gen())
     add('V', '3A', VEX_3A.splitlines())
+    add('E', '0F', evex_0f_gen())
+    add('E', '38', evex_38_gen())
+    add('E', '3A', evex_3a_gen())
     return lines
 
 # --------------------------------------------------------------------------
@@ -1140,7 +1410,30 @@ def mnem_id(m):
 
 leaf_cache = {}
 
+def evex_bits(line):
+    """The leaf flags of an EVEX form (x86_optab.h EVF_*)."""
+    t = [f for f in line.flags if f in EVEX_TUPLE]
+    if len(t) > 1:
+        raise ValueError('two tuple types: ' + line.text)
+    bits = EVEX_TUPLE[t[0]] if t else 0
+    w = line.sel.get('w', [0])[0]
+    if 'bc' in line.flags or 'bc4' in line.flags:
+        bits |= 0x20
+        if 'bc' in line.flags and w:
+            bits |= 0x40
+    for i, f in enumerate(['er', 'sae', 'nok', 'noz', 'kreq']):
+        if f in line.flags:
+            bits |= 0x80 << i
+    return bits
+
 def leaf(line):
+    if line.space == 'E':
+        key = (mnem_id(line.mnem), evex_bits(line), opset_index(line.ops),
+               len(line.ops))
+        if key not in leaf_cache:
+            entries.append((0, key[0], key[1], key[2], key[3]))
+            leaf_cache[key] = len(entries) - 1
+        return leaf_cache[key]
     fl = set(line.flags) & set(FLAGS)
     p = line.sel.get('pfx')
     if p is not None and p[0] > 0:
@@ -1202,7 +1495,8 @@ def main():
         pass
     roots = {}
     spaces = [('L', '1'), ('L', '0F'), ('L', '38'), ('L', '3A'),
-              ('V', '0F'), ('V', '38'), ('V', '3A')]
+              ('V', '0F'), ('V', '38'), ('V', '3A'),
+              ('E', '0F'), ('E', '38'), ('E', '3A')]
     for sp in spaces:
         byop = {}
         for l in lines:
@@ -1267,7 +1561,8 @@ def main():
     names = {('L', '1'): 'X86_TAB_1', ('L', '0F'): 'X86_TAB_0F',
              ('L', '38'): 'X86_TAB_38', ('L', '3A'): 'X86_TAB_3A',
              ('V', '0F'): 'X86_TAB_V0F', ('V', '38'): 'X86_TAB_V38',
-             ('V', '3A'): 'X86_TAB_V3A'}
+             ('V', '3A'): 'X86_TAB_V3A', ('E', '0F'): 'X86_TAB_E0F',
+             ('E', '38'): 'X86_TAB_E38', ('E', '3A'): 'X86_TAB_E3A'}
     out.append('const uint16_t x86_oproots[X86_NTAB][256] = {')
     for sp in spaces:
         out.append('\t[%s] = {' % names[sp])
@@ -1315,9 +1610,19 @@ def main():
           '};',
           'enum {',
           '\tX86_TAB_1, X86_TAB_0F, X86_TAB_38, X86_TAB_3A,',
-          '\tX86_TAB_V0F, X86_TAB_V38, X86_TAB_V3A, X86_NTAB',
+          '\tX86_TAB_V0F, X86_TAB_V38, X86_TAB_V3A,',
+          '\tX86_TAB_E0F, X86_TAB_E38, X86_TAB_E3A, X86_NTAB',
           '};',
           '#define X86_ROOT_MODRM 0x8000',
+          '/* EVEX leaves: flags hold these instead of EF_* */',
+          '#define EVF_TUPLE 0x1f /* disp8*N: see x86_decode.c evex_n() */',
+          '#define EVF_BC 0x20    /* embedded broadcast with memory */',
+          '#define EVF_BC8 0x40   /* broadcast element 8 bytes (else 4) */',
+          '#define EVF_ER 0x80    /* register form EVEX.b: rounding */',
+          '#define EVF_SAE 0x100  /* register form EVEX.b: SAE */',
+          '#define EVF_NOK 0x200  /* no masking: EVEX.aaa must be 0 */',
+          '#define EVF_NOZ 0x400  /* no zeroing: EVEX.z must be 0 */',
+          '#define EVF_KREQ 0x800 /* EVEX.aaa must not be 0 */',
           'extern const struct x86_opspec x86_opspecs[%d];' % (len(specs) + 1),
           'extern const uint8_t x86_opsets[%d][4];' % len(opsets),
           'extern const struct x86_opent x86_opents[%d];' % len(final),

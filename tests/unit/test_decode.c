@@ -162,6 +162,102 @@ test_vex_evex(void)
 	CU_ASSERT_EQUAL(in.mnem, X86_M_PI2FD);
 }
 
+/* EVEX: operands, masking, broadcast, rounding, disp8*N, #UD rules and
+ * the formatter (SDM Vol. 2A 2.6). */
+static void
+check_fmt(const char *want)
+{
+	char buf[128];
+
+	x86_format(&in, 0, buf, sizeof(buf));
+	if (strcmp(buf, want) != 0)
+		fprintf(stderr, "format: got '%s', want '%s'\n", buf, want);
+	CU_ASSERT_STRING_EQUAL(buf, want);
+}
+
+static void
+test_evex(void)
+{
+	/* vaddps zmm0 {k1}, zmm0, zmm1 */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f17c4958c1"), 0);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_VADDPS);
+	CU_ASSERT_EQUAL(in.nops, 3);
+	CU_ASSERT_EQUAL(in.ops[0].reg, X86_R_ZMM0);
+	CU_ASSERT_EQUAL(in.ops[2].reg, X86_R_ZMM0 + 1);
+	CU_ASSERT_EQUAL(in.evex_aaa, 1);
+	/* merging-masking reads the destination */
+	CU_ASSERT_EQUAL(in.ops[0].access, X86_ACC_RW);
+	check_fmt("vaddps zmm0 {k1}, zmm0, zmm1");
+	/* zeroing: write only */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f17cc958c1"), 0);
+	CU_ASSERT_EQUAL(in.ops[0].access, X86_ACC_W);
+	check_fmt("vaddps zmm0 {k1} {z}, zmm0, zmm1");
+	/* broadcast: disp8 1 * N (4) and {1to16} */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f17c5958410162"), 0);
+	CU_ASSERT_EQUAL(in.length, 7);
+	CU_ASSERT_EQUAL(in.ops[2].disp, 4);
+	CU_ASSERT_EQUAL(in.ops[2].size, 4);
+	CU_ASSERT_EQUAL(in.ops[2].bcst, 16);
+	check_fmt("vaddps zmm0 {k1}, zmm0, dword ptr [rcx + 0x4]{1to16}");
+	/* full vector: disp8 1 * 64; 128-bit: * 16; vaddpd qword {1to8} */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f17c48584101"), 0);
+	CU_ASSERT_EQUAL(in.disp, 64);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f17c08584101"), 0);
+	CU_ASSERT_EQUAL(in.disp, 16);
+	CU_ASSERT_EQUAL(in.ops[0].reg, X86_R_XMM0);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f1fd58584101"), 0);
+	CU_ASSERT_EQUAL(in.disp, 8);
+	check_fmt("vaddpd zmm0, zmm0, qword ptr [rcx + 0x8]{1to8}");
+	/* scalar T1S: N = 4; disp8 -1 */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f17e085841ff"), 0);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_VADDSS);
+	CU_ASSERT_EQUAL(in.disp, -4);
+	/* VPSLLD by xmm count (M128): N = 16 whatever the length */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f17d48f24101"), 0);
+	CU_ASSERT_EQUAL(in.disp, 16);
+	/* R', X and V': zmm31, zmm31 (vvvv+V'), zmm24 (rm with X) */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "6201744058c0"), 0);
+	check_fmt("vaddps zmm24, zmm17, zmm24");
+	/* static rounding: RC from L'L, 512 bits */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f17c7858c1"), 0);
+	CU_ASSERT_EQUAL(in.evex_rc, 4);
+	CU_ASSERT_EQUAL(in.ops[0].reg, X86_R_ZMM0);
+	check_fmt("vaddps zmm0, zmm0, zmm1, {rz-sae}");
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f17c185dc1"), 0);
+	check_fmt("vminps zmm0, zmm0, zmm1, {sae}");
+	/* compare into k, VPTERNLOGD, VMOVDQU64 masked store */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f17c4ac2c101"), 0);
+	CU_ASSERT_EQUAL(in.ops[0].reg, X86_R_K0);
+	check_fmt("vcmpps k0 {k2}, zmm0, zmm1, 1");
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f37d4825c1e8"), 0);
+	check_fmt("vpternlogd zmm0, zmm0, zmm1, 0xe8");
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f1fe4f7f4101"), 0);
+	CU_ASSERT_EQUAL(in.ops[0].type, X86_OPND_MEM);
+	CU_ASSERT_EQUAL(in.ops[0].access, X86_ACC_RW);
+	check_fmt("vmovdqu64 zmmword ptr [rcx + 0x40] {k7}, zmm0");
+	/* 32-bit mode: R' and B ignored */
+	CU_ASSERT_EQUAL(dec(X86_MODE_32, "62e17c4858c1"), 0);
+	CU_ASSERT_EQUAL(in.ops[0].reg, X86_R_ZMM0);
+
+	/* #UD: L'L = 11b; z without a mask; V' = 0 outside 64-bit mode;
+	 * EVEX.b on a register form without rounding/SAE; zeroing of a
+	 * compare into k; a store with zeroing; broadcast on a load;
+	 * W1 on a W0 form is not described (length only); k0 gather */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f17c6858c1"), X86_DEC_UD);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f17c8858c1"), X86_DEC_UD);
+	CU_ASSERT_EQUAL(dec(X86_MODE_32, "62f17c4058c1"), X86_DEC_UD);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f17d18fec1"), X86_DEC_UD);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f17cc9c2c101"), X86_DEC_UD);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f17ccf1101"), X86_DEC_UD);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f1fe5f6f4101"), X86_DEC_UD);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f1fc4858c1"), 0);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_EVEX_UNKNOWN);
+	/* vmovd: L'L must be 0; masking not allowed */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f17d086ec1"), 0);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_VMOVD);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f17d096ec1"), X86_DEC_UD);
+}
+
 struct pages {
 	const uint8_t *b;
 	size_t present;
@@ -201,6 +297,7 @@ static CU_TestInfo decode_tests[] = {
 	{ "basic forms", test_basic },
 	{ "prefix rules", test_prefixes },
 	{ "VEX, EVEX, 3DNow!", test_vex_evex },
+	{ "EVEX operands, masks, broadcast, disp8*N", test_evex },
 	{ "fetch callback", test_fetch },
 	CU_TEST_INFO_NULL,
 };
