@@ -576,7 +576,7 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vmexit)
 			return 0;
 		}
 		if (vm->recorder != NULL)
-			vm_record_maybe_checkpoint(vcpu);
+			vm_record_maybe_checkpoint(vcpu, vmexit);
 		error = vcpu_wait_sipi(vcpu, vmexit);
 		if (error != 0)
 			return error > 0 ? error : 0;

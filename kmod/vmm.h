@@ -381,7 +381,8 @@ void vm_record_stop(struct vm *vm);
 /*
  * Replay (vmm_replay.c): vm_replay_start() loads the trace's first
  * checkpoint into a VM built from the trace header (same memory size and
- * vCPU count) and turns vm_run() into a replayer: reads are answered and
+ * vCPU count), and the later ones up to checkpoint 'from' (0: start at
+ * the beginning), and turns vm_run() into a replayer: reads are answered and
  * interrupts injected from the trace, not by devices; every exit is
  * compared with the recorded one, asynchronous exits are reached again
  * with a hardware breakpoint and a full register compare, checkpoints
@@ -394,8 +395,8 @@ void vm_record_stop(struct vm *vm);
  * see the report).
  */
 struct trace_reader;
-int vm_replay_start(struct vm *vm, struct trace_reader *r, char *errbuf,
-		    size_t errlen);
+int vm_replay_start(struct vm *vm, struct trace_reader *r, uint64_t from,
+		    char *errbuf, size_t errlen);
 bool vm_replaying(const struct vm *vm);
 int vm_replay_finish(struct vm *vm, int status, int *recorded_status);
 const char *vm_replay_report(const struct vm *vm);

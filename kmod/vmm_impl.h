@@ -54,6 +54,12 @@ struct vmm_engine {
 	int (*tsc_hz)(void *vcookie, uint64_t *hz);
 	int (*set_debug)(void *vcookie, const struct vm_guest_debug *dbg);
 	/*
+	 * Complete the instruction behind the last exit (with the read
+	 * value in *vmexit) without running the guest, so that the
+	 * registers are a state to checkpoint and restore.
+	 */
+	int (*complete_io)(void *vcookie, struct vm_exit *vmexit);
+	/*
 	 * Dirty-page logging of a memory slot: on or off; get_dirty copies
 	 * the slot's bitmap (bit n: page n of the slot was written) of the
 	 * pages written since the last call, or since logging went on.
@@ -336,8 +342,11 @@ int vm_dma_apply(struct vm *vm, uint64_t gpa, const uint8_t *data,
 		 size_t len);
 void vm_record_dma(struct vcpu *vcpu, uint64_t gpa, const uint8_t *data,
 		   size_t len);
-/* Between exits: a periodic checkpoint if one is due. */
-void vm_record_maybe_checkpoint(struct vcpu *vcpu);
+/*
+ * Between exits: a periodic checkpoint if one is due (the last exit's
+ * instruction completed first, with the value in *vmexit).
+ */
+void vm_record_maybe_checkpoint(struct vcpu *vcpu, struct vm_exit *vmexit);
 /* An MSR access kmod answered, with the value read or written. */
 void vm_record_msr(struct vcpu *vcpu, bool write, uint32_t msr, uint64_t value);
 

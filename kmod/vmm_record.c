@@ -470,7 +470,7 @@ vm_record_set_checkpoints(struct vm *vm, uint64_t every_exits,
  * the last.
  */
 void
-vm_record_maybe_checkpoint(struct vcpu *vcpu)
+vm_record_maybe_checkpoint(struct vcpu *vcpu, struct vm_exit *vmexit)
 {
 	struct vm_recorder *rec = vcpu->vm->recorder;
 	uint64_t now;
@@ -488,5 +488,7 @@ vm_record_maybe_checkpoint(struct vcpu *vcpu)
 take:
 	rec->last_exits = vcpu->exits;
 	rec->last_ns = vm_clock_ns(vcpu->vm);
-	vm_record_checkpoint(vcpu->vm);
+	/* A state to restore: not half-way through an IN. */
+	if (vcpu->vm->engine->complete_io(vcpu->cookie, vmexit) == 0)
+		vm_record_checkpoint(vcpu->vm);
 }

@@ -52,6 +52,7 @@ struct vm_replayer {
 	struct vm_replay_stats st;
 	uint64_t first_ns;
 	struct replay_target target;
+	uint64_t checkpoint_id; /* of the last checkpoint read */
 	bool bp_armed, stepping;
 	/* How the state differed from the target's when first compared. */
 	char target_diff[512];
@@ -399,15 +400,22 @@ cpuid_load_add(struct vm *vm, struct cpuid_load *cl,
  * be equal, and every page the replay wrote since must be among them).
  * Returns 0, or -1 (errbuf says why).
  */
+enum ckpt_mode {
+	CKPT_VERIFY, /* compare the VM with it */
+	CKPT_LOAD,   /* the first: the VM's whole state */
+	CKPT_APPLY,  /* a later one, on the way to a replay's start */
+};
+
 static int
-checkpoint(struct vm *vm, bool load, uint64_t *cindex, char *errbuf,
+checkpoint(struct vm *vm, enum ckpt_mode mode, uint64_t *cindex, char *errbuf,
 	   size_t errlen)
 {
+	bool load = mode != CKPT_VERIFY, first = mode == CKPT_LOAD;
 	struct vm_replayer *rp = vm->replayer;
 	uint64_t npages = (vm->lowmem + vm->highmem) / TRACE_PAGE_SIZE;
 	uint8_t *listed = calloc(npages / 8 + 1, 1);
 	uint64_t *dirty = calloc(npages / 64 + 1, 8);
-	struct cpuid_load *cl = load ? calloc(1, sizeof(*cl)) : NULL;
+	struct cpuid_load *cl = first ? calloc(1, sizeof(*cl)) : NULL;
 	struct trace_event *ev = peek(rp);
 	uint64_t begin_index;
 	char why[512];
@@ -417,7 +425,8 @@ checkpoint(struct vm *vm, bool load, uint64_t *cindex, char *errbuf,
 		cl->vcpu = -1;
 	begin_index = ev->index;
 	*cindex = begin_index;
-	if (listed == NULL || dirty == NULL || (load && cl == NULL)) {
+	rp->checkpoint_id = ev->u.ckpt_begin.id;
+	if (listed == NULL || dirty == NULL || (first && cl == NULL)) {
 		snprintf(errbuf, errlen, "out of memory");
 		goto out;
 	}
@@ -501,7 +510,7 @@ checkpoint(struct vm *vm, bool load, uint64_t *cindex, char *errbuf,
 			}
 			break;
 		case TRACE_EV_CPUID:
-			if (load &&
+			if (first &&
 			    cpuid_load_add(vm, cl, ev, errbuf, errlen) != 0)
 				goto out;
 			break;
@@ -524,7 +533,7 @@ checkpoint(struct vm *vm, bool load, uint64_t *cindex, char *errbuf,
 		snprintf(errbuf, errlen, "cannot read the dirty-page log");
 		goto out;
 	}
-	for (uint64_t pg = 0; pg < npages; pg++) {
+	for (uint64_t pg = 0; mode != CKPT_APPLY && pg < npages; pg++) {
 		uint64_t gpa = pg * TRACE_PAGE_SIZE;
 		uint8_t *host;
 
@@ -548,7 +557,7 @@ checkpoint(struct vm *vm, bool load, uint64_t *cindex, char *errbuf,
 			memset(host, 0, TRACE_PAGE_SIZE);
 	}
 	/* From the first checkpoint on, the replay logs what it writes. */
-	if (load && vm_dirty_start(vm) != 0) {
+	if (first && vm_dirty_start(vm) != 0) {
 		snprintf(errbuf, errlen, "the engine cannot log dirty pages");
 		goto out;
 	}
@@ -571,9 +580,45 @@ mem_hash(struct vm *vm)
 
 /* ---- start and finish ------------------------------------------------- */
 
+/*
+ * Start at checkpoint 'from' instead of the first: the later checkpoints
+ * up to it, each the pages written since the one before, bring memory and
+ * registers there; the exits of vCPU 0 on the way set its exit count.
+ */
+static int
+replay_forward(struct vm *vm, uint64_t from, char *errbuf, size_t errlen)
+{
+	struct vm_replayer *rp = vm->replayer;
+	struct vcpu *vcpu0 = vm_vcpu(vm, 0);
+	struct trace_event *ev;
+	uint64_t cindex;
+
+	while (rp->checkpoint_id < from) {
+		if ((ev = peek(rp)) == NULL) {
+			snprintf(errbuf, errlen,
+				 "the trace has no checkpoint %llu (its last "
+				 "is %llu)",
+				 (unsigned long long)from,
+				 (unsigned long long)rp->checkpoint_id);
+			return -1;
+		}
+		if (ev->kind == TRACE_EV_EXIT && ev->vcpu == 0)
+			vcpu0->exits++;
+		if (ev->kind != TRACE_EV_CKPT_BEGIN) {
+			consume(rp);
+			continue;
+		}
+		if (checkpoint(vm, CKPT_APPLY, &cindex, errbuf, errlen) != 0)
+			return -1;
+	}
+	/* What ran before is not replayed: count from here. */
+	rp->st.events = 0;
+	return 0;
+}
+
 int
-vm_replay_start(struct vm *vm, struct trace_reader *r, char *errbuf,
-		size_t errlen)
+vm_replay_start(struct vm *vm, struct trace_reader *r, uint64_t from,
+		char *errbuf, size_t errlen)
 {
 	struct vm_replayer *rp;
 	struct trace_event *ev;
@@ -600,7 +645,8 @@ vm_replay_start(struct vm *vm, struct trace_reader *r, char *errbuf,
 		goto fail;
 	}
 	rp->first_ns = ev->time_ns;
-	if (checkpoint(vm, true, &cindex, errbuf, errlen) != 0)
+	if (checkpoint(vm, CKPT_LOAD, &cindex, errbuf, errlen) != 0 ||
+	    replay_forward(vm, from, errbuf, errlen) != 0)
 		goto fail;
 	return 0;
 fail:
@@ -667,8 +713,8 @@ vm_replay_finish(struct vm *vm, int status, int *recorded_status)
 		return -1;
 	while (!rp->ended && (ev = peek(rp)) != NULL) {
 		if (ev->kind == TRACE_EV_CKPT_BEGIN) {
-			if (checkpoint(vm, false, &cindex, buf, sizeof(buf)) !=
-			    0)
+			if (checkpoint(vm, CKPT_VERIFY, &cindex, buf,
+				       sizeof(buf)) != 0)
 				return diverge(vcpu0, cindex,
 					       "the state of the checkpoint",
 					       buf);
@@ -835,7 +881,11 @@ vm_replay_before_entry(struct vcpu *vcpu, struct vm_exit *vmexit)
 			consume(rp);
 			continue;
 		case TRACE_EV_CKPT_BEGIN:
-			if (checkpoint(vcpu->vm, false, &cindex, buf,
+			cindex = ev->index;
+			/* As the recorder: the last exit's access done. */
+			if (vcpu->vm->engine->complete_io(vcpu->cookie,
+							  vmexit) != 0 ||
+			    checkpoint(vcpu->vm, CKPT_VERIFY, &cindex, buf,
 				       sizeof(buf)) != 0)
 				return diverge(vcpu, cindex,
 					       "the state of the checkpoint",

@@ -6,6 +6,7 @@
  * exit.  The guest's console output comes out of the devices as it did
  * when it was recorded.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -90,9 +91,18 @@ rhyve_replay_open(void)
 int
 rhyve_replay_start(struct vm *vm)
 {
-	char err[256];
+	const char *from = get_config_value_default("replay.checkpoint", "0");
+	unsigned long long id;
+	char err[256], *end;
 
-	if (vm_replay_start(vm, replay_reader, err, sizeof(err)) != 0) {
+	errno = 0;
+	id = strtoull(from, &end, 10);
+	if (errno != 0 || end == from || *end != '\0' || from[0] == '-') {
+		rhyve_warnx("replay.checkpoint=%s: not a checkpoint number",
+			    from);
+		return -1;
+	}
+	if (vm_replay_start(vm, replay_reader, id, err, sizeof(err)) != 0) {
 		rhyve_warnx("--replay: %s", err);
 		return -1;
 	}

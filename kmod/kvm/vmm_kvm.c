@@ -949,6 +949,32 @@ kvm_inject_nmi(void *vcookie)
 	return ioctl(vc->fd, KVM_NMI) == 0 ? 0 : errno;
 }
 
+/*
+ * Finish the instruction of the last exit now (an IN's register, an MMIO
+ * load's destination, the rip past it): KVM completes it at the start of
+ * KVM_RUN, before it looks at immediate_exit, so this enters nothing.
+ * Registers read afterwards are a state the vCPU can be restored to.
+ */
+static int
+kvm_complete_io(void *vcookie, struct vm_exit *vmexit)
+{
+	struct kvm_vcpu *vc = vcookie;
+	struct kvm_run *run = vc->run;
+	int rc, error = 0;
+
+	if (vc->mmio_read_pending) {
+		memcpy(run->mmio.data, &vmexit->u.mmio.data, run->mmio.len);
+		vc->mmio_read_pending = false;
+	}
+	run->immediate_exit = 1;
+	rc = ioctl(vc->fd, KVM_RUN, 0);
+	if (rc == 0 || (errno != EINTR && errno != EAGAIN))
+		error = rc == 0 ? EIO : errno;
+	run->immediate_exit = 0;
+	run->kvm_dirty_regs = 0;
+	return error;
+}
+
 static int
 kvm_set_debug(void *vcookie, const struct vm_guest_debug *dbg)
 {
@@ -1029,6 +1055,7 @@ const struct vmm_engine vmm_engine_kvm = {
 	.inject_exception = kvm_inject_exception,
 	.tsc_hz = kvm_tsc_hz,
 	.set_debug = kvm_set_debug,
+	.complete_io = kvm_complete_io,
 	.dirty_logging = kvm_dirty_logging,
 	.get_dirty = kvm_get_dirty,
 	.cpuid_supported = kvm_cpuid_supported,
