@@ -921,7 +921,16 @@ vm_replay_before_entry(struct vcpu *vcpu, struct vm_exit *vmexit)
 				       "guest");
 		}
 	}
-	/* Already there: a kick that came before the guest ran at all. */
+	/*
+	 * Already there: a kick that came before the guest ran at all.  The
+	 * recording's KVM_RUN finished the last exit's instruction (an IN
+	 * writes its register on the way back in) before it saw the kick,
+	 * so finish it here too, then compare.
+	 */
+	if (!rp->bp_armed && !rp->stepping &&
+	    vcpu->vm->engine->complete_io(vcpu->cookie, vmexit) != 0)
+		return diverge(vcpu, rp->target.index, "an asynchronous exit",
+			       "the engine cannot complete the last exit");
 	if (regs_match(vcpu, rp->target.regs, rp->target.nregs, NULL, 0)) {
 		if (rp->bp_armed || rp->stepping)
 			arm(vcpu, false, false);
@@ -931,12 +940,11 @@ vm_replay_before_entry(struct vcpu *vcpu, struct vm_exit *vmexit)
 		return 1;
 	}
 	/*
-	 * Step once first: the entry may complete the instruction of the
-	 * last exit (an IN writes its register on the way back in) and the
-	 * target can be the very next instruction, before which no
-	 * breakpoint fires.  Then the breakpoint does the running.
+	 * Then the breakpoint does the running.  (Not a single step: an
+	 * interrupt injected on this entry would push RFLAGS with the
+	 * step's TF, and the guest's IRET would take it back.)
 	 */
-	if (!rp->bp_armed && !rp->stepping && arm(vcpu, false, true) != 0)
+	if (!rp->bp_armed && !rp->stepping && arm(vcpu, true, false) != 0)
 		return diverge(vcpu, rp->target.index, "an asynchronous exit",
 			       "the engine cannot set a breakpoint");
 	return 0;
@@ -961,7 +969,7 @@ vm_replay_filter(struct vcpu *vcpu, struct vm_exit *vmexit)
 		regs_match(vcpu, rp->target.regs, rp->target.nregs,
 			   rp->target_diff, sizeof(rp->target_diff));
 	if (rp->stepping) {
-		/* After the first step, run to the breakpoint. */
+		/* Stepped over the breakpoint's instruction: put it back. */
 		arm(vcpu, true, false);
 		return 1;
 	}

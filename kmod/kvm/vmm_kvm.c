@@ -536,12 +536,14 @@ kvm_translate_exit(struct kvm_vcpu *vc, struct vm_exit *vmexit)
 	}
 }
 
-static int
-kvm_run(void *vcookie, struct vm_exit *vmexit)
+/*
+ * What the last exit's instruction gets, for KVM to complete it at the
+ * next KVM_RUN: an MMIO load's value, an RDMSR's value or a #GP.
+ */
+static void
+kvm_give_results(struct kvm_vcpu *vc, const struct vm_exit *vmexit)
 {
-	struct kvm_vcpu *vc = vcookie;
 	struct kvm_run *run = vc->run;
-	int rc;
 
 	if (vc->mmio_read_pending) {
 		memcpy(run->mmio.data, &vmexit->u.mmio.data, run->mmio.len);
@@ -553,6 +555,16 @@ kvm_run(void *vcookie, struct vm_exit *vmexit)
 		run->msr.error = vc->msr_fault;
 		vc->msr_pending = false;
 	}
+}
+
+static int
+kvm_run(void *vcookie, struct vm_exit *vmexit)
+{
+	struct kvm_vcpu *vc = vcookie;
+	struct kvm_run *run = vc->run;
+	int rc;
+
+	kvm_give_results(vc, vmexit);
 	vc->thread = pthread_self();
 	atomic_store(&vc->running, true);
 	rc = ioctl(vc->fd, KVM_RUN, 0);
@@ -962,10 +974,7 @@ kvm_complete_io(void *vcookie, struct vm_exit *vmexit)
 	struct kvm_run *run = vc->run;
 	int rc, error = 0;
 
-	if (vc->mmio_read_pending) {
-		memcpy(run->mmio.data, &vmexit->u.mmio.data, run->mmio.len);
-		vc->mmio_read_pending = false;
-	}
+	kvm_give_results(vc, vmexit);
 	run->immediate_exit = 1;
 	rc = ioctl(vc->fd, KVM_RUN, 0);
 	if (rc == 0 || (errno != EINTR && errno != EAGAIN))
