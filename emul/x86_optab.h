@@ -121,7 +121,7 @@ enum {
 #define EVF_KREQ 0x800 /* EVEX.aaa must not be 0 */
 extern const struct x86_opspec x86_opspecs[191];
 extern const uint8_t x86_opsets[311][4];
-extern const struct x86_opent x86_opents[8526];
+extern const struct x86_opent x86_opents[8574];
 extern const uint16_t x86_oproots[X86_NTAB][256];
 extern const uint16_t x86_3dnow[256];
 

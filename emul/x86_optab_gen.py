@@ -1192,7 +1192,16 @@ def evex_3a_gen():
            '1A p66 w1 el2 VINSERTF64X4 =Vx,Hx,Wqq,Ib n32',
            '3A p66 w1 el2 VINSERTI64X4 =Vx,Hx,Wqq,Ib n32',
            '1B p66 w1 el2 VEXTRACTF64X4 =Wqq,Vx,Ib n32',
-           '3B p66 w1 el2 VEXTRACTI64X4 =Wqq,Vx,Ib n32']
+           '3B p66 w1 el2 VEXTRACTI64X4 =Wqq,Vx,Ib n32',
+           # AVX512DQ: the other element size of the same opcodes
+           '18 p66 w1 el12 VINSERTF64X2 =Vx,Hx,Wdq,Ib n16',
+           '38 p66 w1 el12 VINSERTI64X2 =Vx,Hx,Wdq,Ib n16',
+           '19 p66 w1 el12 VEXTRACTF64X2 =Wdq,Vx,Ib n16',
+           '39 p66 w1 el12 VEXTRACTI64X2 =Wdq,Vx,Ib n16',
+           '1A p66 w0 el2 VINSERTF32X8 =Vx,Hx,Wqq,Ib n32',
+           '3A p66 w0 el2 VINSERTI32X8 =Vx,Hx,Wqq,Ib n32',
+           '1B p66 w0 el2 VEXTRACTF32X8 =Wqq,Vx,Ib n32',
+           '3B p66 w0 el2 VEXTRACTI32X8 =Wqq,Vx,Ib n32']
     return out
 
 THREEDNOW = {

@@ -9,6 +9,8 @@
  *   decode_oracle random MODE COUNT SEED   COUNT random 15-byte sequences
  *       in MODE (16, 32, 64): a third pure random, the rest shaped to hit
  *       the 0F/0F38/0F3A/VEX maps and prefix combinations.
+ *   decode_oracle hex MODE HEX...   the comparison of single byte
+ *       strings, each reported.
  *   decode_oracle evex MODE COUNT SEED   the same with EVEX-shaped
  *       sequences (62 and a mostly well-formed P0-P2, see gen_evex()).
  *
@@ -55,6 +57,7 @@ struct ctx {
 typedef int (*exc_fn)(const struct ctx *c);
 static const char *cmp_operands(const struct ctx *c, char *why, size_t whysz);
 static const char *csreg(int mode, unsigned int r);
+static int evex_same_name(const struct x86_instr *in, const char *csname);
 
 struct exception {
 	const char *what;
@@ -767,13 +770,15 @@ evex_at(const struct ctx *c)
 }
 
 /* Mnemonics whose disp8*N capstone 4 gets wrong: VPSLLV/VPSRLV/VPSRAV
- * (N 16 for FV), the FMA forms with a 64-bit broadcast (N 4 for 8). */
+ * (N 16 for FV), the FMA forms with a 64-bit broadcast (N 4 for 8),
+ * VCMPSS/VCMPSD (N 16 for T1S 4/8). */
 static int
 cs_bad_n(const struct x86_instr *in)
 {
 	const char *n = x86_mnem_name(in->mnem);
 
-	return strncmp(n, "vpsllv", 6) == 0 || strncmp(n, "vpsrlv", 6) == 0 ||
+	return strcmp(n, "vcmpss") == 0 || strcmp(n, "vcmpsd") == 0 ||
+	       strncmp(n, "vpsllv", 6) == 0 || strncmp(n, "vpsrlv", 6) == 0 ||
 	       strncmp(n, "vpsrav", 6) == 0 ||
 	       ((strncmp(n, "vfm", 3) == 0 || strncmp(n, "vfnm", 4) == 0) &&
 		in->evex_b);
@@ -787,37 +792,78 @@ cs_bad_n(const struct x86_instr *in)
  */
 static void
 evex_cs_fixups(const struct ctx *c, struct x86_instr *x, const cs_insn *ci,
-	       const uint8_t *bytes, bool *vidx, bool *dispn)
+	       const uint8_t *bytes, bool *vidx, bool *dispn, bool *gpr)
 {
 	const cs_x86 *cx = &ci->detail->x86;
 	int p = evex_at(c);
 
-	bool rr_done = false;
-
 	if (p < 0)
 		return;
+	/* Pair the register operands in order (capstone's {k} and the
+	 * immediates left out).  Outside 64-bit mode capstone 4 honours
+	 * EVEX.R', X and B for vector registers (ignored there:
+	 * exc_evex_rr32): take capstone's where it is ours + 8, 16 or 24.
+	 * VPBROADCASTB/W/D/Q from a GPR: capstone 4 names it mmN with
+	 * EVEX.X set and as a 64-bit register in the W0 form
+	 * (exc_evex_bcgpr). */
+	{
+		unsigned int j = 0;
+		bool bcgpr =
+		    strncmp(x86_mnem_name(x->mnem), "vpbroadcast", 11) == 0;
+
+		for (unsigned int i = 0; i < x->nops; i++) {
+			struct x86_operand *o = &x->ops[i];
+			unsigned int rc = x86_reg_class(o->reg);
+
+			if (o->type == X86_OPND_IMM)
+				continue;
+			while (
+			    j < cx->op_count &&
+			    (cx->operands[j].type == X86_OP_IMM ||
+			     (j == 1 && cx->operands[j].type == X86_OP_REG &&
+			      csreg(c->mode, cx->operands[j].reg)[0] == 'k')))
+				j++;
+			if (j >= cx->op_count)
+				break;
+			const cs_x86_op *co = &cx->operands[j++];
+			if (o->type != X86_OPND_REG || co->type != X86_OP_REG)
+				continue;
+			const char *cn = csreg(c->mode, co->reg);
+			int g = x86_reg_gpr_num(o->reg);
+
+			if (bcgpr && g >= 0 && x->opcode >= 0x7a &&
+			    x->opcode <= 0x7c) {
+				if (cn[0] == 'm' && cn[1] == 'm' &&
+				    atoi(cn + 2) == (g & 7)) {
+					o->reg = (uint8_t)(X86_R_MM0 + (g & 7));
+					*gpr = true;
+				} else if (strcmp(cn, x86_reg_name(
+							  X86_R_RAX +
+							  (unsigned)g)) == 0) {
+					o->reg = (uint8_t)(X86_R_RAX + g);
+					*gpr = true;
+				}
+				continue;
+			}
+			if (c->mode == X86_MODE_64 || rc < X86_RC_XMM ||
+			    rc > X86_RC_ZMM)
+				continue;
+			for (unsigned int d = 8; d < 32; d += 8) {
+				unsigned int r = o->reg + d;
+
+				if ((r - X86_R_XMM0) / 32 ==
+					(unsigned int)(o->reg - X86_R_XMM0) /
+					    32 &&
+				    strcmp(cn, x86_reg_name(r)) == 0) {
+					o->reg = (uint8_t)r;
+					*vidx = true;
+				}
+			}
+		}
+	}
 	for (unsigned int i = 0; i < x->nops; i++) {
 		struct x86_operand *o = &x->ops[i];
-		unsigned int rc = x86_reg_class(o->reg);
 
-		/* outside 64-bit mode capstone 4 honours EVEX.R' (ignored:
-		 * exc_evex_rr32): the ModRM.reg vector register + 16 */
-		if (o->type == X86_OPND_REG && c->mode != X86_MODE_64 &&
-		    !rr_done && !(bytes[p] & 0x10) && rc >= X86_RC_XMM &&
-		    rc <= X86_RC_ZMM &&
-		    (unsigned int)(o->reg - X86_R_XMM0) % 32 ==
-			((x->modrm >> 3) & 7u)) {
-			for (unsigned int j = 0; j < cx->op_count; j++)
-				if (cx->operands[j].type == X86_OP_REG &&
-				    strcmp(csreg(c->mode, cx->operands[j].reg),
-					   x86_reg_name(o->reg + 16u)) == 0) {
-					o->reg = (uint8_t)(o->reg + 16u);
-					*vidx = true;
-					rr_done = true;
-					break;
-				}
-			continue;
-		}
 		if (o->type != X86_OPND_MEM)
 			continue;
 		for (unsigned int j = 0; j < cx->op_count; j++) {
@@ -825,6 +871,13 @@ evex_cs_fixups(const struct ctx *c, struct x86_instr *x, const cs_insn *ci,
 			const char *n = csreg(c->mode, co->mem.index);
 			int g = o->index ? x86_reg_gpr_num(o->index) : -1;
 
+			/* outside 64-bit mode capstone 4 names a SIB index
+			 * (and base) with EVEX.X/B as 64-bit registers */
+			if (c->mode != X86_MODE_64 && g >= 0 && n[0] == 'r' &&
+			    strcmp(n + 1, x86_reg_name(o->index) + 1) == 0) {
+				o->index = (uint8_t)(X86_R_RAX + g);
+				*vidx = true;
+			}
 			/* SIB without index (100b): capstone still names
 			 * a vector register 4 (+8 with EVEX.X) */
 			if (!o->index && x->has_sib && ((x->sib >> 3) & 7) == 4)
@@ -861,41 +914,21 @@ evex_cs_agrees(const struct ctx *c, const struct x86_instr *in,
 	       const cs_insn *ci2, const uint8_t *bytes)
 {
 	struct x86_instr x = *in;
-	bool vidx = false, dispn = false;
+	bool vidx = false, dispn = false, gpr = false;
 
 	if (cs_agrees(c, in, 0, ci2, 0))
 		return 1;
-	evex_cs_fixups(c, &x, ci2, bytes, &vidx, &dispn);
-	return (vidx || dispn) && cs_agrees(c, &x, 0, ci2, 0);
-}
-
-/* rhyve's decode of the bytes with EVEX payload byte `which` (0-2) set to
- * (byte & and) | or; true if it is valid and capstone's decode of the
- * original bytes agrees with it (length and operands). */
-static int
-evex_fixed_agrees(const struct ctx *c, unsigned int which, uint8_t and,
-		  uint8_t or)
-{
-	int p = evex_at(c);
-	uint8_t nb[16];
-	struct x86_instr in;
-
-	if (p < 0 || c->ci == NULL)
-		return 0;
-	memcpy(nb, c->b, c->len);
-	nb[p + which] = (uint8_t)((nb[p + which] & and) | or);
-	/* and the other opcode-independent #UD bits made valid: z without
-	 * a mask, L'L = 11b, V' outside 64-bit mode */
-	if ((nb[p + 2] & 0x87) == 0x80)
-		nb[p + 2] &= 0x7f;
-	if ((nb[p + 2] & 0x60) == 0x60)
-		nb[p + 2] = (uint8_t)((nb[p + 2] & 0x9f) | 0x40);
-	if (c->mode != X86_MODE_64)
-		nb[p + 2] |= 0x08;
-	if (x86_decode(&in, (enum x86_mode)c->mode, nb, c->len) != 0 ||
-	    in.mnem == X86_M_EVEX_UNKNOWN)
-		return 0;
-	return evex_cs_agrees(c, &in, c->ci, nb);
+	evex_cs_fixups(c, &x, ci2, bytes, &vidx, &dispn, &gpr);
+	if ((vidx || dispn || gpr) && cs_agrees(c, &x, 0, ci2, 0))
+		return 1;
+	/* a rounding/SAE form: capstone takes one byte more
+	 * (exc_evex_rc); the operands must agree */
+	if (ci2 && (in->evex_rc || in->evex_sae) &&
+	    ci2->size == in->length + 1) {
+		x.length = (uint8_t)(x.length + 1);
+		return cs_agrees(c, &x, 0, ci2, 0);
+	}
+	return 0;
 }
 
 /* rhyve's mnemonic is capstone's (capstone folds a compare predicate
@@ -919,6 +952,64 @@ evex_same_name(const struct x86_instr *in, const char *csname)
 	return 0;
 }
 
+/* rhyve's decode of the bytes with EVEX payload byte `which` (0-2) set to
+ * (byte & and) | or; true if it is valid and capstone's decode of the
+ * original bytes agrees with it (length and operands). */
+static bool efa_need_w; /* evex_fixed_agrees(): only with W flipped */
+
+static int
+evex_fixed_agrees(const struct ctx *c, unsigned int which, uint8_t and,
+		  uint8_t or)
+{
+	int p = evex_at(c);
+
+	if (p < 0 || c->ci == NULL)
+		return 0;
+	/* as given, and with EVEX.W flipped where capstone 4 ignores W
+	 * (exc_evex_w): then the name must be capstone's; and with L'L =
+	 * 00b where W1 makes capstone 4 take 128 bits (exc_evex_wig_vl) */
+	for (unsigned int v = 0; v < 4; v++) {
+		unsigned int w = v & 1;
+		uint8_t nb[16];
+		struct x86_instr in;
+
+		if (efa_need_w && !w)
+			continue;
+
+		memcpy(nb, c->b, c->len);
+		nb[p + which] = (uint8_t)((nb[p + which] & and) | or);
+		/* and the other opcode-independent #UD bits made valid: z
+		 * without a mask, L'L = 11b, V' outside 64-bit mode */
+		if ((nb[p + 2] & 0x87) == 0x80)
+			nb[p + 2] &= 0x7f;
+		if ((nb[p + 2] & 0x60) == 0x60)
+			nb[p + 2] = (uint8_t)((nb[p + 2] & 0x9f) | 0x40);
+		if (c->mode != X86_MODE_64)
+			nb[p + 2] |= 0x08;
+		if (w)
+			nb[p + 1] ^= 0x80;
+		if (v & 2) {
+			if (!(c->b[p + 1] & 0x80))
+				continue;
+			nb[p + 2] &= 0x9f;
+		}
+		if (x86_decode(&in, (enum x86_mode)c->mode, nb, c->len) != 0)
+			continue;
+		/* an opcode the tables do not describe: its length, as
+		 * for any such opcode (check_one()) */
+		if (in.mnem == X86_M_EVEX_UNKNOWN) {
+			if (v == 0 && in.length == c->ci->size)
+				return 1;
+			continue;
+		}
+		if (w && !evex_same_name(&in, c->ci->mnemonic))
+			continue;
+		if (evex_cs_agrees(c, &in, c->ci, nb))
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * Capstone 4 lacks many EVEX forms the SDM lists: the 128/256-bit
  * (AVX512VL) forms of many instructions, the masked ({k}, {z}) forms of
@@ -931,8 +1022,9 @@ evex_same_name(const struct x86_instr *in, const char *csname)
  */
 static int cs_lacks_whole; /* set by evex_cs_variants(): none valid */
 
+/* flip_w: EVEX.W inverted in every variant (exc_evex_w32) */
 static int
-evex_cs_variants(const struct ctx *c)
+evex_cs_variants_w(const struct ctx *c, bool flip_w)
 {
 	static const uint8_t lls[3] = { 0xff, 0x40, 0x00 };
 	int p = evex_at(c);
@@ -949,18 +1041,21 @@ evex_cs_variants(const struct ctx *c)
 		bool mod_changed = false;
 
 		memcpy(nb, c->b, c->len);
+		if (flip_w)
+			nb[p + 1] ^= 0x80;
 		if (v & 1)
 			nb[p + 2] &= 0x78; /* z = 0, aaa = 0 */
 		if (lls[(v >> 1) % 3] != 0xff)
 			nb[p + 2] =
 			    (uint8_t)((nb[p + 2] & 0x9f) | lls[(v >> 1) % 3]);
 		if ((v / 6) & 1) {
-			/* register form -> [reg] (rm not 4/5: no SIB/disp) */
+			/* register form -> [rax] / [bx]: no SIB, no disp */
 			uint8_t *m = &nb[p + 4];
 
-			if (c->in->mod != 3 || (*m & 7) == 4 || (*m & 7) == 5)
+			if (c->in->mod != 3)
 				continue;
-			*m &= 0x3f;
+			*m = (uint8_t)((*m & 0x38) |
+				       (c->mode == X86_MODE_16 ? 7 : 0));
 			mod_changed = true;
 		}
 		if (v / 12) {
@@ -985,9 +1080,32 @@ evex_cs_variants(const struct ctx *c)
 }
 
 static int
+evex_cs_variants(const struct ctx *c)
+{
+	return evex_cs_variants_w(c, false);
+}
+
+static int
 exc_evex_cs_lacks(const struct ctx *c)
 {
 	return evex_cs_variants(c);
+}
+
+/* Outside 64-bit mode capstone 4 ignores EVEX.W (the W0 form: VINSERTI32X8
+ * for VINSERTI64X4), as the SDM has it only for VEX.W of VMOVD/VPEXTRD and
+ * similar; with W inverted capstone and rhyve agree. */
+static int
+exc_evex_w32(const struct ctx *c)
+{
+	int p = evex_at(c);
+	int r;
+
+	if (p < 0 || c->mode == X86_MODE_64 || !(c->b[p + 1] & 0x80) ||
+	    c->rc != 0 || c->ci != NULL)
+		return 0;
+	r = evex_cs_variants_w(c, true);
+	cs_lacks_whole = 0;
+	return r;
 }
 
 /* Capstone 4 has no EVEX form of the instruction at all (no variant of
@@ -1055,20 +1173,27 @@ exc_evex_vv32(const struct ctx *c)
 static int
 exc_evex_w(const struct ctx *c)
 {
-	int p = evex_at(c);
-	uint8_t nb[16];
-	struct x86_instr in;
-
-	if (p < 0 || c->ci == NULL ||
+	if (evex_at(c) < 0 || c->ci == NULL ||
 	    (c->rc != X86_DEC_UD &&
 	     !(c->rc == 0 && c->in->mnem == X86_M_EVEX_UNKNOWN)))
 		return 0;
-	memcpy(nb, c->b, c->len);
-	nb[p + 1] ^= 0x80;
-	if (x86_decode(&in, (enum x86_mode)c->mode, nb, c->len) != 0 ||
-	    !evex_same_name(&in, c->ci->mnemonic))
-		return 0;
-	return evex_cs_agrees(c, &in, c->ci, nb);
+	efa_need_w = true;
+	int r = evex_fixed_agrees(c, 1, 0xff, 0);
+	efa_need_w = false;
+	return r;
+}
+
+/* Capstone 4 decodes the EVEX.W1 forms of some W-ignored (WIG) AVX512BW
+ * instructions at 128 bits whatever EVEX.L'L: rhyve's decode with L'L =
+ * 00b is capstone's. */
+static int
+exc_evex_wig_vl(const struct ctx *c)
+{
+	int p = evex_at(c);
+
+	return p >= 0 && c->rc == 0 && c->ci && (c->b[p + 1] & 0x80) &&
+	       c->in->vex_l != 0 && !c->in->evex_rc && !c->in->evex_sae &&
+	       evex_fixed_agrees(c, 2, 0x9f, 0x00);
 }
 
 /* EVEX.b with a register operand is static rounding (RC in EVEX.L'L) or
@@ -1082,18 +1207,41 @@ exc_evex_rc(const struct ctx *c)
 	int p = evex_at(c);
 
 	/* capstone 4 also makes some EVEX.W1 scalar forms (vaddss with W1,
-	 * EVEX.b clear) rounding forms with the extra byte */
-	if (p >= 0 && c->ci && !(c->b[p + 2] & 0x10) &&
-	    strstr(c->ci->op_str, "sae}") && c->ci->size == c->in->length + 1 &&
-	    (c->rc == X86_DEC_UD ||
-	     (c->rc == 0 && c->in->mnem == X86_M_EVEX_UNKNOWN)))
-		return 1;
+	 * EVEX.b clear) rounding forms with the extra byte, and does the
+	 * same for rounding forms of opcodes rhyve's tables do not describe
+	 * (decoded to their length) */
+	if (p >= 0 && c->ci && strstr(c->ci->op_str, "sae}")) {
+		unsigned int len = c->in->length;
+
+		if (c->rc == X86_DEC_UD) {
+			/* the length once the opcode-independent #UD bits
+			 * are made valid */
+			uint8_t nb[16];
+			struct x86_instr in;
+
+			memcpy(nb, c->b, c->len);
+			if (c->mode != X86_MODE_64)
+				nb[p + 2] |= 0x08;
+			if ((nb[p + 2] & 0x87) == 0x80)
+				nb[p + 2] &= 0x7f;
+			nb[p + 1] ^= 0x80;
+			if (x86_decode(&in, (enum x86_mode)c->mode, nb,
+				       c->len) != 0)
+				return 0;
+			len = in.length;
+		} else if (c->rc != 0 || c->in->mnem != X86_M_EVEX_UNKNOWN) {
+			len = 0;
+		}
+		if (len && c->ci->size == len + 1)
+			return 1;
+	}
 	if (p < 0 || c->rc != 0 || !(c->in->evex_rc || c->in->evex_sae))
 		return 0;
 	if (c->ci == NULL)
 		return 1;
+	(void)why;
 	return c->ci->size == c->in->length + 1 &&
-	       *cmp_operands(c, why, sizeof(why)) == '\0';
+	       evex_cs_agrees(c, c->in, c->ci, c->b);
 }
 
 /* EVEX.X (P0[6] = 0) with a memory operand without SIB is ignored, as
@@ -1118,13 +1266,13 @@ static int
 exc_evex_vindex(const struct ctx *c)
 {
 	struct x86_instr x;
-	bool vidx = false, dispn = false;
+	bool vidx = false, dispn = false, gpr = false;
 
 	if (evex_at(c) < 0 || c->rc != 0 || c->ci == NULL)
 		return 0;
 	x = *c->in;
-	evex_cs_fixups(c, &x, c->ci, c->b, &vidx, &dispn);
-	return vidx && cs_agrees(c, &x, 0, c->ci, 0);
+	evex_cs_fixups(c, &x, c->ci, c->b, &vidx, &dispn, &gpr);
+	return vidx && !gpr && cs_agrees(c, &x, 0, c->ci, 0);
 }
 
 /* Capstone 4's disp8*N is wrong for VPSLLV/VPSRLV/VPSRAV (N = 16 where
@@ -1134,13 +1282,28 @@ static int
 exc_evex_disp8(const struct ctx *c)
 {
 	struct x86_instr x;
-	bool vidx = false, dispn = false;
+	bool vidx = false, dispn = false, gpr = false;
 
 	if (evex_at(c) < 0 || c->rc != 0 || c->ci == NULL)
 		return 0;
 	x = *c->in;
-	evex_cs_fixups(c, &x, c->ci, c->b, &vidx, &dispn);
-	return dispn && cs_agrees(c, &x, 0, c->ci, 0);
+	evex_cs_fixups(c, &x, c->ci, c->b, &vidx, &dispn, &gpr);
+	return dispn && !gpr && cs_agrees(c, &x, 0, c->ci, 0);
+}
+
+/* VPBROADCASTB/W/D/Q from a GPR (EVEX 0F38 7A-7C): capstone 4 names the
+ * GPR mmN when EVEX.X is set, and a 64-bit register for the W0 form. */
+static int
+exc_evex_bcgpr(const struct ctx *c)
+{
+	struct x86_instr x;
+	bool vidx = false, dispn = false, gpr = false;
+
+	if (evex_at(c) < 0 || c->rc != 0 || c->ci == NULL)
+		return 0;
+	x = *c->in;
+	evex_cs_fixups(c, &x, c->ci, c->b, &vidx, &dispn, &gpr);
+	return gpr && cs_agrees(c, &x, 0, c->ci, 0);
 }
 
 static struct exception exceptions[] = {
@@ -1283,11 +1446,21 @@ static struct exception exceptions[] = {
 	{ "EVEX.V' = 0 outside 64-bit mode: #UD (capstone 4 ignores it)",
 	  "SDM Vol. 2A 2.6.11.2 table 2-38 (EVEX.V' in non-64-bit mode)",
 	  exc_evex_vv32, 0 },
+	{ "EVEX.z with EVEX.aaa = 000 (zeroing without a mask): #UD (capstone "
+	  "4: {k0} {z})",
+	  "SDM Vol. 2A 2.6.4 (k0 is no predicate); Intel XED "
+	  "BAD_EVEX_Z_NO_MASKING",
+	  exc_evex_z0, 0 },
 	{ "EVEX.W other than the form's W0/W1: #UD (capstone 4 ignores W "
 	  "for some forms)",
 	  "SDM Vol. 2A 3.1.1.2 (EVEX.W0/W1 in the opcode column); each "
 	  "instruction's opcode line",
 	  exc_evex_w, 0 },
+	{ "EVEX.W1 of a W-ignored AVX512BW instruction: capstone 4 takes it "
+	  "as 128 bits whatever L'L",
+	  "SDM Vol. 2A 2.6.10 table 2-36 (EVEX.L'L: vector length); the "
+	  "instructions' EVEX.WIG opcode lines",
+	  exc_evex_wig_vl, 0 },
 	{ "EVEX.b with register operands (static rounding in EVEX.L'L, SAE): "
 	  "capstone 4 reads the rounding control from an extra byte or calls "
 	  "it invalid",
@@ -1304,11 +1477,17 @@ static struct exception exceptions[] = {
 	  "SDM Vol. 2A 2.6.2 table 2-30 (V' with vvvv; VSIB index with V')",
 	  exc_evex_vindex, 0 },
 	{ "EVEX disp8*N: capstone 4 uses N = 16 for VPSLLV/VPSRLV/VPSRAV "
-	  "(FV: the vector length) and N = 4 for FMA with a 64-bit broadcast "
-	  "(the element: 8)",
+	  "(FV: the vector length) and for VCMPSS/SD (T1S: 4/8), N = 4 for "
+	  "FMA with a 64-bit broadcast (the element: 8)",
 	  "SDM Vol. 2A 2.6.5 tables 2-34/2-35; the VPSLLVD/Q, VPSRLVD/Q, "
-	  "VPSRAVD/Q and VFMADD* pages (tuple type FV)",
+	  "VPSRAVD/Q, VFMADD* (FV) and VCMPSS/VCMPSD (T1S) pages",
 	  exc_evex_disp8, 0 },
+	{ "VPBROADCASTB/W/D/Q from a GPR: capstone 4 names it mmN with EVEX.X "
+	  "set, a 64-bit register in the W0 form",
+	  "SDM Vol. 2C VPBROADCAST (EVEX.66.0F38.W0 7A-7C /r: r32 source; "
+	  "W1 7C: r64); 2.6.2 (EVEX.X with mod 11b: rm bit 4, ignored for a "
+	  "GPR)",
+	  exc_evex_bcgpr, 0 },
 	{ "capstone 4 lacks EVEX forms: 128/256-bit (AVX512VL), masked, "
 	  "scalar with L'L != 00b, FMA register forms (the form without "
 	  "them agrees)",
@@ -1320,14 +1499,15 @@ static struct exception exceptions[] = {
 	  "L'L, ModRM.mod variant decodes; e.g. VPACKSSWB, VPMULHW, VPAVGB)",
 	  "SDM Vol. 2 the instruction's EVEX opcode lines (AVX512F/BW/DQ/CD)",
 	  exc_evex_cs_unknown, 0 },
-	{ "EVEX.z with EVEX.aaa = 000 (zeroing without a mask): #UD (capstone "
-	  "4: {k0} {z})",
-	  "SDM Vol. 2A 2.6.4 (k0 is no predicate); Intel XED "
-	  "BAD_EVEX_Z_NO_MASKING",
-	  exc_evex_z0, 0 },
-	{ "EVEX.R' outside 64-bit mode is ignored (capstone 4: zmm16-31)",
-	  "SDM Vol. 2A 2.6.2 / table 2-38 (EVEX.R' encodes registers 16-31 in "
-	  "64-bit mode only)",
+	{ "EVEX.W outside 64-bit mode: capstone 4 takes the W0 form "
+	  "(VINSERTI32X8 for VINSERTI64X4)",
+	  "SDM Vol. 2A 3.1.1.2 (EVEX.W0/W1 in the opcode column select the "
+	  "instruction in every mode); VINSERTI32x4/32x8/64x2/64x4 page",
+	  exc_evex_w32, 0 },
+	{ "EVEX.R'/X/B outside 64-bit mode are ignored (capstone 4: "
+	  "registers 8-31)",
+	  "SDM Vol. 2A 2.6.2 / table 2-38 (EVEX.R', X, B encode registers "
+	  "8-31 in 64-bit mode only)",
 	  exc_evex_rr32, 0 },
 };
 #define NEXC (sizeof(exceptions) / sizeof(exceptions[0]))
@@ -1757,6 +1937,29 @@ main(int argc, char **argv)
 			if (access(argv[a], R_OK) == 0 && run_elf(argv[a]) == 0)
 				nfiles++;
 		printf("%d files\n", nfiles);
+	} else if (argc >= 4 && strcmp(argv[1], "hex") == 0) {
+		/* one comparison per hex string, reported in full */
+		int bits = atoi(argv[2]);
+		int mode = bits == 16 ? 0 : bits == 32 ? 1 : 2;
+		cs_insn *ci = cs_malloc(cs[mode]);
+
+		verbose_env_init = 1;
+		verbose_left = 1 << 30;
+		for (int a = 3; a < argc; a++) {
+			uint8_t b[15] = { 0 };
+			size_t n = 0;
+
+			for (const char *h = argv[a]; h[0] && h[1] && n < 15;
+			     h += 2) {
+				unsigned int v;
+
+				if (sscanf(h, "%2x", &v) != 1)
+					break;
+				b[n++] = (uint8_t)v;
+			}
+			check_one(mode, b, n, 0x1000, ci);
+		}
+		cs_free(ci, 1);
 	} else if ((argc == 5 || argc == 7) &&
 		   (strcmp(argv[1], "random") == 0 ||
 		    strcmp(argv[1], "evex") == 0)) {
@@ -1773,7 +1976,8 @@ main(int argc, char **argv)
 		    stderr,
 		    "usage: decode_oracle elf [--limit N] [--min N] FILE...\n"
 		    "       decode_oracle random|evex 16|32|64 COUNT SEED "
-		    "[--max-mismatch N]\n");
+		    "[--max-mismatch N]\n"
+		    "       decode_oracle hex 16|32|64 HEXBYTES...\n");
 		return 2;
 	}
 	summary();
