@@ -4,7 +4,8 @@
 #   run-gdb.sh RHYVE GUEST TRANSPORT SCRIPT STATUS REGEX [RHYVE-ARGS...]
 #
 # Starts RHYVE with -G w0 (TRANSPORT tcp: a free port, read back from
-# rhyve's "listening on" line) or -G wpty:LINK (TRANSPORT pty), COM1 in a
+# rhyve's "listening on" line), -G 0 (tcp-nowait: the guest runs until
+# gdb attaches) or -G wpty:LINK (TRANSPORT pty), COM1 in a
 # file and the pc-testdev, then runs
 #   gdb -batch -nx -ex 'target remote ...' -x SCRIPT GUEST
 # SCRIPT (Python in gdb, tests/gdb/gdbtest.py) checks what gdb sees and
@@ -15,17 +16,14 @@
 set -u
 
 if [ $# -lt 6 ]; then
-	echo "usage: $0 RHYVE GUEST tcp|pty SCRIPT STATUS REGEX [ARGS...]" >&2
+	echo "usage: $0 RHYVE GUEST tcp|tcp-nowait|pty SCRIPT STATUS REGEX [ARGS...]" >&2
 	exit 2
 fi
 rhyve=$1 guest=$2 transport=$3 script=$4 expect=$5 regex=$6
 shift 6
 
-if ! { [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] &&
-	(exec 3<>/dev/kvm) 2>/dev/null; }; then
-	echo "SKIP: /dev/kvm not usable"
-	exit 77
-fi
+. "$(dirname "$0")/../lib/kvm.sh"
+require_kvm
 if ! command -v gdb >/dev/null; then
 	echo "SKIP: no gdb"
 	exit 77
@@ -41,6 +39,7 @@ trap cleanup EXIT
 
 case $transport in
 tcp) gopt=w0 ;;
+tcp-nowait) gopt=0 ;; # attach to a guest that is already running
 pty) gopt=wpty:$dir/gdb-pty ;;
 *)
 	echo "FAIL: unknown transport $transport"
@@ -56,7 +55,7 @@ rpid=$!
 # Wait for the stub to be there.
 target=
 for _ in $(seq 1 100); do
-	if [ "$transport" = tcp ]; then
+	if [ "$transport" != pty ]; then
 		port=$(sed -n 's/.*gdb: listening on .* port \([0-9]*\)$/\1/p' "$dir/rhyve.out")
 		[ -n "$port" ] && target=127.0.0.1:$port
 	elif [ -L "$dir/gdb-pty" ]; then
