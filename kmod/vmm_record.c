@@ -61,12 +61,21 @@ void
 vm_record_exit(struct vcpu *vcpu, const struct vm_exit *vmexit)
 {
 	struct trace_event ev = { .kind = TRACE_EV_EXIT, .vcpu = vcpu->id };
+	/*
+	 * A debugger's stop (a breakpoint or single step of the gdb stub)
+	 * is not the guest's doing: like a kick, it is an asynchronous
+	 * exit, recorded with the registers, which a replay finds again
+	 * without the debugger (interrupts held back during a step are
+	 * then injected at the same instruction).
+	 */
+	bool async = vmexit->exitcode == VM_EXITCODE_BOGUS ||
+		     vmexit->exitcode == VM_EXITCODE_DEBUG;
 
 	if (vcpu->vm->recorder == NULL)
 		return;
 	vcpu->record_time = vm_clock_ns(vcpu->vm);
 	ev.time_ns = vcpu->record_time;
-	ev.u.exit.exitcode = vmexit->exitcode;
+	ev.u.exit.exitcode = async ? VM_EXITCODE_BOGUS : vmexit->exitcode;
 	ev.u.exit.rip = vmexit->rip;
 	ev.u.exit.inst_length = (uint8_t)vmexit->inst_length;
 	switch (vmexit->exitcode) {
@@ -90,7 +99,7 @@ vm_record_exit(struct vcpu *vcpu, const struct vm_exit *vmexit)
 	}
 	record(vcpu->vm, &ev);
 	vcpu->exits++;
-	if (vmexit->exitcode == VM_EXITCODE_BOGUS) {
+	if (async) {
 		/*
 		 * A kick stopped the guest at a point of the host's choosing:
 		 * the full register state is what lets replay find it again.

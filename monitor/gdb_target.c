@@ -267,8 +267,9 @@ gdb_vcpu_debug_exit(struct vcpu *vcpu, const struct vm_exit *vmexit)
 	if (ours && gt.session != NULL) {
 		stop_all(&st);
 	} else {
-		gt.action[vcpu_id(vcpu)] = GDB_RESUME_CONT;
-		load_debug(vcpu, false);
+		if (gt.session == NULL)
+			gt.action[vcpu_id(vcpu)] = GDB_RESUME_CONT;
+		load_debug(vcpu, gt.action[vcpu_id(vcpu)] == GDB_RESUME_STEP);
 	}
 	pthread_mutex_unlock(&gt.mtx);
 	return true;

@@ -27,14 +27,16 @@ rhyve_replaying(void)
  * Recorded config keys a replay does not take: it does not record again,
  * and fw_cfg files were host files whose contents the guest read from
  * the device; in the replay they come from the trace, the files may be
- * gone.
+ * gone.  A debugger attached to the recording (gdb.*) is not the
+ * replay's.
  */
 static bool
 replay_skips_key(const char *key)
 {
 	return strncmp(key, "record.", 7) == 0 ||
 	       strncmp(key, "replay.", 7) == 0 ||
-	       strncmp(key, "fwcfg.file.", 11) == 0;
+	       strncmp(key, "fwcfg.file.", 11) == 0 ||
+	       strncmp(key, "gdb.", 4) == 0;
 }
 
 int

@@ -48,6 +48,7 @@ pty) gopt=wpty:$dir/gdb-pty ;;
 esac
 
 echo "+ $rhyve -G $gopt -l com1,file:$dir/console -l pc-testdev $* --kernel $guest gdbtest"
+[ -n "${RHYVE_GDB_RECORD:-}" ] && set -- --record "$dir/run.rtr" "$@"
 "$rhyve" -G "$gopt" -l "com1,file:$dir/console" -l pc-testdev "$@" \
 	--kernel "$guest" gdbtest </dev/null >"$dir/rhyve.out" 2>&1 &
 rpid=$!
@@ -115,6 +116,26 @@ if [ -n "${RHYVE_GDB_NOT_REGEX:-}" ] &&
 	grep -Eq -- "$RHYVE_GDB_NOT_REGEX" "$dir/console" 2>/dev/null; then
 	echo "FAIL: a console line matches /$RHYVE_GDB_NOT_REGEX/"
 	fail=1
+fi
+# RHYVE_GDB_RECORD=RHYVETRACE: rhyve recorded the debugged run
+# (--record $dir/run.rtr is added); the trace must hold the marker the
+# script wrote ("monitor marker gdbtest") and replay to the same end.
+if [ $fail -eq 0 ] && [ -n "${RHYVE_GDB_RECORD:-}" ]; then
+	if ! "$RHYVE_GDB_RECORD" dump "$dir/run.rtr" | grep -q 'marker text="gdbtest"'; then
+		echo "FAIL: no marker \"gdbtest\" in the trace"
+		fail=1
+	fi
+	echo "+ $rhyve --replay $dir/run.rtr -l com1,file:$dir/console.replay"
+	timeout -k 5 120 "$rhyve" --replay "$dir/run.rtr" \
+		-l "com1,file:$dir/console.replay" </dev/null >"$dir/replay.out" 2>&1
+	rstatus=$?
+	cat "$dir/replay.out"
+	if [ "$rstatus" -ne "$status" ] ||
+		! grep -q 'end state matches' "$dir/replay.out" ||
+		! cmp -s "$dir/console" "$dir/console.replay"; then
+		echo "FAIL: the replay (status $rstatus) is not the debugged run"
+		fail=1
+	fi
 fi
 [ $fail -eq 0 ] || exit 1
 echo PASS
