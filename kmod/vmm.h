@@ -375,6 +375,13 @@ int vm_record_checkpoint(struct vm *vm);
  */
 void vm_record_set_checkpoints(struct vm *vm, uint64_t exits, uint64_t ns);
 void vm_record_marker(struct vm *vm, const char *text);
+/*
+ * Host input as it arrived (console bytes; 'source' says from where, a
+ * COM unit for a UART): for the record.  What the guest made of it is in
+ * the values its reads got.
+ */
+void vm_record_input(struct vm *vm, uint32_t source, const uint8_t *data,
+		     size_t len);
 void vm_record_end(struct vm *vm, int status);
 void vm_record_stop(struct vm *vm);
 

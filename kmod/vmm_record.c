@@ -208,6 +208,20 @@ vm_record_dma(struct vcpu *vcpu, uint64_t gpa, const uint8_t *data, size_t len)
 }
 
 void
+vm_record_input(struct vm *vm, uint32_t source, const uint8_t *data, size_t len)
+{
+	struct trace_event ev = { .kind = TRACE_EV_INPUT };
+
+	if (vm->recorder == NULL || len == 0)
+		return;
+	ev.time_ns = vm_clock_ns(vm);
+	ev.u.input.source = source;
+	ev.u.input.len = (uint32_t)len;
+	ev.u.input.data = data;
+	record(vm, &ev);
+}
+
+void
 vm_record_marker(struct vm *vm, const char *text)
 {
 	struct trace_event ev = { .kind = TRACE_EV_MARKER };

@@ -63,21 +63,27 @@ struct vm_replayer {
 
 /* ---- reading ---------------------------------------------------------- */
 
+/*
+ * The next event the replay acts on.  Markers and host input are written
+ * by other threads (signals, the console) wherever they fall, even
+ * between an exit and its access; the guest never saw them, so they are
+ * passed over here.
+ */
 static struct trace_event *
 peek(struct vm_replayer *rp)
 {
-	if (rp->have)
-		return &rp->ev;
-	if (rp->at_end)
-		return NULL;
-	switch (trace_next(rp->r, &rp->ev)) {
-	case 1:
-		rp->have = true;
-		return &rp->ev;
-	default:
-		rp->at_end = true;
-		return NULL;
+	while (!rp->have && !rp->at_end) {
+		if (trace_next(rp->r, &rp->ev) != 1) {
+			rp->at_end = true;
+			break;
+		}
+		if (rp->ev.kind == TRACE_EV_MARKER ||
+		    rp->ev.kind == TRACE_EV_INPUT)
+			rp->st.events++;
+		else
+			rp->have = true;
 	}
+	return rp->have ? &rp->ev : NULL;
 }
 
 static void

@@ -15,6 +15,7 @@
 #define RECORD_MAX_HEADER 1024
 
 static struct trace_writer *record_writer;
+static struct vm *record_vm;
 
 struct header {
 	struct trace_kv kv[RECORD_MAX_HEADER];
@@ -137,14 +138,23 @@ rhyve_record_start(struct vm *vm)
 	error = vm_record_start(vm, record_writer);
 	if (error == 0)
 		error = vm_record_checkpoint(vm);
-	if (error == 0)
+	if (error == 0) {
 		vm_record_set_checkpoints(vm, every_exits, every_ns);
+		record_vm = vm;
+	}
 	if (error != 0) {
 		rhyve_warnx("--record: cannot start recording: %s",
 			    strerror(error));
 		return -1;
 	}
 	return 0;
+}
+
+void
+rhyve_record_input(unsigned int source, const uint8_t *buf, size_t len)
+{
+	if (record_vm != NULL)
+		vm_record_input(record_vm, source, buf, len);
 }
 
 int
@@ -156,6 +166,7 @@ rhyve_record_finish(struct vm *vm, int status)
 
 	if (record_writer == NULL)
 		return 0;
+	record_vm = NULL;
 	vm_record_end(vm, status);
 	vm_record_stop(vm);
 	events = trace_writer_events(record_writer);

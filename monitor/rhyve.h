@@ -566,6 +566,8 @@ uint64_t acpi_rsdp_addr(void);
 int rhyve_record_start(struct vm *vm);
 /* Write the end (rhyve's exit status) and close; -1 after printing. */
 int rhyve_record_finish(struct vm *vm, int status);
+/* Host input a device got (console bytes), while recording. */
+void rhyve_record_input(unsigned int source, const uint8_t *buf, size_t len);
 
 /* ---- replay.c: --replay FILE ---------------------------------------- */
 

@@ -102,6 +102,7 @@ struct uart_softc {
 		size_t rindex, num;
 	} rxq;
 	uint64_t rx_dropped; /* host input lost to a full queue */
+	unsigned int unit;   /* COM unit for the record, from the label */
 	struct console *con;
 	uart_intr_func_t intr_assert, intr_deassert;
 	void *intr_arg;
@@ -260,6 +261,10 @@ uart_rx(void *arg, const uint8_t *buf, size_t len)
 {
 	struct uart_softc *sc = arg;
 
+	/* A replay's guest reads what the recording's got: drop this. */
+	if (rhyve_replaying())
+		return;
+	rhyve_record_input(sc->unit, buf, len);
 	pthread_mutex_lock(&sc->mtx);
 	/* In loopback mode the receiver is cut off from the line. */
 	if ((sc->mcr & MCR_LOOPBACK) == 0) {
@@ -313,6 +318,9 @@ uart_set_backend(struct uart_softc *sc, const char *spec, const char *label,
 {
 	struct console *con = NULL, *old;
 
+	/* "com2": unit 2, what the record calls this input's source. */
+	if (label != NULL && strncmp(label, "com", 3) == 0)
+		sc->unit = (unsigned int)strtoul(label + 3, NULL, 10);
 	if (spec != NULL) {
 		con = console_open(spec, label, uart_rx, sc, errbuf, errlen);
 		if (con == NULL)

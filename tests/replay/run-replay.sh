@@ -31,6 +31,16 @@ if [ "$status" != "$expect" ]; then
 	echo "FAIL: the recording exited with $status, expected $expect"
 	exit 1
 fi
+# The host input is in the trace as it came (INPUT events).
+if [ -n "${REPLAY_INPUT:-}" ]; then
+	rhyvetrace=$(dirname "$rhyve")/../tools/rhyvetrace/rhyvetrace
+	"$rhyvetrace" dump "$trace" --kind input | tee "$dir/$name.input"
+	first=$(head -n 1 "$REPLAY_INPUT")
+	grep -qF "$first" "$dir/$name.input" || {
+		echo "FAIL: the console input is not in the trace"
+		exit 1
+	}
+fi
 for run in $(seq "${REPLAY_RUNS:-1}"); do
 	timeout "$timeout" "$rhyve" --replay "$trace" \
 		</dev/null >"$dir/$name.rep.out" 2>"$dir/$name.rep.err"
