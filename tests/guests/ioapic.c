@@ -17,6 +17,7 @@
  *             with its active-low entry
  *   logical   flat logical destination through the APIC's LDR
  *   PIT       IRQ0 arrives on pin 2 (the MADT's override)
+ *   HPET      timer 2 routed (Tn_INT_ROUTE_CNF) to pin 20
  *
  * Negative checks look at the local APIC's IRR with interrupts disabled:
  * the I/O APIC delivers while the OUT that raised the line is handled.
@@ -49,6 +50,7 @@
 #define V_PCI         0x74
 #define V_LOG         0x85
 #define V_PIT         0x96
+#define V_HPET        0xa7
 
 static volatile int count[256];
 static volatile uint32_t rirr_in_handler;
@@ -287,6 +289,25 @@ test_pit(void)
 	guest_printf("ioapic: PIT IRQ0 on pin 2 ok\n");
 }
 
+static void
+test_hpet(void)
+{
+	uint64_t cfg = hpet_read64(HPET_TCFG(2));
+
+	GUEST_ASSERT((cfg >> 32) & (1u << 20)); /* pin 20 offered */
+	rte_set(20, RTE_ACTLOW | V_HPET, 0);
+	hpet_write64(HPET_CONFIG, HPET_CNF_ENABLE); /* no legacy routing */
+	hpet_write64(HPET_TCFG(2), HPET_TN_ENB | 20u << 9);
+	GUEST_ASSERT_EQ((hpet_read64(HPET_TCFG(2)) >> 9) & 0x1f, 20);
+	hpet_write64(HPET_TCMP(2),
+		     hpet_read64(HPET_COUNTER) + 10000); /* 1 ms */
+	wait_count(V_HPET, 1);
+	hpet_write64(HPET_TCFG(2), 0);
+	hpet_write64(HPET_CONFIG, 0);
+	rte_set(20, RTE_MASKED, 0);
+	guest_printf("ioapic: HPET timer 2 on pin 20 ok\n");
+}
+
 int
 guest_main(void)
 {
@@ -300,12 +321,14 @@ guest_main(void)
 	guest_set_trap_handler(V_PCI, on_simple);
 	guest_set_trap_handler(V_LOG, on_simple);
 	guest_set_trap_handler(V_PIT, on_simple);
+	guest_set_trap_handler(V_HPET, on_simple);
 	test_regs();
 	test_edge();
 	test_level();
 	test_polarity();
 	test_logical();
 	test_pit();
+	test_hpet();
 	GUEST_ASSERT(!apic_bit(APIC_ISR, V_LEVEL));
 	guest_printf("ioapic: ok\n");
 	return 0;
