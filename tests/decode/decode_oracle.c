@@ -1146,6 +1146,35 @@ exc_evex_rr32(const struct ctx *c)
 	       (c->rc == 0 && exc_evex_cs_lacks(c));
 }
 
+/* 67 before EVEX in 64-bit mode: 32-bit addressing (only 66, F2, F3, REX
+ * and LOCK are #UD before EVEX); capstone 4 ignores the 67 and names the
+ * 64-bit registers.  With those names the rest agrees. */
+static int
+exc_evex_67(const struct ctx *c)
+{
+	struct x86_instr x;
+
+	if (evex_at(c) < 0 || c->rc != 0 || c->ci == NULL ||
+	    c->mode != X86_MODE_64 || !(c->in->prefixes & X86_PFX_ADSZ))
+		return 0;
+	x = *c->in;
+	for (unsigned int i = 0; i < x.nops; i++) {
+		struct x86_operand *o = &x.ops[i];
+
+		if (o->type != X86_OPND_MEM)
+			continue;
+		if (o->base && x86_reg_class(o->base) == X86_RC_GPR32)
+			o->base = (uint8_t)(X86_R_RAX + (o->base - X86_R_EAX));
+		if (o->base == X86_R_EIP)
+			o->base = X86_R_RIP;
+		if (o->index && x86_reg_class(o->index) == X86_RC_GPR32)
+			o->index =
+			    (uint8_t)(X86_R_RAX + (o->index - X86_R_EAX));
+	}
+	return cs_agrees(c, &x, 0, c->ci, 0) ||
+	       evex_cs_agrees(c, &x, c->ci, c->b);
+}
+
 /* EVEX.L'L = 11b is reserved (#UD); capstone 4 takes it as 512 bits. */
 static int
 exc_evex_ll3(const struct ctx *c)
@@ -1440,6 +1469,11 @@ static struct exception exceptions[] = {
 	  "SDM Vol. 2A 3.2 CALL/Jcc/JMP/RET: 64-bit mode operand size fixed "
 	  "at 64 bits; Vol. 1 3.6 / Vol. 2A 2.2.1.7",
 	  exc_branch66, 0 },
+	{ "67 before EVEX in 64-bit mode: 32-bit addressing (capstone 4 "
+	  "ignores the 67)",
+	  "SDM Vol. 2A 2.6 / 2.3.2 (only 66, F2, F3, REX, LOCK before EVEX "
+	  "are #UD), 2.1.1 and 3.3.5 (67: address size)",
+	  exc_evex_67, 0 },
 	{ "EVEX.L'L = 11b: #UD (capstone 4: 512 bits)",
 	  "SDM Vol. 2A 2.6.10 table 2-36 (EVEX.L'L 11b: reserved, #UD)",
 	  exc_evex_ll3, 0 },
