@@ -57,6 +57,28 @@ counter_at(struct span *s)
 	return c;
 }
 
+/*
+ * Timer n's comparator 'delta' counter ticks ahead of a counter read
+ * (64 or 32 bits wide); *a brackets that read.  A one-shot comparator
+ * matches when the counter reaches it, so one the counter has already
+ * passed (the vCPU was descheduled for 'delta') would match only after
+ * the counter wraps and the guest would halt for good: then it is set
+ * again, as Linux's HPET driver does when it sees -ETIME.
+ */
+static void
+arm_comparator(int n, uint64_t delta, bool wide, struct span *a)
+{
+	uint64_t c;
+
+	do {
+		c = counter_at(a);
+		if (wide)
+			hpet_write64(HPET_TCMP(n), c + delta);
+		else
+			hpet_write32(HPET_TCMP(n), (uint32_t)(c + delta));
+	} while (hpet_read64(HPET_COUNTER) >= c + delta);
+}
+
 /* PM ticks (of spans up to minutes) to counter ticks. */
 static uint64_t
 pm_to_hpet(uint64_t pm)
@@ -158,12 +180,11 @@ static void
 test_oneshot(void)
 {
 	struct span a;
-	uint64_t c, us;
+	uint64_t us;
 
 	legacy_on();
 	hpet_write64(HPET_TCFG(0), HPET_TN_ENB);
-	c = counter_at(&a);
-	hpet_write64(HPET_TCMP(0), c + freq / 100); /* 10 ms */
+	arm_comparator(0, freq / 100, true, &a); /* 10 ms */
 	irq_wait(0, 1);
 	us = pm_to_us(irq_pm[0] - a.lo);
 	guest_printf("hpet: one-shot: IRQ0 after %lu us\n", (unsigned long)us);
@@ -214,7 +235,6 @@ static void
 test_level(void)
 {
 	struct span a;
-	uint64_t c;
 
 	legacy_on();
 	clear_status = true;
@@ -225,15 +245,13 @@ test_level(void)
 	 */
 	hpet_write64(HPET_TCMP(0), hpet_read64(HPET_COUNTER) + freq * 3600);
 	hpet_write64(HPET_TCFG(0), HPET_TN_ENB | HPET_TN_LEVEL);
-	c = counter_at(&a);
-	hpet_write64(HPET_TCMP(0), c + freq / 500); /* 2 ms */
+	arm_comparator(0, freq / 500, true, &a); /* 2 ms */
 	irq_wait(0, 1);
 	GUEST_ASSERT_EQ(isr_seen & 1, 1);
 	GUEST_ASSERT_EQ(hpet_read64(HPET_ISR) & 1, 0);
 	GUEST_ASSERT(pm_to_hpet(irq_pm[0] - a.lo) + 2 >= freq / 500);
 	/* Cleared, the line fell: the next match interrupts again. */
-	c = hpet_read64(HPET_COUNTER);
-	hpet_write64(HPET_TCMP(0), c + freq / 500);
+	arm_comparator(0, freq / 500, true, &a);
 	irq_wait(0, 2);
 	clear_status = false;
 	hpet_write64(HPET_TCFG(0), 0);
@@ -244,12 +262,10 @@ static void
 test_timer1(void)
 {
 	struct span a;
-	uint64_t c;
 
 	legacy_on();
 	hpet_write64(HPET_TCFG(1), HPET_TN_ENB | HPET_TN_32MODE);
-	c = counter_at(&a);
-	hpet_write32(HPET_TCMP(1), (uint32_t)(c + freq / 200));
+	arm_comparator(1, freq / 200, false, &a);
 	GUEST_ASSERT_EQ(hpet_read32(HPET_TCMP(1) + 4), 0);
 	irq_wait(8, 1);
 	GUEST_ASSERT(pm_to_hpet(irq_pm[8] - a.lo) + 2 >= freq / 200);
