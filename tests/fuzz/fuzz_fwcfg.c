@@ -19,6 +19,7 @@
 
 #include "fake_vm.h"
 #include "rhyve.h"
+#include "monitor_io.h"
 
 static struct vm *vm;
 static uint8_t strbuf[2 * 0x2000];
@@ -26,21 +27,8 @@ static uint8_t strbuf[2 * 0x2000];
 static uint32_t
 pio(bool in, int port, int bytes, uint32_t val)
 {
-	struct vm_exit ex;
-	uint8_t data[4];
-
-	memset(&ex, 0, sizeof(ex));
-	memcpy(data, &val, 4);
-	ex.exitcode = VM_EXITCODE_INOUT;
-	ex.u.inout = (struct vm_inout){ .port = (uint16_t)port,
-					.bytes = (uint8_t)bytes,
-					.in = in,
-					.count = 1,
-					.data = data };
-	if (emulate_inout(vm->vcpus[0], &ex, false) != 0)
-		abort();
-	val = 0;
-	memcpy(&val, data, (size_t)bytes);
+	if (monitor_pio(vm, in, port, bytes, &val) != 0)
+		abort(); /* no guest access may stop the VM here */
 	return val;
 }
 

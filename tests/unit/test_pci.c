@@ -14,6 +14,7 @@
 #include "cunit.h"
 #include "fake_vm.h"
 #include "rhyve.h"
+#include "monitor_io.h"
 
 /* ---- the test model ------------------------------------------------------ */
 
@@ -103,20 +104,7 @@ static struct vm *vm;
 static uint32_t
 pio(bool in, int port, int bytes, uint32_t val)
 {
-	struct vm_exit ex;
-	uint8_t data[4];
-
-	memset(&ex, 0, sizeof(ex));
-	memcpy(data, &val, 4);
-	ex.exitcode = VM_EXITCODE_INOUT;
-	ex.u.inout = (struct vm_inout){ .port = (uint16_t)port,
-					.bytes = (uint8_t)bytes,
-					.in = in,
-					.count = 1,
-					.data = data };
-	CU_ASSERT_EQUAL(emulate_inout(vm->vcpus[0], &ex, false), 0);
-	val = 0;
-	memcpy(&val, data, (size_t)bytes);
+	CU_ASSERT_EQUAL(monitor_pio(vm, in, port, bytes, &val), 0);
 	return val;
 }
 
