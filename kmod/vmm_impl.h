@@ -338,8 +338,7 @@ void vm_record_inject(struct vcpu *vcpu, int type, int vector, bool has_ec,
 int vm_dma_init(struct vm *vm);
 void vm_dma_cleanup(struct vm *vm);
 void vm_dma_flush(struct vcpu *vcpu);
-int vm_dma_apply(struct vm *vm, uint64_t gpa, const uint8_t *data,
-		 size_t len);
+int vm_dma_apply(struct vm *vm, uint64_t gpa, const uint8_t *data, size_t len);
 void vm_record_dma(struct vcpu *vcpu, uint64_t gpa, const uint8_t *data,
 		   size_t len);
 /*

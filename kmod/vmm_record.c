@@ -481,36 +481,36 @@ vm_record_set_checkpoints(struct vm *vm, uint64_t every_exits,
 {
 	if (vm->recorder == NULL)
 		return;
+	/*
+	 * With several vCPUs a checkpoint needs them all stopped at once,
+	 * which the recorder cannot arrange yet: none between the first and
+	 * the last.
+	 */
+	if (vm_vcpu_count(vm) != 1)
+		every_exits = every_ns = 0;
 	vm->recorder->every_exits = every_exits;
 	vm->recorder->every_ns = every_ns;
 	vm->recorder->last_ns = vm_clock_ns(vm);
 }
 
 /*
- * Between two exits of the only vCPU: a checkpoint when one is due.  With
- * several vCPUs a checkpoint needs them all stopped at once, which the
- * recorder cannot arrange yet, so there are none between the first and
- * the last.
+ * Between two exits of the only vCPU: a checkpoint when one is due.  On
+ * every exit, so it reads no clock: the time of the last exit recorded
+ * will do.
  */
 void
 vm_record_maybe_checkpoint(struct vcpu *vcpu, struct vm_exit *vmexit)
 {
 	struct vm_recorder *rec = vcpu->vm->recorder;
-	uint64_t now;
 
-	if (rec == NULL || vm_vcpu_count(vcpu->vm) != 1)
+	if (rec == NULL ||
+	    !((rec->every_exits != 0 &&
+	       vcpu->exits - rec->last_exits >= rec->every_exits) ||
+	      (rec->every_ns != 0 &&
+	       vcpu->record_time >= rec->last_ns + rec->every_ns)))
 		return;
-	if (rec->every_exits != 0 &&
-	    vcpu->exits - rec->last_exits >= rec->every_exits)
-		goto take;
-	if (rec->every_ns == 0)
-		return;
-	now = vm_clock_ns(vcpu->vm);
-	if (now - rec->last_ns < rec->every_ns)
-		return;
-take:
 	rec->last_exits = vcpu->exits;
-	rec->last_ns = vm_clock_ns(vcpu->vm);
+	rec->last_ns = vcpu->record_time;
 	/* A state to restore: not half-way through an IN. */
 	if (vcpu->vm->engine->complete_io(vcpu->cookie, vmexit) == 0)
 		vm_record_checkpoint(vcpu->vm);
