@@ -30,6 +30,7 @@ shift 2
 [ $# -gt 0 ] && cases=$*
 
 . "$(dirname "$0")/../lib/kvm.sh"
+. "$(dirname "$0")/../lib/badinput.sh"
 require_kvm "rhyve needs it before loading"
 if [ ! -x "$rhyve" ]; then
 	echo "FAIL: rhyve binary $rhyve not found or not executable"
@@ -46,15 +47,6 @@ trap 'rm -rf "$work"' EXIT
 # Little-endian unsigned integer of NBYTES bytes at OFFSET of FILE.
 get_le() { # FILE OFFSET NBYTES
 	od -An -v -t u"$3" -j "$2" -N "$3" "$1" | tr -d ' \n'
-}
-
-# Overwrite NBYTES bytes at OFFSET of FILE with VALUE, little-endian.
-put_le() { # FILE OFFSET NBYTES VALUE
-	local i esc=
-	for ((i = 0; i < $3; i++)); do
-		esc+=$(printf '\\x%02x' $((($4 >> (8 * i)) & 0xff)))
-	done
-	printf "$esc" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
 
 # Offset of the first PT_LOAD program header of FILE (ELF32 or ELF64)
@@ -163,28 +155,7 @@ failed=0
 for c in $cases; do
 	spec=$(make_case "$c") || { failed=1; continue; }
 	IFS=$'\t' read -r file reason mem <<<"$spec"
-	echo "+ $rhyve -m $mem -l com1,stdio -l pc-testdev --kernel $file bad"
-	timeout -k 5 "$timeout" "$rhyve" -m "$mem" -l com1,stdio \
-	    -l pc-testdev --kernel "$file" bad \
-	    </dev/null >"$work/out" 2>"$work/err"
-	status=$?
-	echo "  exit status $status; stderr:"
-	sed 's/^/  | /' "$work/err"
-	if [ -s "$work/out" ]; then
-		echo "  stdout:"
-		sed 's/^/  | /' "$work/out"
-	fi
-	lines=$(wc -l <"$work/err")
-	bad=
-	[ "$status" -eq 4 ] || bad="exit status $status, expected 4"
-	[ "$lines" -eq 1 ] || bad="${bad:+$bad; }$lines lines on stderr, expected 1"
-	grep -qF -- "$file" "$work/err" || bad="${bad:+$bad; }stderr does not name $file"
-	grep -qE -- "$reason" "$work/err" || bad="${bad:+$bad; }stderr does not say /$reason/"
-	if [ -n "$bad" ]; then
-		echo "FAIL $c: $bad"
-		failed=1
-	else
-		echo "PASS $c"
-	fi
+	expect_error "$c" "$file" "$reason" "$rhyve" -m "$mem" -l com1,stdio \
+	    -l pc-testdev --kernel "$file" bad
 done
 exit $failed

@@ -33,6 +33,7 @@ shift 2
 [ $# -gt 0 ] && cases=$*
 
 . "$(dirname "$0")/../lib/kvm.sh"
+. "$(dirname "$0")/../lib/badinput.sh"
 require_kvm "rhyve needs it before loading"
 if [ ! -x "$rhyve" ]; then
 	echo "FAIL: rhyve binary $rhyve not found or not executable"
@@ -41,15 +42,6 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/rhyve-badkernel.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
-
-# Overwrite NBYTES bytes at OFFSET of FILE with VALUE, little-endian.
-put_le() { # FILE OFFSET NBYTES VALUE
-	local i esc=
-	for ((i = 0; i < $3; i++)); do
-		esc+=$(printf '\\x%02x' $((($4 >> (8 * i)) & 0xff)))
-	done
-	printf "$esc" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
 
 put_str() { # FILE OFFSET STRING
 	printf '%s' "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
@@ -190,29 +182,7 @@ for c in $cases; do
 	IFS=$'\t' read -r file named reason mem extra <<<"$spec"
 	args=(-m "$mem" -l com1,stdio)
 	[ "$extra" != - ] && args+=("$extra")
-	echo "+ $rhyve ${args[*]} --kernel $file bad"
-	timeout -k 5 "$timeout" "$rhyve" "${args[@]}" --kernel "$file" bad \
-	    </dev/null >"$work/out" 2>"$work/err"
-	status=$?
-	echo "  exit status $status; stderr:"
-	sed 's/^/  | /' "$work/err"
-	if [ -s "$work/out" ]; then
-		echo "  stdout:"
-		sed 's/^/  | /' "$work/out"
-	fi
-	lines=$(wc -l <"$work/err")
-	bad=
-	[ "$status" -eq 4 ] || bad="exit status $status, expected 4"
-	[ "$lines" -eq 1 ] || bad="${bad:+$bad; }$lines lines on stderr, expected 1"
-	if [ "$named" != - ] && ! grep -qF -- "$named" "$work/err"; then
-		bad="${bad:+$bad; }stderr does not name $named"
-	fi
-	grep -qE -- "$reason" "$work/err" || bad="${bad:+$bad; }stderr does not say /$reason/"
-	if [ -n "$bad" ]; then
-		echo "FAIL $c: $bad"
-		failed=1
-	else
-		echo "PASS $c"
-	fi
+	expect_error "$c" "$named" "$reason" "$rhyve" "${args[@]}" \
+	    --kernel "$file" bad
 done
 exit $failed
