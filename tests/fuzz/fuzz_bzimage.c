@@ -16,24 +16,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static unsigned char *fuzz_mem;
-
-static void *
-fuzz_map(void *arg, uint64_t gpa, size_t len)
-{
-	if (gpa > FUZZ_MEM_SIZE || len > FUZZ_MEM_SIZE - gpa)
-		return NULL;
-	return fuzz_mem + gpa;
-}
-
-static uint32_t
-rd32(uint64_t gpa)
-{
-	uint32_t v;
-
-	memcpy(&v, fuzz_mem + gpa, 4);
-	return v;
-}
+#include "fuzz_loader_mem.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
