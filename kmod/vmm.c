@@ -12,6 +12,7 @@
 
 static const struct vmm_engine *const vmm_engines[] = {
 	&vmm_engine_kvm,
+	&vmm_engine_interp,
 };
 
 static const struct vmm_engine *

@@ -80,6 +80,7 @@ struct vmm_engine {
 };
 
 extern const struct vmm_engine vmm_engine_kvm;
+extern const struct vmm_engine vmm_engine_interp;
 
 struct vm_memseg {
 	size_t len;

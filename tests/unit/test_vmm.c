@@ -1,6 +1,7 @@
 /*
- * kmod with the kvm engine: VM life cycle, memory segments, registers and
- * vm_run() on a few real-mode instructions.
+ * kmod with the kvm and interp engines: VM life cycle, memory segments,
+ * registers and vm_run() on a few real-mode instructions, the same on
+ * both engines (interp needs no /dev/kvm).
  */
 #include <errno.h>
 #include <string.h>
@@ -72,8 +73,14 @@ test_memory(void)
 	vm_destroy(vm);
 }
 
+static bool
+engine_usable(const char *engine)
+{
+	return strcmp(engine, "kvm") != 0 || unit_have_kvm();
+}
+
 static void
-test_registers(void)
+registers(const char *engine)
 {
 	struct seg_desc d,
 	    cs = { .base = 0x10000,
@@ -84,16 +91,16 @@ test_registers(void)
 	struct vcpu *vcpu;
 	uint64_t v;
 
-	if (!unit_have_kvm())
+	if (!engine_usable(engine))
 		return;
-	CU_ASSERT_FATAL(vm_create("regs", "kvm", &vm, err, sizeof(err)) == 0);
+	CU_ASSERT_FATAL(vm_create("regs", engine, &vm, err, sizeof(err)) == 0);
 	CU_ASSERT_EQUAL_FATAL(vm_vcpu_create(vm, 0, &vcpu), 0);
 	CU_ASSERT_EQUAL(vm_vcpu_create(vm, 0, NULL), EEXIST);
 	CU_ASSERT_EQUAL(vm_vcpu_create(vm, VM_MAXCPU, NULL), EINVAL);
 	CU_ASSERT_PTR_EQUAL(vm_vcpu(vm, 0), vcpu);
 	CU_ASSERT_EQUAL(vm_vcpu_count(vm), 1);
 
-	/* Architectural reset state, as KVM creates it. */
+	/* Architectural reset state, as KVM creates it (and interp). */
 	CU_ASSERT_EQUAL(vm_get_register(vcpu, VM_REG_GUEST_RIP, &v), 0);
 	CU_ASSERT_EQUAL(v, 0xfff0);
 	CU_ASSERT_EQUAL(vm_get_seg_desc(vcpu, VM_REG_GUEST_CS, &d), 0);
@@ -153,7 +160,7 @@ static const uint8_t realmode_code[] = {
 };
 
 static void
-test_run(void)
+run_realmode(const char *engine)
 {
 	struct seg_desc cs = { .base = 0,
 			       .limit = 0xffff,
@@ -165,9 +172,9 @@ test_run(void)
 	struct vcpu *vcpu;
 	uint8_t *mem;
 
-	if (!unit_have_kvm())
+	if (!engine_usable(engine))
 		return;
-	CU_ASSERT_FATAL(vm_create("run", "kvm", &vm, err, sizeof(err)) == 0);
+	CU_ASSERT_FATAL(vm_create("run", engine, &vm, err, sizeof(err)) == 0);
 	CU_ASSERT_EQUAL_FATAL(vm_setup_memory(vm, 1 << 16), 0);
 	CU_ASSERT_EQUAL_FATAL(vm_vcpu_create(vm, 0, &vcpu), 0);
 	mem = vm_map_gpa(vm, 0x1000, sizeof(realmode_code));
@@ -243,6 +250,30 @@ test_run(void)
 	vm_destroy(vm);
 }
 
+static void
+test_registers_kvm(void)
+{
+	registers("kvm");
+}
+
+static void
+test_registers_interp(void)
+{
+	registers("interp");
+}
+
+static void
+test_run_kvm(void)
+{
+	run_realmode("kvm");
+}
+
+static void
+test_run_interp(void)
+{
+	run_realmode("interp");
+}
+
 /*
  * vm_exit_decode() on made-up exits: it finds the instruction before or at
  * rip, and names both sides when the report does not match it.
@@ -311,13 +342,15 @@ test_decode_check(void)
 static CU_TestInfo vmm_tests[] = {
 	{ "create errors", test_create_errors },
 	{ "memory segments", test_memory },
-	{ "registers, segments, MSRs", test_registers },
-	{ "run: port I/O, MMIO, HLT", test_run },
+	{ "kvm: registers, segments, MSRs", test_registers_kvm },
+	{ "interp: registers, segments, MSRs", test_registers_interp },
+	{ "kvm run: port I/O, MMIO, HLT", test_run_kvm },
+	{ "interp run: port I/O, MMIO, HLT", test_run_interp },
 	{ "decode checked against the exit", test_decode_check },
 	CU_TEST_INFO_NULL,
 };
 
 const struct unit_suite unit_suites[] = {
-	{ "kmod/kvm", vmm_tests },
+	{ "kmod", vmm_tests },
 	{ NULL, NULL },
 };

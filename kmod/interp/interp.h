@@ -1,0 +1,407 @@
+/*
+ * kmod/interp: rhyve's own x86-64 CPU, the "interp" engine.
+ *
+ * This header is the whole internal API of the engine: the vCPU state,
+ * what an instruction's execution comes to, guest memory and operand
+ * access, the lazily computed arithmetic flags, and the instruction
+ * tables each file contributes.  vmm_interp.c turns it into a struct
+ * vmm_engine; nothing outside kmod/interp includes it.
+ *
+ * Execution is decode (emul's decoder) then dispatch on the mnemonic id.
+ * An instruction handler follows one rule that makes exceptions precise
+ * and lets an instruction stop halfway for an exit: every read and every
+ * check that can fault comes before the first architectural write, and
+ * guest memory is written before registers.  A handler that returns
+ * anything but INTERP_OK has changed nothing but (possibly) memory it had
+ * already finished with; with INTERP_RESTART the instruction is executed
+ * again from its start once the monitor has supplied what it needed.
+ */
+#ifndef RHYVE_KMOD_INTERP_H
+#define RHYVE_KMOD_INTERP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm_impl.h"
+#include "x86.h"
+
+struct interp_vm;
+struct interp_cpu;
+
+/* What executing one instruction came to. */
+enum interp_rc {
+	INTERP_OK = 0,  /* done: rip <- next_rip */
+	INTERP_FAULT,   /* it raised c->exc; nothing changed */
+	INTERP_RESTART, /* it needs a value from outside (an MMIO load, IN,
+			 * an MSR kmod owns): c->exit is filled in; it is
+			 * executed again once the value is there */
+	INTERP_EXIT,    /* done (rip <- next_rip), then exit with c->exit
+			 * (OUT, an MMIO store, HLT) */
+	INTERP_ERROR,   /* rhyve cannot go on (c->exit: engine error) */
+};
+
+/* An exception an instruction raises (INTERP_FAULT). */
+struct interp_exc {
+	uint8_t vector;
+	bool has_ec;
+	uint32_t ec;
+	uint64_t cr2; /* #PF */
+};
+
+/* A segment register: selector and hidden part. */
+struct interp_seg {
+	uint16_t sel;
+	struct x86_segdesc desc; /* base, byte limit, VMX access rights */
+};
+
+/*
+ * Lazy arithmetic flags (CF PF AF ZF SF OF), as Bochs and QEMU keep them:
+ * the common ALU instructions record their operands and result, and the
+ * flags are computed when something reads them.  INTERP_LF_NONE: the
+ * flags are exact in rflags.
+ */
+enum interp_lf_op {
+	INTERP_LF_NONE = 0,
+	INTERP_LF_ADD,   /* res = src1 + src2 */
+	INTERP_LF_ADC,   /* res = src1 + src2 + CF(aux) */
+	INTERP_LF_SUB,   /* res = src1 - src2 (also CMP) */
+	INTERP_LF_SBB,   /* res = src1 - src2 - CF(aux) */
+	INTERP_LF_LOGIC, /* AND OR XOR TEST: CF = OF = 0, AF = 0 */
+	INTERP_LF_INC,   /* res = src1 + 1; CF kept (aux) */
+	INTERP_LF_DEC,   /* res = src1 - 1; CF kept (aux) */
+	INTERP_LF_NEG,   /* res = 0 - src1 */
+};
+
+struct interp_lflags {
+	uint8_t op;   /* enum interp_lf_op */
+	uint8_t size; /* operand size in bytes: 1, 2, 4, 8 */
+	uint64_t res, src1, src2;
+	uint64_t aux; /* carry in (ADC, SBB), old CF (INC, DEC) */
+};
+
+#define INTERP_ARITH_FLAGS (PSL_C | 0x4 | 0x10 | PSL_Z | 0x80 | PSL_V)
+#define INTERP_PSL_P       0x4ULL
+#define INTERP_PSL_A       0x10ULL
+#define INTERP_PSL_S       0x80ULL
+
+/* Guest-physical memory slots, as the engine's mem_map() gets them. */
+#define INTERP_MAX_SLOTS VM_MAX_MEMMAP
+
+struct interp_slot {
+	bool used, readonly;
+	uint64_t gpa, len;
+	uint8_t *host;
+	_Atomic(uint64_t) *dirty; /* one bit per page while logging */
+};
+
+struct interp_vm {
+	struct vm *vm;
+	struct interp_slot slots[INTERP_MAX_SLOTS];
+};
+
+/* A pending event to deliver before the next instruction. */
+struct interp_event {
+	bool pending;
+	uint8_t type; /* INTERP_EV_* */
+	uint8_t vector;
+	bool has_ec;
+	uint32_t ec;
+};
+#define INTERP_EV_EXTINT 0 /* external interrupt */
+#define INTERP_EV_NMI    1
+#define INTERP_EV_EXC    2 /* exception (kmod's inject_exception) */
+
+/* One completed MMIO load, for the instruction's re-execution. */
+struct interp_mmio_done {
+	uint64_t gpa;
+	uint8_t bytes;
+	uint64_t value;
+};
+#define INTERP_MMIO_DONE_MAX   8
+#define INTERP_MMIO_STORES_MAX 8
+
+struct interp_cpu {
+	struct interp_vm *ivm;
+	struct vcpu *vcpu;
+	int id;
+
+	/* Architectural state. */
+	uint64_t gpr[16]; /* rax rcx rdx rbx rsp rbp rsi rdi r8..r15 */
+	uint64_t rip;
+	uint64_t rflags; /* arithmetic bits exact only with LF_NONE */
+	struct interp_lflags lf;
+	struct interp_seg seg[6]; /* es cs ss ds fs gs (X86_R_ES + i) */
+	struct interp_seg ldtr, tr;
+	struct x86_segdesc gdtr, idtr; /* base and limit */
+	uint64_t cr0, cr2, cr3, cr4, cr8, efer, xcr0;
+	uint64_t dr[4], dr6, dr7;
+	/* MSRs the CPU keeps (the rest are kmod's or #GP). */
+	uint64_t star, lstar, cstar, sfmask, kernel_gs_base;
+	uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
+	uint64_t pat, tsc_offset, tsc_aux, misc_enable, mtrr_def_type;
+	struct vm_fpu fpu; /* x87/SSE, FXSAVE's layout */
+
+	/* Interrupt state. */
+	bool intr_shadow; /* after STI / MOV SS / POP SS */
+	bool nmi_blocked; /* in an NMI handler until IRET */
+	bool nmi_queued;  /* an NMI waits for nmi_blocked to clear */
+	bool want_window; /* exit once interrupts can be taken */
+	struct interp_event event;
+
+	/* The instruction being executed. */
+	uint64_t next_rip;
+	struct interp_exc exc;
+	struct vm_exit *exit;
+	/* MMIO loads the monitor answered, for the re-execution. */
+	struct interp_mmio_done mmio_done[INTERP_MMIO_DONE_MAX];
+	unsigned int nmmio_done, mmio_used;
+	/* MMIO stores of the instruction, reported one exit each after it
+	 * has completed. */
+	struct interp_mmio_done mmio_stores[INTERP_MMIO_STORES_MAX];
+	unsigned int nmmio_stores, mmio_store_next;
+	/* The last exit's values for the restarted instruction: IN data
+	 * (io_buf is the exit's inout.data), an RDMSR's value. */
+	bool io_done, msr_done;
+	uint8_t io_buf[8];
+	uint64_t msr_value;
+	bool pending_restart; /* the last exit restarts its instruction */
+	bool shadow_set;      /* this instruction blocks interrupts (STI) */
+
+	/* Debugging (vm_set_guest_debug). */
+	struct vm_guest_debug debug;
+
+	/* CPUID as kmod decided it (set_cpuid). */
+	struct vm_cpuid_entry cpuid[VM_CPUID_MAX];
+	int ncpuid;
+
+	/* From CPUID: MAXPHYADDR and whether 1 GiB pages exist. */
+	unsigned int maxphyaddr;
+	bool no_page1gb;
+
+	_Atomic bool kicked;
+	uint64_t icount; /* instructions retired */
+};
+
+/* ---- interp_mem.c: guest memory ------------------------------------- */
+
+/* Host address of guest-physical [gpa, gpa+len) if it is all one RAM
+ * slot, else NULL; 'write' refuses read-only slots and marks pages dirty. */
+uint8_t *interp_gpa_host(struct interp_vm *ivm, uint64_t gpa, size_t len,
+			 bool write);
+/* The paging state now, for emul's walker. */
+void interp_paging(const struct interp_cpu *c, struct x86_paging *pg);
+/* Current privilege level (CS.DPL; SS.DPL in real-mode edge cases). */
+unsigned int interp_cpl(const struct interp_cpu *c);
+enum x86_seg_mode interp_seg_mode(const struct interp_cpu *c);
+/* The decoding mode (16/32/64) from CS and EFER. */
+enum x86_mode interp_code_mode(const struct interp_cpu *c);
+
+/*
+ * Guest memory by linear address: 'access' is X86_MEM_READ/WRITE/EXEC
+ * with X86_MEM_IMPLICIT / X86_MEM_STACK.  RAM is read and written
+ * directly; guest-physical addresses without RAM become MMIO: a load
+ * returns INTERP_RESTART with an MMIO exit the first time and the
+ * monitor's value on the re-execution; a store is queued (INTERP_OK) and
+ * reported as MMIO exits, one per piece of at most 8 bytes, once the
+ * instruction has completed.  Every page is translated (and may fault)
+ * before anything is written.  Returns INTERP_OK, INTERP_FAULT (#PF/#GP/
+ * #SS in c->exc), INTERP_RESTART, or INTERP_ERROR.
+ */
+int interp_lin_read(struct interp_cpu *c, uint64_t gla, void *buf, size_t size,
+		    int access);
+int interp_lin_write(struct interp_cpu *c, uint64_t gla, const void *buf,
+		     size_t size, int access);
+/* Through segment 'seg' (X86_R_ES..X86_R_GS) at offset 'off' with
+ * address size 'asz' (2, 4, 8): the segment checks first. */
+int interp_mem_read(struct interp_cpu *c, unsigned int seg, uint64_t off,
+		    unsigned int asz, void *buf, size_t size, int access);
+int interp_mem_write(struct interp_cpu *c, unsigned int seg, uint64_t off,
+		     unsigned int asz, const void *buf, size_t size,
+		     int access);
+/* Check that an access would succeed (segment, paging) without making
+ * it: INTERP_OK or INTERP_FAULT. */
+int interp_mem_probe(struct interp_cpu *c, unsigned int seg, uint64_t off,
+		     unsigned int asz, size_t size, int access);
+/* Raise an exception from a handler: always returns INTERP_FAULT. */
+int interp_raise(struct interp_cpu *c, unsigned int vector, bool has_ec,
+		 uint32_t ec);
+int interp_raise_fault(struct interp_cpu *c, const struct x86_fault *f);
+#define interp_ud(c)  interp_raise((c), 6, false, 0)
+#define interp_gp0(c) interp_raise((c), X86_VEC_GP, true, 0)
+/* Turn the current exit into an engine error: returns INTERP_ERROR. */
+int interp_error(struct interp_cpu *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- interp_opnd.c: registers and operands -------------------------- */
+
+/* A register by emul's id (any GPR size, AH..BH, segment selectors, CRs
+ * read as stored); reads zero-extend. */
+uint64_t interp_reg_read(const struct interp_cpu *c, unsigned int reg);
+/* Write with the architectural width rules: 32-bit writes zero the upper
+ * half, 8/16-bit writes keep the rest. GPRs only. */
+void interp_reg_write(struct interp_cpu *c, unsigned int reg, uint64_t val);
+/* A GPR by number (0-15) and size (1, 2, 4, 8); size 1 means the low
+ * byte (AL, CL.., SPL.. with REX, as x86_regid's R8B block does not). */
+uint64_t interp_gpr_read(const struct interp_cpu *c, unsigned int num,
+			 unsigned int size);
+void interp_gpr_write(struct interp_cpu *c, unsigned int num, unsigned int size,
+		      uint64_t val);
+/* The offset (effective address) of a memory operand, truncated to the
+ * address size; RIP-relative from next_rip. */
+uint64_t interp_ea(const struct interp_cpu *c, const struct x86_instr *insn,
+		   const struct x86_operand *op);
+/* Operand i (register, memory, immediate) of op->size bytes, zero-
+ * extended (immediates: as the decoder extended them, masked to size). */
+int interp_opnd_read(struct interp_cpu *c, const struct x86_instr *insn, int i,
+		     uint64_t *val);
+int interp_opnd_write(struct interp_cpu *c, const struct x86_instr *insn, int i,
+		      uint64_t val);
+/* The stack: push/pop 'size' bytes with the stack-address size of SS
+ * (64-bit mode: 8-byte RSP); RSP moves only when the access succeeds.
+ * POP into memory peeks, writes, then moves RSP (interp_sp_add). */
+int interp_push(struct interp_cpu *c, uint64_t val, unsigned int size);
+int interp_pop(struct interp_cpu *c, uint64_t *val, unsigned int size);
+/* Stack pointer width in bytes: 8 in 64-bit mode, else SS.B ? 4 : 2. */
+unsigned int interp_stack_size(const struct interp_cpu *c);
+/* Read [SP + off] without moving SP. */
+int interp_stack_peek(struct interp_cpu *c, uint64_t off, uint64_t *val,
+		      unsigned int size);
+/* SP += delta with the stack width. */
+void interp_sp_add(struct interp_cpu *c, int64_t delta);
+
+/* Mask of the low 'size' bytes; sign bit of a 'size'-byte value. */
+static inline uint64_t
+interp_mask(unsigned int size)
+{
+	return size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
+}
+
+static inline uint64_t
+interp_sign(unsigned int size)
+{
+	return 1ULL << (size * 8 - 1);
+}
+
+/* Sign-extend the low 'size' bytes of v. */
+static inline int64_t
+interp_sext(uint64_t v, unsigned int size)
+{
+	unsigned int shift = 64 - size * 8;
+
+	return (int64_t)(v << shift) >> shift;
+}
+
+/* ---- interp_flags.c: RFLAGS ----------------------------------------- */
+
+/* The full RFLAGS now (lazy bits computed). */
+uint64_t interp_rflags(struct interp_cpu *c);
+/* Set RFLAGS exactly (bit 1 forced on, reserved bits off). */
+void interp_set_rflags(struct interp_cpu *c, uint64_t val);
+/* Replace the flags in 'mask' by those of 'val' (arithmetic bits too). */
+void interp_set_flags(struct interp_cpu *c, uint64_t mask, uint64_t val);
+/* Condition code cc (0-15, as in Jcc/SETcc/CMOVcc: O NO B AE E NE BE A
+ * S NS P NP L GE LE G). */
+bool interp_cond(struct interp_cpu *c, unsigned int cc);
+/* Record an ALU result lazily. */
+static inline void
+interp_lf_set(struct interp_cpu *c, enum interp_lf_op op, unsigned int size,
+	      uint64_t res, uint64_t src1, uint64_t src2, uint64_t aux)
+{
+	c->lf.op = (uint8_t)op;
+	c->lf.size = (uint8_t)size;
+	c->lf.res = res & interp_mask(size);
+	c->lf.src1 = src1 & interp_mask(size);
+	c->lf.src2 = src2 & interp_mask(size);
+	c->lf.aux = aux;
+}
+/* PF of a result: even parity of its low byte. */
+bool interp_parity(uint64_t res);
+
+/* ---- instruction tables --------------------------------------------- */
+
+typedef int (*interp_op_fn)(struct interp_cpu *c, const struct x86_instr *insn);
+
+struct interp_op {
+	uint16_t mnem; /* enum x86_mnem */
+	interp_op_fn fn;
+};
+
+/*
+ * Each file's instructions, ended by { 0, NULL }; interp_exec.c builds
+ * the dispatch table from them.  A mnemonic may appear once only.
+ */
+extern const struct interp_op interp_ops_alu[];    /* interp_alu.c */
+extern const struct interp_op interp_ops_shift[];  /* interp_shift.c */
+extern const struct interp_op interp_ops_muldiv[]; /* interp_muldiv.c */
+extern const struct interp_op interp_ops_bit[];    /* interp_bit.c */
+extern const struct interp_op interp_ops_string[]; /* interp_string.c */
+extern const struct interp_op interp_ops_data[];   /* interp_data.c */
+extern const struct interp_op interp_ops_ctl[];    /* interp_ctl.c */
+extern const struct interp_op interp_ops_sys[];    /* interp_sys.c */
+extern const struct interp_op interp_ops_io[];     /* interp_io.c */
+extern const struct interp_op interp_ops_intr[];   /* interp_intr.c */
+
+/* ---- vmm_interp.c: the engine ---------------------------------------- */
+
+/* The MSRs the CPU keeps itself: 0, or ENOENT (kmod's or #GP). */
+int interp_msr_get(struct interp_cpu *c, uint32_t msr, uint64_t *val);
+int interp_msr_set(struct interp_cpu *c, uint32_t msr, uint64_t val);
+/* The guest's TSC now. */
+uint64_t interp_tsc(struct interp_cpu *c);
+/* What CPUID can say about this CPU (interp_cpuid.c), as the engine op. */
+int interp_cpuid_supported(void *cookie, struct vm_cpuid_entry *out, int max);
+
+/* interp_sys.c: MOV to and from control and debug registers. */
+int interp_mov_special(struct interp_cpu *c, const struct x86_instr *insn);
+
+/* ---- interp_exec.c: the fetch-decode-execute loop ------------------- */
+
+void interp_exec_init(void);
+/*
+ * Execute instructions until an exit (c->exit filled in) or until
+ * 'budget' instructions have retired (then a BOGUS exit).  Delivers
+ * c->event and exceptions on the way.
+ */
+void interp_exec(struct interp_cpu *c, struct vm_exit *vmexit, uint64_t budget);
+/* Take what the monitor put in the last exit (an MMIO load's value, IN
+ * data, an RDMSR's value) for the instruction's re-execution. */
+void interp_take_results(struct interp_cpu *c, const struct vm_exit *vmexit);
+/* The instruction's next MMIO store as an exit, if one is queued. */
+bool interp_store_pending(struct interp_cpu *c);
+/* Execute the one instruction left halfway by the last exit, with the
+ * value the monitor put in *vmexit, and nothing more (complete_io). */
+int interp_exec_complete(struct interp_cpu *c, struct vm_exit *vmexit);
+
+/* ---- interp_intr.c: interrupts and exceptions ----------------------- */
+
+/*
+ * Deliver vector through the IDT (IVT in real mode) as the CPU does for
+ * an exception (has_ec: with its error code), an external interrupt or
+ * NMI, or a software INT n ('soft': privilege check against the gate's
+ * DPL, return address after the instruction).  A fault while delivering
+ * becomes #DF, a fault while delivering #DF a triple fault.  Returns
+ * INTERP_OK (rip at the handler), or INTERP_EXIT with a SUSPENDED exit
+ * (triple fault), or INTERP_ERROR.
+ */
+int interp_deliver(struct interp_cpu *c, unsigned int vector, bool has_ec,
+		   uint32_t ec, bool soft);
+
+/* ---- interp_seg.c: segment loads ------------------------------------ */
+
+/* Load a segment register as MOV/POP Sreg do in the current mode
+ * (protected mode: descriptor checks, #GP/#SS/#NP with the selector). */
+int interp_load_seg(struct interp_cpu *c, unsigned int seg, uint16_t sel);
+/* Read the 8-byte (16 with 'wide') descriptor of selector 'sel' from the
+ * GDT or LDT; INTERP_FAULT #GP(sel) past the limit. */
+int interp_read_desc(struct interp_cpu *c, uint16_t sel, uint64_t *desc,
+		     bool wide, uint64_t *hi);
+/* Real-mode / VM86 style load: base = sel << 4, rest unchanged. */
+void interp_set_seg_real(struct interp_cpu *c, unsigned int seg, uint16_t sel);
+/* Descriptors for far transfers, checked but not loaded: a code segment;
+ * a stack segment for privilege level 'cpl'. */
+int interp_code_desc(struct interp_cpu *c, uint16_t sel, struct x86_segdesc *d);
+int interp_stack_desc(struct interp_cpu *c, uint16_t sel, unsigned int cpl,
+		      struct x86_segdesc *d);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * What the interp engine's CPU is, as CPUID says it (the engine's
+ * cpuid_supported op; kmod's vmm_cpuid.c builds the guest's table from
+ * it, as from KVM_GET_SUPPORTED_CPUID).  Only what the engine executes
+ * is advertised; the x86-64 baseline (x87, MMX, SSE, SSE2, FXSR) is
+ * architectural in long mode and listed even where the engine does not
+ * execute every instruction of it yet (it stops with a message naming
+ * the instruction, never silently).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "interp.h"
+
+#define F(bit) (1u << (bit))
+
+/* CPUID.1:EDX */
+#define ID1_EDX                                                                \
+	(F(0) /* FPU */ | F(3) /* PSE */ | F(4) /* TSC */ | F(5) /* MSR */ |   \
+	 F(6) /* PAE */ | F(8) /* CX8 */ | F(9) /* APIC */ | F(11) /* SEP */ | \
+	 F(13) /* PGE */ | F(15) /* CMOV */ | F(16) /* PAT */ |                \
+	 F(17) /* PSE36 */ | F(19) /* CLFSH */ | F(23) /* MMX */ |             \
+	 F(24) /* FXSR */ | F(25) /* SSE */ | F(26) /* SSE2 */)
+/* CPUID.1:ECX */
+#define ID1_ECX                                                                \
+	(F(13) /* CX16 */ | F(21) /* x2APIC */ | F(23) /* POPCNT */ |          \
+	 F(24) /* TSC deadline */ | F(31) /* hypervisor */)
+/* CPUID.7.0:EBX */
+#define ID7_EBX (F(7) /* SMEP */ | F(20) /* SMAP */)
+/* CPUID.80000001H */
+#define EXT1_ECX F(0) /* LAHF/SAHF in 64-bit mode */
+#define EXT1_EDX                                                               \
+	(F(11) /* SYSCALL */ | F(20) /* NX */ | F(26) /* 1 GiB */ |            \
+	 F(27) /* RDTSCP */ | F(29) /* LM */)
+
+static void
+put_string(struct vm_cpuid_entry *e, const char *s)
+{
+	memcpy(&e->eax, s, 4);
+	memcpy(&e->ebx, s + 4, 4);
+	memcpy(&e->ecx, s + 8, 4);
+	memcpy(&e->edx, s + 12, 4);
+}
+
+int
+interp_cpuid_supported(void *cookie, struct vm_cpuid_entry *out, int max)
+{
+	static const char brand[48] = "rhyve interp x86-64 CPU";
+	struct vm_cpuid_entry t[] = {
+		/* GenuineIntel: EBX "Genu", EDX "ineI", ECX "ntel" */
+		{ 0, 0, 0xd, 0x756e6547, 0x6c65746e, 0x49656e69 },
+		/* family 6 model 0x55 stepping 4; CLFLUSH line 8 qwords */
+		{ 1, 0, 0x00050654, 0x00000800, ID1_ECX, ID1_EDX },
+		{ 7, 0, 0, ID7_EBX, 0, 0 },
+		{ 0xd, 0, 0, 0, 0, 0 },
+		{ 0x80000000, 0, 0x80000008, 0, 0, 0 },
+		{ 0x80000001, 0, 0, 0, EXT1_ECX, EXT1_EDX },
+		{ 0x80000002, 0, 0, 0, 0, 0 },
+		{ 0x80000003, 0, 0, 0, 0, 0 },
+		{ 0x80000004, 0, 0, 0, 0, 0 },
+		/* 40 physical, 48 linear address bits */
+		{ 0x80000008, 0, 0x3028, 0, 0, 0 },
+	};
+	int n = (int)(sizeof(t) / sizeof(t[0]));
+
+	(void)cookie;
+	for (int i = 0; i < 3; i++)
+		put_string(&t[6 + i], brand + 16 * i);
+	if (n > max)
+		return -ENOSPC;
+	memcpy(out, t, sizeof(t));
+	return n;
+}

@@ -1,0 +1,370 @@
+/*
+ * The interp engine's fetch-decode-execute loop: fetch through CS and the
+ * page tables, decode with emul's decoder, dispatch on the mnemonic,
+ * then retire the instruction, deliver the exception it raised, or end
+ * in an exit.  Pending events (interrupts kmod injected, exceptions) are
+ * delivered between instructions.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "interp.h"
+
+static interp_op_fn interp_dispatch[X86_M_COUNT];
+static pthread_once_t interp_dispatch_once = PTHREAD_ONCE_INIT;
+
+static const struct interp_op *const interp_tables[] = {
+	interp_ops_data, interp_ops_ctl,  interp_ops_sys,
+	interp_ops_io,   interp_ops_intr,
+};
+
+static void
+dispatch_build(void)
+{
+	for (size_t t = 0; t < sizeof(interp_tables) / sizeof(interp_tables[0]);
+	     t++)
+		for (const struct interp_op *op = interp_tables[t];
+		     op->fn != NULL; op++)
+			interp_dispatch[op->mnem] = op->fn;
+}
+
+void
+interp_exec_init(void)
+{
+	pthread_once(&interp_dispatch_once, dispatch_build);
+}
+
+/* ---- fetch ---------------------------------------------------------- */
+
+struct fetch_ctx {
+	struct interp_cpu *c;
+	uint8_t bytes[15];
+};
+
+/* The linear address of CS:rip+off, or -1 when the segment refuses. */
+static int
+fetch_read(struct interp_cpu *c, uint64_t off, uint8_t *buf, size_t len)
+{
+	unsigned int asz = interp_code_mode(c) == X86_MODE_64   ? 8
+			   : interp_code_mode(c) == X86_MODE_32 ? 4
+								: 2;
+
+	return interp_mem_read(c, X86_R_CS, c->rip + off, asz, buf, len,
+			       X86_MEM_EXEC);
+}
+
+static int
+fetch_cb(void *arg, uint64_t offset, uint8_t *buf, size_t len)
+{
+	struct fetch_ctx *fc = arg;
+	struct interp_cpu *c = fc->c;
+	size_t got;
+
+	if (offset >= sizeof(fc->bytes))
+		return -1;
+	if (len > sizeof(fc->bytes) - offset)
+		len = sizeof(fc->bytes) - offset;
+	/* All of it, else byte by byte up to what faults. */
+	if (fetch_read(c, offset, buf, len) == INTERP_OK) {
+		got = len;
+	} else {
+		for (got = 0; got < len; got++)
+			if (fetch_read(c, offset + got, buf + got, 1) !=
+			    INTERP_OK)
+				break;
+	}
+	memcpy(fc->bytes + offset, buf, got);
+	return (int)got;
+}
+
+/* Decode the instruction at CS:rip.  INTERP_OK, FAULT or ERROR. */
+static int
+fetch_decode(struct interp_cpu *c, struct x86_instr *insn, uint8_t *bytes)
+{
+	struct fetch_ctx fc = { .c = c };
+	uint8_t b;
+	int st, rc;
+
+	st = x86_decode_fetch(insn, interp_code_mode(c), fetch_cb, &fc);
+	switch (st) {
+	case X86_DEC_OK:
+		memcpy(bytes, fc.bytes, insn->length);
+		return INTERP_OK;
+	case X86_DEC_UD:
+		return interp_ud(c);
+	case X86_DEC_GP:
+		return interp_gp0(c);
+	default:
+		/* Fetch the byte again to get its exception. */
+		rc = fetch_read(c, insn->fault_offset, &b, 1);
+		if (rc == INTERP_OK)
+			return interp_error(c,
+					    "instruction fetch at 0x%llx "
+					    "failed without a fault",
+					    (unsigned long long)c->rip);
+		return rc;
+	}
+}
+
+/* ---- one instruction ------------------------------------------------ */
+
+static uint64_t
+ip_mask(const struct interp_cpu *c)
+{
+	switch (interp_code_mode(c)) {
+	case X86_MODE_64:
+		return ~0ULL;
+	case X86_MODE_32:
+		return 0xffffffffULL;
+	default:
+		return 0xffffULL;
+	}
+}
+
+/* I/O exits name their instruction: rip is its start. */
+static void
+exit_set_insn(struct interp_cpu *c, uint64_t rip, const struct x86_instr *insn,
+	      const uint8_t *bytes)
+{
+	struct vm_exit *e = c->exit;
+
+	e->rip = rip;
+	e->inst_length = insn->length;
+	e->has_insn = true;
+	e->insn = *insn;
+	memcpy(e->insn_bytes, bytes, insn->length);
+}
+
+/* The next queued MMIO store as an exit. */
+static void
+exit_mmio_store(struct interp_cpu *c)
+{
+	struct interp_mmio_done *d = &c->mmio_stores[c->mmio_store_next++];
+	struct vm_exit *e = c->exit;
+
+	e->exitcode = VM_EXITCODE_MMIO;
+	e->u.mmio.gpa = d->gpa;
+	e->u.mmio.bytes = d->bytes;
+	e->u.mmio.write = true;
+	e->u.mmio.data = d->value;
+	if (c->mmio_store_next == c->nmmio_stores)
+		c->nmmio_stores = c->mmio_store_next = 0;
+}
+
+bool
+interp_store_pending(struct interp_cpu *c)
+{
+	if (c->mmio_store_next >= c->nmmio_stores)
+		return false;
+	exit_mmio_store(c);
+	return true;
+}
+
+/*
+ * Execute the instruction at rip.  Returns INTERP_OK (retired, nothing
+ * to report), INTERP_EXIT (c->exit filled in: retired, or restarting
+ * later), or INTERP_ERROR.
+ */
+static int
+step(struct interp_cpu *c)
+{
+	struct x86_instr insn;
+	uint8_t bytes[15];
+	interp_op_fn fn;
+	bool shadow = c->intr_shadow;
+	uint64_t start = c->rip;
+	int rc;
+
+	c->mmio_used = 0;
+	rc = fetch_decode(c, &insn, bytes);
+	if (rc == INTERP_OK) {
+		c->next_rip = (c->rip + insn.length) & ip_mask(c);
+		fn = interp_dispatch[insn.mnem];
+		if (fn == NULL) {
+			char text[96];
+
+			x86_format(&insn, c->rip, text, sizeof(text));
+			rc = interp_error(c,
+					  "instruction '%s' is not implemented "
+					  "yet",
+					  text);
+		} else {
+			c->shadow_set = false;
+			rc = fn(c, &insn);
+		}
+	}
+	switch (rc) {
+	case INTERP_OK:
+	case INTERP_EXIT:
+		c->rip = c->next_rip;
+		c->icount++;
+		c->nmmio_done = c->mmio_used = 0;
+		c->io_done = c->msr_done = false;
+		/* STI / MOV SS block interrupts for one instruction. */
+		c->intr_shadow = c->shadow_set && !shadow;
+		if (c->rflags & PSL_RF)
+			c->rflags &= ~PSL_RF;
+		if (rc == INTERP_EXIT) {
+			exit_set_insn(c, start, &insn, bytes);
+			return INTERP_EXIT;
+		}
+		if (c->nmmio_stores > 0) {
+			exit_mmio_store(c);
+			exit_set_insn(c, start, &insn, bytes);
+			return INTERP_EXIT;
+		}
+		return INTERP_OK;
+	case INTERP_RESTART:
+		c->nmmio_stores = c->mmio_store_next = 0;
+		c->pending_restart = true;
+		exit_set_insn(c, start, &insn, bytes);
+		return INTERP_EXIT;
+	case INTERP_FAULT:
+		c->nmmio_stores = c->mmio_store_next = 0;
+		c->nmmio_done = c->mmio_used = 0;
+		c->io_done = c->msr_done = false;
+		rc = interp_deliver(c, c->exc.vector, c->exc.has_ec, c->exc.ec,
+				    false);
+		return rc == INTERP_OK ? INTERP_OK : rc;
+	default:
+		return INTERP_ERROR;
+	}
+}
+
+/* A pending event kmod (or the engine) injected. */
+static int
+deliver_event(struct interp_cpu *c)
+{
+	struct interp_event ev = c->event;
+
+	c->event.pending = false;
+	if (ev.type == INTERP_EV_NMI)
+		c->nmi_blocked = true;
+	c->intr_shadow = false;
+	return interp_deliver(c, ev.vector, ev.has_ec, ev.ec, false);
+}
+
+/* An enabled instruction breakpoint at the current rip (dr6 bit), or 0. */
+static uint64_t
+exec_breakpoint(const struct interp_cpu *c)
+{
+	uint64_t lin = c->seg[X86_R_CS - X86_R_ES].desc.base + c->rip;
+
+	if (!c->debug.enable || (c->rflags & PSL_RF))
+		return 0;
+	if (interp_code_mode(c) != X86_MODE_64)
+		lin &= 0xffffffffULL;
+	for (int i = 0; i < 4; i++) {
+		uint64_t dr7 = c->debug.dr7;
+
+		if ((dr7 & (3ULL << (2 * i))) &&
+		    ((dr7 >> DR7_RW_SHIFT(i)) & 3) == 0 &&
+		    c->debug.dr[i] == lin)
+			return DR6_B(i);
+	}
+	return 0;
+}
+
+void
+interp_exec(struct interp_cpu *c, struct vm_exit *vmexit, uint64_t budget)
+{
+	uint64_t n = 0, dr6;
+	int rc;
+
+	c->exit = vmexit;
+	for (;;) {
+		if (!c->event.pending && c->nmi_queued && !c->nmi_blocked &&
+		    !c->intr_shadow) {
+			c->nmi_queued = false;
+			c->event = (struct interp_event){ .pending = true,
+							  .type = INTERP_EV_NMI,
+							  .vector = 2 };
+		}
+		if (c->event.pending) {
+			rc = deliver_event(c);
+			if (rc != INTERP_OK)
+				break;
+		}
+		if (atomic_load_explicit(&c->kicked, memory_order_relaxed) &&
+		    atomic_exchange(&c->kicked, false)) {
+			vmexit->exitcode = VM_EXITCODE_BOGUS;
+			break;
+		}
+		if ((dr6 = exec_breakpoint(c)) != 0) {
+			vmexit->exitcode = VM_EXITCODE_DEBUG;
+			vmexit->u.debug.dr6 = dr6;
+			break;
+		}
+		rc = step(c);
+		if (rc != INTERP_OK)
+			break;
+		if (c->debug.enable && c->debug.singlestep) {
+			vmexit->exitcode = VM_EXITCODE_DEBUG;
+			vmexit->u.debug.dr6 = DR6_BS;
+			break;
+		}
+		/* kmod has an interrupt to inject: let it. */
+		if (c->want_window && (c->rflags & PSL_I) && !c->intr_shadow) {
+			c->want_window = false;
+			vmexit->exitcode = VM_EXITCODE_BOGUS;
+			break;
+		}
+		if (budget != 0 && ++n == budget) {
+			vmexit->exitcode = VM_EXITCODE_BOGUS;
+			break;
+		}
+	}
+	if (vmexit->exitcode != VM_EXITCODE_INOUT &&
+	    vmexit->exitcode != VM_EXITCODE_MMIO)
+		vmexit->rip = c->rip;
+}
+
+void
+interp_take_results(struct interp_cpu *c, const struct vm_exit *vmexit)
+{
+	struct interp_mmio_done *d;
+
+	if (!c->pending_restart)
+		return;
+	c->pending_restart = false;
+	switch (vmexit->exitcode) {
+	case VM_EXITCODE_MMIO:
+		if (c->nmmio_done < INTERP_MMIO_DONE_MAX) {
+			d = &c->mmio_done[c->nmmio_done++];
+			d->gpa = vmexit->u.mmio.gpa;
+			d->bytes = vmexit->u.mmio.bytes;
+			d->value = vmexit->u.mmio.data;
+		}
+		break;
+	case VM_EXITCODE_INOUT:
+		c->io_done = true; /* io_buf holds the data */
+		break;
+	case VM_EXITCODE_RDMSR:
+	case VM_EXITCODE_WRMSR:
+		c->msr_done = true;
+		c->msr_value = vmexit->u.msr.value;
+		break;
+	default:
+		break;
+	}
+}
+
+int
+interp_exec_complete(struct interp_cpu *c, struct vm_exit *vmexit)
+{
+	struct vm_exit scratch;
+	int rc;
+
+	interp_take_results(c, vmexit);
+	if (!c->io_done && !c->msr_done && c->nmmio_done == 0)
+		return 0;
+	/* The re-execution ends the instruction; vmexit stays as it was. */
+	memset(&scratch, 0, sizeof(scratch));
+	c->exit = &scratch;
+	rc = step(c);
+	c->nmmio_stores = c->mmio_store_next = 0;
+	if (rc == INTERP_ERROR)
+		return EIO;
+	return 0;
+}

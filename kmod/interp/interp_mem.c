@@ -1,0 +1,371 @@
+/*
+ * Guest memory for the interp engine: guest-physical RAM slots, linear
+ * addresses through emul's page-table walker and segment checks, and
+ * MMIO, which turns an access into an exit to kmod and the monitor.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "interp.h"
+
+#define PAGE_SIZE 4096ULL
+
+static void
+mark_dirty(struct interp_slot *s, uint64_t gpa, size_t len)
+{
+	uint64_t first = (gpa - s->gpa) / PAGE_SIZE;
+	uint64_t last = (gpa + len - 1 - s->gpa) / PAGE_SIZE;
+
+	for (uint64_t p = first; p <= last; p++)
+		atomic_fetch_or_explicit(&s->dirty[p / 64], 1ULL << (p % 64),
+					 memory_order_relaxed);
+}
+
+uint8_t *
+interp_gpa_host(struct interp_vm *ivm, uint64_t gpa, size_t len, bool write)
+{
+	for (int i = 0; i < INTERP_MAX_SLOTS; i++) {
+		struct interp_slot *s = &ivm->slots[i];
+
+		if (!s->used || gpa < s->gpa || gpa - s->gpa >= s->len ||
+		    len > s->len - (gpa - s->gpa))
+			continue;
+		if (write) {
+			if (s->readonly)
+				return NULL;
+			if (s->dirty != NULL)
+				mark_dirty(s, gpa, len);
+		}
+		return s->host + (gpa - s->gpa);
+	}
+	return NULL;
+}
+
+/* The walker's view of guest memory: RAM only, no dirty marking (the
+ * walk's own A/D writes are marked from its result, see translate()). */
+static void *
+walk_map(void *arg, uint64_t gpa, size_t len)
+{
+	return interp_gpa_host(arg, gpa, len, false);
+}
+
+unsigned int
+interp_cpl(const struct interp_cpu *c)
+{
+	if (!(c->cr0 & CR0_PE))
+		return 0;
+	if (c->rflags & PSL_VM)
+		return 3;
+	return (c->seg[X86_R_SS - X86_R_ES].desc.access >> 5) & 3;
+}
+
+enum x86_seg_mode
+interp_seg_mode(const struct interp_cpu *c)
+{
+	return x86_seg_mode_of(c->cr0, c->cr4, c->efer, c->rflags,
+			       c->seg[X86_R_CS - X86_R_ES].desc.access);
+}
+
+enum x86_mode
+interp_code_mode(const struct interp_cpu *c)
+{
+	uint32_t cs = c->seg[X86_R_CS - X86_R_ES].desc.access;
+
+	if (!(c->cr0 & CR0_PE) || (c->rflags & PSL_VM))
+		return X86_MODE_16;
+	if ((c->efer & EFER_LMA) && (cs & X86_SEG_L))
+		return X86_MODE_64;
+	return (cs & X86_SEG_DB) ? X86_MODE_32 : X86_MODE_16;
+}
+
+void
+interp_paging(const struct interp_cpu *c, struct x86_paging *pg)
+{
+	*pg = (struct x86_paging){
+		.cr0 = c->cr0,
+		.cr3 = c->cr3,
+		.cr4 = c->cr4,
+		.efer = c->efer,
+		.cpl = interp_cpl(c),
+		.rflags_ac = (c->rflags & PSL_AC) != 0,
+		.maxphyaddr = c->maxphyaddr,
+		.no_page1gb = c->no_page1gb,
+	};
+}
+
+int
+interp_raise(struct interp_cpu *c, unsigned int vector, bool has_ec,
+	     uint32_t ec)
+{
+	c->exc = (struct interp_exc){ .vector = (uint8_t)vector,
+				      .has_ec = has_ec,
+				      .ec = ec };
+	return INTERP_FAULT;
+}
+
+int
+interp_raise_fault(struct interp_cpu *c, const struct x86_fault *f)
+{
+	interp_raise(c, f->vector, true, f->error_code);
+	c->exc.cr2 = f->cr2;
+	return INTERP_FAULT;
+}
+
+int
+interp_error(struct interp_cpu *c, const char *fmt, ...)
+{
+	struct vm_exit *e = c->exit;
+	va_list ap;
+
+	e->exitcode = VM_EXITCODE_ENGINE_ERROR;
+	e->u.error.reason = 0;
+	e->u.error.suberror = 0;
+	va_start(ap, fmt);
+	vsnprintf(e->u.error.msg, sizeof(e->u.error.msg), fmt, ap);
+	va_end(ap);
+	return INTERP_ERROR;
+}
+
+/*
+ * Linear -> physical for one access within a page.  The walker's own
+ * accessed/dirty-bit writes go to guest memory behind the dirty log's
+ * back, so the pages of entries it had to update are marked here.
+ */
+static int
+translate(struct interp_cpu *c, uint64_t gla, int access, uint64_t *gpa)
+{
+	struct x86_mem mem = { walk_map, c->ivm };
+	struct x86_paging pg;
+	struct x86_walk w;
+	int rc;
+
+	if (!(c->cr0 & CR0_PG)) {
+		*gpa = gla & 0xffffffffULL;
+		return INTERP_OK;
+	}
+	interp_paging(c, &pg);
+	rc = x86_walk(&pg, &mem, gla, access, &w);
+	if (rc > 0)
+		return interp_raise_fault(c, &w.fault);
+	if (rc < 0) {
+		char why[128];
+
+		x86_fault_format(&w.fault, why, sizeof(why));
+		return interp_error(c, "page walk of 0x%llx: %s",
+				    (unsigned long long)gla, why);
+	}
+	for (unsigned int i = 0; i < w.nent && !(access & X86_MEM_NOSIDE);
+	     i++) {
+		bool leaf = i + 1 == w.nent;
+		uint64_t pte = w.ent[i].pte;
+
+		if (!(pte & PG_A) ||
+		    (leaf && (access & X86_MEM_TYPE) == X86_MEM_WRITE &&
+		     !(pte & PG_M)))
+			interp_gpa_host(c->ivm, w.ent[i].gpa, 8, true);
+	}
+	*gpa = w.gpa;
+	return INTERP_OK;
+}
+
+/* The pieces of an access: at most one page boundary per 4 KiB. */
+#define MAX_PIECES 3
+
+struct piece {
+	uint64_t gpa;
+	size_t off, len;
+};
+
+static int
+translate_all(struct interp_cpu *c, uint64_t gla, size_t size, int access,
+	      struct piece *pc, int *npc)
+{
+	bool wrap32 = !(c->efer & EFER_LMA);
+	size_t done = 0;
+	int n = 0, rc;
+
+	while (done < size) {
+		size_t len = PAGE_SIZE - (gla & (PAGE_SIZE - 1));
+
+		if (len > size - done)
+			len = size - done;
+		if (n == MAX_PIECES)
+			return interp_error(c, "%zu-byte access too large",
+					    size);
+		rc = translate(c, gla, access, &pc[n].gpa);
+		if (rc != INTERP_OK)
+			return rc;
+		pc[n].off = done;
+		pc[n].len = len;
+		n++;
+		done += len;
+		gla += len;
+		if (wrap32)
+			gla &= 0xffffffffULL;
+	}
+	*npc = n;
+	return INTERP_OK;
+}
+
+/* MMIO pieces: naturally sized chunks of at most 8 bytes. */
+static size_t
+mmio_chunk(uint64_t gpa, size_t len)
+{
+	size_t n = 8;
+
+	while (n > len || (gpa & (n - 1)))
+		n >>= 1;
+	return n;
+}
+
+static int
+mmio_load(struct interp_cpu *c, uint64_t gpa, uint8_t *buf, size_t len)
+{
+	while (len > 0) {
+		size_t n = mmio_chunk(gpa, len);
+		struct interp_mmio_done *d;
+
+		if (c->mmio_used < c->nmmio_done) {
+			d = &c->mmio_done[c->mmio_used++];
+			if (d->gpa != gpa || d->bytes != n)
+				return interp_error(c,
+						    "MMIO load at 0x%llx (%zu "
+						    "bytes) re-executed "
+						    "as 0x%llx (%u bytes)",
+						    (unsigned long long)d->gpa,
+						    n, (unsigned long long)gpa,
+						    d->bytes);
+			memcpy(buf, &d->value, n);
+		} else {
+			if (c->nmmio_done == INTERP_MMIO_DONE_MAX)
+				return interp_error(c, "too many MMIO loads");
+			c->exit->exitcode = VM_EXITCODE_MMIO;
+			c->exit->u.mmio.gpa = gpa;
+			c->exit->u.mmio.bytes = (uint8_t)n;
+			c->exit->u.mmio.write = false;
+			c->exit->u.mmio.data = 0;
+			return INTERP_RESTART;
+		}
+		gpa += n;
+		buf += n;
+		len -= n;
+	}
+	return INTERP_OK;
+}
+
+static int
+mmio_store(struct interp_cpu *c, uint64_t gpa, const uint8_t *buf, size_t len)
+{
+	while (len > 0) {
+		size_t n = mmio_chunk(gpa, len);
+		struct interp_mmio_done *d;
+
+		if (c->nmmio_stores == INTERP_MMIO_STORES_MAX)
+			return interp_error(c, "too many MMIO stores");
+		d = &c->mmio_stores[c->nmmio_stores++];
+		d->gpa = gpa;
+		d->bytes = (uint8_t)n;
+		d->value = 0;
+		memcpy(&d->value, buf, n);
+		gpa += n;
+		buf += n;
+		len -= n;
+	}
+	return INTERP_OK;
+}
+
+int
+interp_lin_read(struct interp_cpu *c, uint64_t gla, void *buf, size_t size,
+		int access)
+{
+	struct piece pc[MAX_PIECES];
+	int n, rc;
+
+	rc = translate_all(c, gla, size, access, pc, &n);
+	for (int i = 0; i < n && rc == INTERP_OK; i++) {
+		uint8_t *dst = (uint8_t *)buf + pc[i].off;
+		uint8_t *h =
+		    interp_gpa_host(c->ivm, pc[i].gpa, pc[i].len, false);
+
+		if (h != NULL)
+			memcpy(dst, h, pc[i].len);
+		else if ((access & X86_MEM_TYPE) == X86_MEM_EXEC)
+			rc = interp_error(c,
+					  "instruction fetch from 0x%llx, "
+					  "which is not RAM",
+					  (unsigned long long)pc[i].gpa);
+		else
+			rc = mmio_load(c, pc[i].gpa, dst, pc[i].len);
+	}
+	return rc;
+}
+
+int
+interp_lin_write(struct interp_cpu *c, uint64_t gla, const void *buf,
+		 size_t size, int access)
+{
+	struct piece pc[MAX_PIECES];
+	int n, rc;
+
+	rc = translate_all(c, gla, size, access, pc, &n);
+	for (int i = 0; i < n && rc == INTERP_OK; i++) {
+		const uint8_t *src = (const uint8_t *)buf + pc[i].off;
+		uint8_t *h =
+		    interp_gpa_host(c->ivm, pc[i].gpa, pc[i].len, true);
+
+		if (h != NULL)
+			memcpy(h, src, pc[i].len);
+		else
+			rc = mmio_store(c, pc[i].gpa, src, pc[i].len);
+	}
+	return rc;
+}
+
+static int
+seg_linear(struct interp_cpu *c, unsigned int seg, uint64_t off,
+	   unsigned int asz, size_t size, int access, uint64_t *gla)
+{
+	struct x86_fault f;
+
+	if (x86_seg_linear(&c->seg[seg - X86_R_ES].desc, seg,
+			   interp_seg_mode(c), asz, off, size, access, gla,
+			   &f) != 0)
+		return interp_raise_fault(c, &f);
+	return INTERP_OK;
+}
+
+int
+interp_mem_read(struct interp_cpu *c, unsigned int seg, uint64_t off,
+		unsigned int asz, void *buf, size_t size, int access)
+{
+	uint64_t gla;
+	int rc = seg_linear(c, seg, off, asz, size, access, &gla);
+
+	return rc != INTERP_OK ? rc
+			       : interp_lin_read(c, gla, buf, size, access);
+}
+
+int
+interp_mem_write(struct interp_cpu *c, unsigned int seg, uint64_t off,
+		 unsigned int asz, const void *buf, size_t size, int access)
+{
+	uint64_t gla;
+	int rc = seg_linear(c, seg, off, asz, size, access, &gla);
+
+	return rc != INTERP_OK ? rc
+			       : interp_lin_write(c, gla, buf, size, access);
+}
+
+int
+interp_mem_probe(struct interp_cpu *c, unsigned int seg, uint64_t off,
+		 unsigned int asz, size_t size, int access)
+{
+	struct piece pc[MAX_PIECES];
+	uint64_t gla;
+	int n, rc = seg_linear(c, seg, off, asz, size, access, &gla);
+
+	if (rc != INTERP_OK)
+		return rc;
+	return translate_all(c, gla, size, access | X86_MEM_NOSIDE, pc, &n);
+}
