@@ -121,6 +121,27 @@ struct interp_mmio_done {
 #define INTERP_MMIO_DONE_MAX   8
 #define INTERP_MMIO_STORES_MAX 8
 
+/* A TLB entry (interp_mem.c): a linear page's guest-physical page. */
+struct interp_tlb_entry {
+	uint64_t tag; /* page number, privilege context, valid; 0: empty */
+	uint64_t gpa;
+};
+#define INTERP_TLB_SIZE 256
+
+/*
+ * The decoded-instruction cache (interp_exec.c), by guest-physical
+ * address.  An entry keeps the instruction's bytes and is used only while
+ * memory still holds them, so code written by the guest, DMA or a
+ * debugger is decoded again without any invalidation protocol.
+ */
+struct interp_dcache_entry {
+	uint64_t gpa; /* ~0: empty */
+	uint8_t mode, len;
+	uint8_t bytes[15];
+	struct x86_instr insn;
+};
+#define INTERP_DCACHE_SIZE 2048
+
 struct interp_cpu {
 	struct interp_vm *ivm;
 	struct vcpu *vcpu;
@@ -179,6 +200,11 @@ struct interp_cpu {
 	unsigned int maxphyaddr;
 	bool no_page1gb;
 
+	struct interp_dcache_entry *dcache; /* INTERP_DCACHE_SIZE */
+	struct x86_instr slow_insn;         /* one not from the cache */
+	/* The TLB per access type (read, write, fetch). */
+	struct interp_tlb_entry tlb[3][INTERP_TLB_SIZE];
+
 	_Atomic bool kicked;
 	uint64_t icount; /* instructions retired */
 };
@@ -189,6 +215,14 @@ struct interp_cpu {
  * slot, else NULL; 'write' refuses read-only slots and marks pages dirty. */
 uint8_t *interp_gpa_host(struct interp_vm *ivm, uint64_t gpa, size_t len,
 			 bool write);
+/* Forget cached translations: all (CR3, CR0/CR4/EFER paging bits, a
+ * full INVPCID) or one linear page (INVLPG). */
+void interp_tlb_flush(struct interp_cpu *c);
+void interp_tlb_flush_page(struct interp_cpu *c, uint64_t gla);
+/* Linear -> guest-physical for one access within a page (TLB, then the
+ * walker): INTERP_OK, INTERP_FAULT or INTERP_ERROR. */
+int interp_translate(struct interp_cpu *c, uint64_t gla, int access,
+		     uint64_t *gpa);
 /* The paging state now, for emul's walker. */
 void interp_paging(const struct interp_cpu *c, struct x86_paging *pg);
 /* Current privilege level (CS.DPL; SS.DPL in real-mode edge cases). */

@@ -107,6 +107,57 @@ fetch_decode(struct interp_cpu *c, struct x86_instr *insn, uint8_t *bytes)
 	}
 }
 
+/*
+ * The instruction at rip from the decoded-instruction cache, or decoded
+ * and cached.  Instructions that cross a page are not cached.
+ */
+static int
+fetch_cached(struct interp_cpu *c, const struct x86_instr **insnp,
+	     uint8_t *bytes)
+{
+	enum x86_mode mode = interp_code_mode(c);
+	const struct interp_seg *cs = &c->seg[X86_R_CS - X86_R_ES];
+	struct interp_dcache_entry *e;
+	uint64_t lin = c->rip, gpa;
+	const uint8_t *host;
+	int rc;
+
+	if (mode != X86_MODE_64)
+		lin = (cs->desc.base + c->rip) & 0xffffffffULL;
+	if (interp_translate(c, lin, X86_MEM_EXEC, &gpa) != INTERP_OK ||
+	    (host = interp_gpa_host(c->ivm, gpa, 1, false)) == NULL)
+		goto slow; /* the slow path raises what is due */
+	e = &c->dcache[(gpa ^ (gpa >> 11)) % INTERP_DCACHE_SIZE];
+	if (e->gpa == gpa && e->mode == mode &&
+	    (gpa & 0xfff) + e->len <= 4096 &&
+	    memcmp(host, e->bytes, e->len) == 0 &&
+	    (mode == X86_MODE_64 || c->rip + e->len - 1 <= cs->desc.limit)) {
+		memcpy(bytes, e->bytes, e->len);
+		*insnp = &e->insn;
+		return INTERP_OK;
+	}
+	rc = fetch_decode(c, &e->insn, bytes);
+	if (rc != INTERP_OK) {
+		e->gpa = ~0ULL;
+		return rc;
+	}
+	if ((gpa & 0xfff) + e->insn.length <= 4096) {
+		e->gpa = gpa;
+		e->mode = (uint8_t)mode;
+		e->len = e->insn.length;
+		memcpy(e->bytes, bytes, e->len);
+	} else {
+		e->gpa = ~0ULL;
+	}
+	*insnp = &e->insn;
+	return INTERP_OK;
+slow:
+	c->slow_insn = (struct x86_instr){ 0 };
+	rc = fetch_decode(c, &c->slow_insn, bytes);
+	*insnp = &c->slow_insn;
+	return rc;
+}
+
 /* ---- one instruction ------------------------------------------------ */
 
 static uint64_t
@@ -169,7 +220,7 @@ interp_store_pending(struct interp_cpu *c)
 static int
 step(struct interp_cpu *c)
 {
-	struct x86_instr insn;
+	const struct x86_instr *insn = NULL;
 	uint8_t bytes[15];
 	interp_op_fn fn;
 	bool shadow = c->intr_shadow;
@@ -177,21 +228,22 @@ step(struct interp_cpu *c)
 	int rc;
 
 	c->mmio_used = 0;
-	rc = fetch_decode(c, &insn, bytes);
+	rc = fetch_cached(c, &insn, bytes);
 	if (rc == INTERP_OK) {
-		c->next_rip = (c->rip + insn.length) & ip_mask(c);
-		fn = interp_dispatch[insn.mnem];
+		c->next_rip = (c->rip + insn->length) & ip_mask(c);
+		fn = interp_dispatch[insn->mnem];
 		if (fn == NULL) {
 			char text[96];
 
-			x86_format(&insn, c->rip, text, sizeof(text));
+			x86_format(insn, c->rip, text, sizeof(text));
 			rc = interp_error(c,
 					  "instruction '%s' is not implemented "
 					  "yet",
 					  text);
 		} else {
 			c->shadow_set = false;
-			rc = fn(c, &insn);
+			c->rflags &= ~PSL_RF;
+			rc = fn(c, insn);
 		}
 	}
 	switch (rc) {
@@ -203,22 +255,20 @@ step(struct interp_cpu *c)
 		c->io_done = c->msr_done = false;
 		/* STI / MOV SS block interrupts for one instruction. */
 		c->intr_shadow = c->shadow_set && !shadow;
-		if (c->rflags & PSL_RF)
-			c->rflags &= ~PSL_RF;
 		if (rc == INTERP_EXIT) {
-			exit_set_insn(c, start, &insn, bytes);
+			exit_set_insn(c, start, insn, bytes);
 			return INTERP_EXIT;
 		}
 		if (c->nmmio_stores > 0) {
 			exit_mmio_store(c);
-			exit_set_insn(c, start, &insn, bytes);
+			exit_set_insn(c, start, insn, bytes);
 			return INTERP_EXIT;
 		}
 		return INTERP_OK;
 	case INTERP_RESTART:
 		c->nmmio_stores = c->mmio_store_next = 0;
 		c->pending_restart = true;
-		exit_set_insn(c, start, &insn, bytes);
+		exit_set_insn(c, start, insn, bytes);
 		return INTERP_EXIT;
 	case INTERP_FAULT:
 		c->nmmio_stores = c->mmio_store_next = 0;

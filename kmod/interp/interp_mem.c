@@ -43,7 +43,7 @@ interp_gpa_host(struct interp_vm *ivm, uint64_t gpa, size_t len, bool write)
 }
 
 /* The walker's view of guest memory: RAM only, no dirty marking (the
- * walk's own A/D writes are marked from its result, see translate()). */
+ * walk's own A/D writes are marked from its result, see interp_translate()). */
 static void *
 walk_map(void *arg, uint64_t gpa, size_t len)
 {
@@ -132,17 +132,66 @@ interp_error(struct interp_cpu *c, const char *fmt, ...)
  * accessed/dirty-bit writes go to guest memory behind the dirty log's
  * back, so the pages of entries it had to update are marked here.
  */
-static int
-translate(struct interp_cpu *c, uint64_t gla, int access, uint64_t *gpa)
+/*
+ * The TLB: what a walk allowed, per kind of access (read, write, fetch)
+ * and per privilege context (user access, RFLAGS.AC, implicit supervisor
+ * access), so a hit gives the same answer the walk would have.  A write
+ * entry is only made after a write walk, when the dirty bit is set.  The
+ * guest keeps it coherent as on hardware: INVLPG, CR3 and the paging
+ * control bits flush it (interp_tlb_flush()).
+ */
+static uint64_t
+tlb_tag(const struct interp_cpu *c, uint64_t gla, int access)
+{
+	uint64_t ctx = (access & X86_MEM_IMPLICIT) ? 4
+		       : interp_cpl(c) == 3        ? 1
+						   : 0;
+
+	if (c->rflags & PSL_AC)
+		ctx |= 2;
+	return (gla >> 12) << 4 | ctx | 8; /* 8: valid */
+}
+
+void
+interp_tlb_flush(struct interp_cpu *c)
+{
+	memset(c->tlb, 0, sizeof(c->tlb));
+}
+
+void
+interp_tlb_flush_page(struct interp_cpu *c, uint64_t gla)
+{
+	for (int t = 0; t < 3; t++) {
+		struct interp_tlb_entry *e =
+		    &c->tlb[t][(gla >> 12) % INTERP_TLB_SIZE];
+
+		if ((e->tag >> 4) == (gla >> 12))
+			e->tag = 0;
+	}
+}
+
+int
+interp_translate(struct interp_cpu *c, uint64_t gla, int access, uint64_t *gpa)
 {
 	struct x86_mem mem = { walk_map, c->ivm };
+	int type = access & X86_MEM_TYPE;
+	struct interp_tlb_entry *e = NULL;
 	struct x86_paging pg;
 	struct x86_walk w;
+	uint64_t tag = 0;
 	int rc;
 
 	if (!(c->cr0 & CR0_PG)) {
 		*gpa = gla & 0xffffffffULL;
 		return INTERP_OK;
+	}
+	if (!(access & (X86_MEM_NOSIDE | X86_MEM_NOPERM)) && type < 3) {
+		tag = tlb_tag(c, gla, access);
+		e = &c->tlb[type][(gla >> 12) % INTERP_TLB_SIZE];
+		if (e->tag == tag) {
+			*gpa = e->gpa | (gla & 0xfff);
+			return INTERP_OK;
+		}
 	}
 	interp_paging(c, &pg);
 	rc = x86_walk(&pg, &mem, gla, access, &w);
@@ -166,6 +215,10 @@ translate(struct interp_cpu *c, uint64_t gla, int access, uint64_t *gpa)
 			interp_gpa_host(c->ivm, w.ent[i].gpa, 8, true);
 	}
 	*gpa = w.gpa;
+	if (e != NULL) {
+		e->tag = tag;
+		e->gpa = w.gpa & ~0xfffULL;
+	}
 	return INTERP_OK;
 }
 
@@ -193,7 +246,7 @@ translate_all(struct interp_cpu *c, uint64_t gla, size_t size, int access,
 		if (n == MAX_PIECES)
 			return interp_error(c, "%zu-byte access too large",
 					    size);
-		rc = translate(c, gla, access, &pc[n].gpa);
+		rc = interp_translate(c, gla, access, &pc[n].gpa);
 		if (rc != INTERP_OK)
 			return rc;
 		pc[n].off = done;

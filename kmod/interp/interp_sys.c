@@ -101,6 +101,7 @@ write_cr0(struct interp_cpu *c, uint64_t v)
 		c->efer &= ~EFER_LMA;
 	}
 	c->cr0 = v;
+	interp_tlb_flush(c);
 	return INTERP_OK;
 }
 
@@ -111,6 +112,7 @@ write_cr4(struct interp_cpu *c, uint64_t v)
 	    ((v & CR4_PCIDE) && !(c->cr4 & CR4_PCIDE) && (c->cr3 & 0xfff)))
 		return interp_gp0(c);
 	c->cr4 = v;
+	interp_tlb_flush(c);
 	return INTERP_OK;
 }
 
@@ -143,6 +145,7 @@ op_mov_cr(struct interp_cpu *c, const struct x86_instr *insn, bool to_cr)
 		    (v & ~(1ULL << 63)) >> c->maxphyaddr)
 			return interp_gp0(c);
 		c->cr3 = v & ~(1ULL << 63);
+		interp_tlb_flush(c);
 		return INTERP_OK;
 	case 4:
 		return write_cr4(c, v);
@@ -221,12 +224,39 @@ op_clts(struct interp_cpu *c, const struct x86_instr *insn)
 	return INTERP_OK;
 }
 
-/* INVLPG INVPCID WBINVD INVD: no TLB or cache to maintain (yet). */
+/* WBINVD INVD: no caches to maintain. */
 static int
 op_cpl0_nop(struct interp_cpu *c, const struct x86_instr *insn)
 {
 	(void)insn;
 	return cpl0(c) ? INTERP_OK : interp_gp0(c);
+}
+
+static int
+op_invlpg(struct interp_cpu *c, const struct x86_instr *insn)
+{
+	const struct x86_operand *m = &insn->ops[0];
+	uint64_t lin = interp_ea(c, insn, m);
+
+	if (m->type != X86_OPND_MEM)
+		return interp_ud(c);
+	if (!cpl0(c))
+		return interp_gp0(c);
+	if (!long_mode64(c) || m->seg == X86_R_FS || m->seg == X86_R_GS)
+		lin += c->seg[m->seg - X86_R_ES].desc.base;
+	interp_tlb_flush_page(c, long_mode64(c) ? lin : lin & 0xffffffffULL);
+	return INTERP_OK;
+}
+
+/* INVPCID: every kind flushes at least what it names; all is enough. */
+static int
+op_invpcid(struct interp_cpu *c, const struct x86_instr *insn)
+{
+	(void)insn;
+	if (!cpl0(c))
+		return interp_gp0(c);
+	interp_tlb_flush(c);
+	return INTERP_OK;
 }
 
 /* ---- descriptor tables ---------------------------------------------- */
@@ -366,6 +396,7 @@ write_efer(struct interp_cpu *c, uint64_t v)
 	if ((c->cr0 & CR0_PG) && ((v ^ c->efer) & EFER_LME))
 		return interp_gp0(c);
 	c->efer = (v & ~EFER_LMA) | (c->efer & EFER_LMA);
+	interp_tlb_flush(c);
 	return INTERP_OK;
 }
 
@@ -622,8 +653,8 @@ const struct interp_op interp_ops_sys[] = {
 	{ X86_M_LMSW, op_lmsw },
 	{ X86_M_SMSW, op_smsw },
 	{ X86_M_CLTS, op_clts },
-	{ X86_M_INVLPG, op_cpl0_nop },
-	{ X86_M_INVPCID, op_cpl0_nop },
+	{ X86_M_INVLPG, op_invlpg },
+	{ X86_M_INVPCID, op_invpcid },
 	{ X86_M_WBINVD, op_cpl0_nop },
 	{ X86_M_INVD, op_cpl0_nop },
 	{ X86_M_LGDT, op_lgdt },

@@ -153,6 +153,11 @@ interp_vcpu_init(void *cookie, struct vcpu *vcpu, int id, void **vcookiep)
 
 	if (c == NULL)
 		return ENOMEM;
+	c->dcache = calloc(INTERP_DCACHE_SIZE, sizeof(*c->dcache));
+	if (c->dcache == NULL) {
+		free(c);
+		return ENOMEM;
+	}
 	c->ivm = cookie;
 	c->vcpu = vcpu;
 	c->id = id;
@@ -164,7 +169,10 @@ interp_vcpu_init(void *cookie, struct vcpu *vcpu, int id, void **vcookiep)
 static void
 interp_vcpu_cleanup(void *vcookie)
 {
-	free(vcookie);
+	struct interp_cpu *c = vcookie;
+
+	free(c->dcache);
+	free(c);
 }
 
 static int
@@ -301,6 +309,8 @@ interp_setreg(void *vcookie, int reg, uint64_t val)
 		c->intr_shadow = val != 0;
 	else
 		return EINVAL;
+	/* Whatever changed, the cached translations may be stale. */
+	interp_tlb_flush(c);
 	return 0;
 }
 
@@ -421,7 +431,10 @@ interp_getmsr(void *vcookie, uint32_t msr, uint64_t *val)
 static int
 interp_setmsr(void *vcookie, uint32_t msr, uint64_t val)
 {
-	return interp_msr_set(vcookie, msr, val) == 0 ? 0 : EINVAL;
+	if (interp_msr_set(vcookie, msr, val) != 0)
+		return EINVAL;
+	interp_tlb_flush(vcookie); /* EFER's paging bits */
+	return 0;
 }
 
 static int
