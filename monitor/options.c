@@ -67,7 +67,7 @@ rhyve_usage(FILE *fp)
 	    "       --initrd: initrd, or multiboot module (config "
 	    "loader.initrd)\n"
 	    "       --cmdline: kernel command line (config loader.cmdline)\n"
-	    "       --engine: execution engine (config vm.engine; 'kvm')\n"
+	    "       --engine: execution engine (config vm.engine): kvm, interp\n"
 	    "       --record: record the run to a trace file (config "
 	    "record.file)\n"
 	    "       --replay: replay a recorded run; the VM comes from the "

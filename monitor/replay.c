@@ -59,13 +59,23 @@ rhyve_replay_open(void)
 		rhyve_warnx("--replay: %s", err);
 		return -1;
 	}
+	/* A trace replays on the engine that recorded it: exits differ. */
 	engine = trace_header_get(replay_reader, "trace.engine");
-	if (engine == NULL || strcmp(engine, "kvm") != 0) {
-		rhyve_warnx("--replay %s: recorded on engine '%s'; this rhyve "
-			    "replays kvm recordings",
-			    path, engine != NULL ? engine : "(none)");
+	if (engine == NULL) {
+		rhyve_warnx("--replay %s: the trace does not say which engine "
+			    "recorded it",
+			    path);
 		return -1;
 	}
+	if (get_config_value("vm.engine") != NULL &&
+	    strcmp(get_config_value("vm.engine"), engine) != 0) {
+		rhyve_warnx("--replay %s: recorded on engine '%s', which "
+			    "must replay it (not '%s')",
+			    path, engine, get_config_value("vm.engine"));
+		return -1;
+	}
+	if (set_config_value("vm.engine", engine) != 0)
+		return -1;
 	kv = trace_header(replay_reader, &n);
 	for (size_t i = 0; i < n; i++) {
 		const char *key = kv[i].key;

@@ -323,6 +323,17 @@ interp_exec(struct interp_cpu *c, struct vm_exit *vmexit, uint64_t budget)
 	int rc;
 
 	c->exit = vmexit;
+	/*
+	 * The instruction behind the last exit completes first, whatever is
+	 * pending (a kick, an interrupt), as KVM completes it on entry: an
+	 * exit never falls between its two executions.
+	 */
+	if (c->io_done || c->msr_done || c->nmmio_done > 0) {
+		rc = step(c);
+		if (rc != INTERP_OK)
+			goto out;
+		n++;
+	}
 	for (;;) {
 		if (!c->event.pending && c->nmi_queued && !c->nmi_blocked &&
 		    !c->intr_shadow) {
@@ -365,6 +376,7 @@ interp_exec(struct interp_cpu *c, struct vm_exit *vmexit, uint64_t budget)
 			break;
 		}
 	}
+out:
 	if (vmexit->exitcode != VM_EXITCODE_INOUT &&
 	    vmexit->exitcode != VM_EXITCODE_MMIO)
 		vmexit->rip = c->rip;
