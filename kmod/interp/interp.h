@@ -257,6 +257,16 @@ int interp_mem_write(struct interp_cpu *c, unsigned int seg, uint64_t off,
  * it: INTERP_OK or INTERP_FAULT. */
 int interp_mem_probe(struct interp_cpu *c, unsigned int seg, uint64_t off,
 		     unsigned int asz, size_t size, int access);
+/*
+ * For a locked read-modify-write (LOCK, XCHG with memory): the host
+ * address of the 'size' bytes at seg:off after the segment and paging
+ * checks of 'access' (a write: accessed and dirty bits set, the page
+ * marked dirty).  *hp is NULL when they are not RAM, not naturally
+ * aligned or not writable RAM: the caller then reads and writes them as
+ * usual (an MMIO or split lock is not atomic against other vCPUs).
+ */
+int interp_mem_host(struct interp_cpu *c, unsigned int seg, uint64_t off,
+		    unsigned int asz, size_t size, int access, void **hp);
 /* Raise an exception from a handler: always returns INTERP_FAULT. */
 int interp_raise(struct interp_cpu *c, unsigned int vector, bool has_ec,
 		 uint32_t ec);
@@ -303,6 +313,23 @@ int interp_stack_peek(struct interp_cpu *c, uint64_t off, uint64_t *val,
 		      unsigned int size);
 /* SP += delta with the stack width. */
 void interp_sp_add(struct interp_cpu *c, int64_t delta);
+
+/* interp_mem_host() for memory operand i, as a read-modify-write. */
+static inline int
+interp_opnd_host(struct interp_cpu *c, const struct x86_instr *insn, int i,
+		 void **hp)
+{
+	const struct x86_operand *op = &insn->ops[i];
+	int acc = op->seg == X86_R_SS ? X86_MEM_STACK : 0;
+
+	return interp_mem_host(c, op->seg, interp_ea(c, insn, op),
+			       insn->addrsize, op->size, acc | X86_MEM_WRITE,
+			       hp);
+}
+/* interp_alu.c: atomic load and compare-and-swap of 1, 2, 4 or 8 bytes
+ * at a host address interp_mem_host() gave; *old gets the value found. */
+uint64_t interp_host_load(const void *hp, unsigned int size);
+bool interp_host_cas(void *hp, unsigned int size, uint64_t *old, uint64_t val);
 
 /* Mask of the low 'size' bytes; sign bit of a 'size'-byte value. */
 static inline uint64_t

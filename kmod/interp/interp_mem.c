@@ -422,3 +422,26 @@ interp_mem_probe(struct interp_cpu *c, unsigned int seg, uint64_t off,
 		return rc;
 	return translate_all(c, gla, size, access | X86_MEM_NOSIDE, pc, &n);
 }
+
+int
+interp_mem_host(struct interp_cpu *c, unsigned int seg, uint64_t off,
+		unsigned int asz, size_t size, int access, void **hp)
+{
+	uint64_t gla, gpa;
+	int rc;
+
+	*hp = NULL;
+	rc = seg_linear(c, seg, off, asz, size, access, &gla);
+	if (rc != INTERP_OK)
+		return rc;
+	/* Naturally aligned: within a page, and no host split lock. */
+	if ((gla & (size - 1)) != 0)
+		return INTERP_OK;
+	rc = interp_translate(c, gla, access, &gpa);
+	if (rc != INTERP_OK)
+		return rc;
+	*hp = interp_gpa_host(c->ivm, gpa, size, true);
+	if (((uintptr_t)*hp & (size - 1)) != 0)
+		*hp = NULL;
+	return INTERP_OK;
+}
