@@ -674,12 +674,13 @@ const char *
 vm_reg_name(int reg)
 {
 	static const char *const names[VM_REG_LAST] = {
-		"rax",    "rbx", "rcx",  "rdx",  "rsi",  "rdi",         "rbp",
-		"r8",     "r9",  "r10",  "r11",  "r12",  "r13",         "r14",
-		"r15",    "cr0", "cr3",  "cr4",  "dr7",  "rsp",         "rip",
-		"rflags", "es",  "cs",   "ss",   "ds",   "fs",          "gs",
-		"ldtr",   "tr",  "idtr", "gdtr", "efer", "cr2",         "cr8",
-		"dr0",    "dr1", "dr2",  "dr3",  "dr6",  "intr_shadow",
+		"rax",  "rbx",  "rcx",  "rdx",    "rsi",         "rdi",
+		"rbp",  "r8",   "r9",   "r10",    "r11",         "r12",
+		"r13",  "r14",  "r15",  "cr0",    "cr3",         "cr4",
+		"dr7",  "rsp",  "rip",  "rflags", "es",          "cs",
+		"ss",   "ds",   "fs",   "gs",     "ldtr",        "tr",
+		"idtr", "gdtr", "efer", "cr2",    "cr8",         "dr0",
+		"dr1",  "dr2",  "dr3",  "dr6",    "intr_shadow", "icount",
 	};
 
 	if (reg < 0 || reg >= VM_REG_LAST)

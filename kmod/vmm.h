@@ -67,6 +67,12 @@ enum vm_reg_name {
 	VM_REG_GUEST_DR3,
 	VM_REG_GUEST_DR6,
 	VM_REG_GUEST_INTR_SHADOW,
+	/*
+	 * Instructions the vCPU has retired, on engines that count them
+	 * (interp; kvm: EINVAL).  Recorded with the registers, it pins an
+	 * asynchronous exit to its exact instruction.
+	 */
+	VM_REG_ICOUNT,
 	VM_REG_LAST
 };
 
@@ -282,6 +288,12 @@ struct vm_guest_debug {
 	bool singlestep;
 	uint64_t dr[4];
 	uint64_t dr7;
+	/*
+	 * Engines that count instructions (VM_REG_ICOUNT): when the count
+	 * reaches stop_icount (0: never), stop before the next instruction
+	 * with VM_EXITCODE_DEBUG, dr6 0.  Independent of 'enable'.
+	 */
+	uint64_t stop_icount;
 };
 int vm_set_guest_debug(struct vcpu *vcpu, const struct vm_guest_debug *dbg);
 /*

@@ -263,7 +263,7 @@ static const int ckpt_scalar_regs[] = {
 	VM_REG_GUEST_CR4,         VM_REG_GUEST_CR8, VM_REG_GUEST_EFER,
 	VM_REG_GUEST_DR0,         VM_REG_GUEST_DR1, VM_REG_GUEST_DR2,
 	VM_REG_GUEST_DR3,         VM_REG_GUEST_DR6, VM_REG_GUEST_DR7,
-	VM_REG_GUEST_INTR_SHADOW,
+	VM_REG_GUEST_INTR_SHADOW, VM_REG_ICOUNT,
 };
 
 static const uint32_t ckpt_msrs[] = {

@@ -7,7 +7,9 @@
  *   - performs the recorded injections at the recorded exit index,
  *   - reaches a recorded asynchronous exit (a kick: no instruction caused
  *     it) by running to its rip under a hardware breakpoint and comparing
- *     the full register state at every hit,
+ *     the full register state at every hit -- or, where the engine counts
+ *     instructions (interp: VM_REG_ICOUNT in the recorded registers), by
+ *     stopping at exactly that count and comparing once,
  *   - compares every checkpoint register by register and page by page.
  * Devices keep seeing writes (that is how the console reproduces the
  * guest's output) but nothing they decide reaches the guest.  The first
@@ -36,6 +38,9 @@ struct replay_target {
 	bool valid;
 	uint64_t index; /* of its EXIT event */
 	uint64_t rip, linear;
+	/* Engines that count instructions recorded the exact count. */
+	bool has_icount;
+	uint64_t icount;
 	uint32_t nregs;
 	struct trace_reg regs[VM_STATE_MAX_REGS];
 };
@@ -771,7 +776,11 @@ arm(struct vcpu *vcpu, bool bp, bool step)
 	struct vm_guest_debug dbg = { .enable = bp || step,
 				      .singlestep = step };
 
-	if (bp) {
+	if (bp && rp->target.has_icount) {
+		/* The engine stops at the recorded instruction count. */
+		dbg.enable = step;
+		dbg.stop_icount = rp->target.icount;
+	} else if (bp) {
 		dbg.dr[0] = rp->target.linear;
 		dbg.dr7 = DR7_L0;
 	}
@@ -804,9 +813,15 @@ take_target(struct vcpu *vcpu, struct trace_event *ev)
 	memcpy(t->regs, ev->u.regs.regs, t->nregs * sizeof(t->regs[0]));
 	consume(rp);
 	t->linear = t->rip;
-	for (uint32_t i = 0; i < t->nregs; i++)
+	t->has_icount = false;
+	for (uint32_t i = 0; i < t->nregs; i++) {
 		if (t->regs[i].id == TRACE_REG_SEG_BASE(VM_REG_GUEST_CS))
 			t->linear = t->rip + t->regs[i].value;
+		if (t->regs[i].id == VM_REG_ICOUNT) {
+			t->has_icount = true;
+			t->icount = t->regs[i].value;
+		}
+	}
 	t->valid = true;
 	rp->target_diff[0] = '\0';
 	return 0;
@@ -974,6 +989,11 @@ vm_replay_filter(struct vcpu *vcpu, struct vm_exit *vmexit)
 	if (rp->target_diff[0] == '\0')
 		regs_match(vcpu, rp->target.regs, rp->target.nregs,
 			   rp->target_diff, sizeof(rp->target_diff));
+	/* At the recorded instruction count, a difference is divergence. */
+	if (rp->target.has_icount) {
+		arm(vcpu, false, false);
+		return 0;
+	}
 	if (rp->stepping) {
 		/* Stepped over the breakpoint's instruction: put it back. */
 		arm(vcpu, true, false);

@@ -353,6 +353,12 @@ interp_exec(struct interp_cpu *c, struct vm_exit *vmexit, uint64_t budget)
 			vmexit->exitcode = VM_EXITCODE_BOGUS;
 			break;
 		}
+		/* A replay reaching an asynchronous exit: exactly here. */
+		if (c->icount == c->debug.stop_icount && c->icount != 0) {
+			vmexit->exitcode = VM_EXITCODE_DEBUG;
+			vmexit->u.debug.dr6 = 0;
+			break;
+		}
 		if ((dr6 = exec_breakpoint(c)) != 0) {
 			vmexit->exitcode = VM_EXITCODE_DEBUG;
 			vmexit->u.debug.dr6 = dr6;

@@ -287,6 +287,8 @@ interp_getreg(void *vcookie, int reg, uint64_t *val)
 		*val = interp_rflags(c);
 	else if (reg == VM_REG_GUEST_INTR_SHADOW)
 		*val = c->intr_shadow;
+	else if (reg == VM_REG_ICOUNT)
+		*val = c->icount;
 	else
 		return EINVAL;
 	return 0;
@@ -307,6 +309,8 @@ interp_setreg(void *vcookie, int reg, uint64_t val)
 		interp_set_rflags(c, val);
 	else if (reg == VM_REG_GUEST_INTR_SHADOW)
 		c->intr_shadow = val != 0;
+	else if (reg == VM_REG_ICOUNT)
+		c->icount = val;
 	else
 		return EINVAL;
 	/* Whatever changed, the cached translations may be stale. */
