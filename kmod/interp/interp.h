@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "vmm_impl.h"
 #include "x86.h"
@@ -392,16 +393,100 @@ struct interp_op {
  * Each file's instructions, ended by { 0, NULL }; interp_exec.c builds
  * the dispatch table from them.  A mnemonic may appear once only.
  */
-extern const struct interp_op interp_ops_alu[];    /* interp_alu.c */
-extern const struct interp_op interp_ops_shift[];  /* interp_shift.c */
-extern const struct interp_op interp_ops_muldiv[]; /* interp_muldiv.c */
-extern const struct interp_op interp_ops_bit[];    /* interp_bit.c */
-extern const struct interp_op interp_ops_string[]; /* interp_string.c */
-extern const struct interp_op interp_ops_data[];   /* interp_data.c */
-extern const struct interp_op interp_ops_ctl[];    /* interp_ctl.c */
-extern const struct interp_op interp_ops_sys[];    /* interp_sys.c */
-extern const struct interp_op interp_ops_io[];     /* interp_io.c */
-extern const struct interp_op interp_ops_intr[];   /* interp_intr.c */
+extern const struct interp_op interp_ops_alu[];      /* interp_alu.c */
+extern const struct interp_op interp_ops_shift[];    /* interp_shift.c */
+extern const struct interp_op interp_ops_muldiv[];   /* interp_muldiv.c */
+extern const struct interp_op interp_ops_bit[];      /* interp_bit.c */
+extern const struct interp_op interp_ops_string[];   /* interp_string.c */
+extern const struct interp_op interp_ops_data[];     /* interp_data.c */
+extern const struct interp_op interp_ops_ctl[];      /* interp_ctl.c */
+extern const struct interp_op interp_ops_sys[];      /* interp_sys.c */
+extern const struct interp_op interp_ops_io[];       /* interp_io.c */
+extern const struct interp_op interp_ops_intr[];     /* interp_intr.c */
+extern const struct interp_op interp_ops_fpu[];      /* interp_fpu.c */
+extern const struct interp_op interp_ops_sse_move[]; /* interp_sse_move.c */
+extern const struct interp_op interp_ops_sse_int[];  /* interp_sse_int.c */
+extern const struct interp_op interp_ops_sse_fp[];   /* interp_sse_fp.c */
+
+/* ---- interp_fpu.c: x87, MMX and SSE state ------------------------- */
+
+/*
+ * An XMM register or a 128-bit memory operand.  MMX registers are the
+ * low 8 bytes of the x87 registers' significands (c->fpu.st[], which
+ * holds ST(i) relative to TOP as FXSAVE does: MMi is physical register
+ * i, st[(i - TOP) & 7]; MMX instructions set TOP to 0).
+ */
+union interp_xmm {
+	uint8_t b[16];
+	uint16_t w[8];
+	uint32_t d[4];
+	uint64_t q[2];
+};
+
+/* MXCSR bits */
+#define INTERP_MXCSR_FLAGS 0x3fu /* IE DE ZE OE UE PE */
+#define INTERP_MXCSR_DAZ   0x40u
+#define INTERP_MXCSR_MASKS 0x1f80u /* IM DM ZM OM UM PM */
+#define INTERP_MXCSR_RC    0x6000u
+#define INTERP_MXCSR_FZ    0x8000u
+#define INTERP_MXCSR_MASK  0xffffu /* the bits MXCSR has (FXSAVE's mask) */
+
+/* The checks before an SSE instruction (CR0.EM, CR4.OSFXSR: #UD; CR0.TS:
+ * #NM); before an MMX instruction (EM: #UD, TS: #NM, a pending x87
+ * exception: #MF); before an x87 instruction (EM or TS: #NM, and for
+ * the waiting ones a pending unmasked exception: #MF). */
+int interp_sse_check(struct interp_cpu *c);
+int interp_mmx_check(struct interp_cpu *c);
+int interp_x87_check(struct interp_cpu *c, bool waiting);
+/* An MMX instruction's effect on the x87 state: TOP = 0, every
+ * register valid (after interp_mmx_check). */
+void interp_mmx_enter(struct interp_cpu *c);
+uint64_t interp_mmx_get(const struct interp_cpu *c, unsigned int reg);
+void interp_mmx_set(struct interp_cpu *c, unsigned int reg, uint64_t val);
+/* x87 TOP (FSW bits 13:11). */
+static inline unsigned int
+interp_fpu_top(const struct interp_cpu *c)
+{
+	return (c->fpu.fsw >> 11) & 7;
+}
+/* Move TOP, keeping the physical registers (st[] is relative to TOP). */
+void interp_fpu_set_top(struct interp_cpu *c, unsigned int top);
+/* FSW.ES and B from the exception flags and the control word's masks. */
+void interp_fpu_update_es(struct interp_cpu *c);
+/* Operand i of an SSE/MMX instruction as 16 bytes: an XMM register, an
+ * MMX or general register (zero-extended), or op->size bytes of memory
+ * (zero-extended).  Legacy SSE requires 16-byte memory operands to be
+ * aligned (#GP(0)) but for the unaligned moves. */
+int interp_simd_read(struct interp_cpu *c, const struct x86_instr *insn, int i,
+		     union interp_xmm *v);
+/* Write operand i: an XMM register (all 16 bytes), an MMX register (low
+ * 8), a general register (op->size with the width rules), or op->size
+ * bytes of memory. */
+int interp_simd_write(struct interp_cpu *c, const struct x86_instr *insn, int i,
+		      const union interp_xmm *v);
+/* Memory operand i's alignment to 'align' bytes (#GP(0) if not). */
+int interp_simd_align(struct interp_cpu *c, const struct x86_instr *insn, int i,
+		      unsigned int align);
+/* XMM register n (0-15). */
+static inline void
+interp_xmm_get(const struct interp_cpu *c, unsigned int n, union interp_xmm *v)
+{
+	memcpy(v, c->fpu.xmm[n & 15], 16);
+}
+
+static inline void
+interp_xmm_set(struct interp_cpu *c, unsigned int n, const union interp_xmm *v)
+{
+	memcpy(c->fpu.xmm[n & 15], v, 16);
+}
+/* SSE floating point runs on the host's SSE unit (the same IEEE
+ * operations, so bit-exact): interp_sse_fp_begin() loads the guest's
+ * rounding, DAZ and FZ with every exception masked and returns the host
+ * MXCSR; interp_sse_fp_end() restores it and folds the exceptions the
+ * operation raised into the guest's MXCSR, or raises #XM (#UD without
+ * CR4.OSXMMEXCPT) for an unmasked one (then the caller writes nothing). */
+uint32_t interp_sse_fp_begin(const struct interp_cpu *c);
+int interp_sse_fp_end(struct interp_cpu *c, uint32_t host_mxcsr);
 
 /* ---- vmm_interp.c: the engine ---------------------------------------- */
 

@@ -15,9 +15,11 @@ static interp_op_fn interp_dispatch[X86_M_COUNT];
 static pthread_once_t interp_dispatch_once = PTHREAD_ONCE_INIT;
 
 static const struct interp_op *const interp_tables[] = {
-	interp_ops_data, interp_ops_ctl,    interp_ops_sys,   interp_ops_io,
-	interp_ops_intr, interp_ops_alu,    interp_ops_shift, interp_ops_muldiv,
-	interp_ops_bit,  interp_ops_string,
+	interp_ops_data,    interp_ops_ctl,    interp_ops_sys,
+	interp_ops_io,      interp_ops_intr,   interp_ops_alu,
+	interp_ops_shift,   interp_ops_muldiv, interp_ops_bit,
+	interp_ops_string,  interp_ops_fpu,    interp_ops_sse_move,
+	interp_ops_sse_int, interp_ops_sse_fp,
 };
 
 static void

@@ -1,0 +1,523 @@
+/*
+ * The x87, MMX and SSE state of the interp engine: the CR0/CR4 checks
+ * every such instruction makes first, MMX registers inside the x87
+ * stack, SIMD operands, the host SSE unit as the guest's (MXCSR), and
+ * the state instructions: FXSAVE/FXRSTOR, LDMXCSR/STMXCSR, FNINIT,
+ * FNSTCW/FLDCW, FNSTSW, FNCLEX, FWAIT, EMMS.
+ *
+ * The state is c->fpu, struct vm_fpu in FXSAVE's layout, what
+ * vm_get_fpu(), checkpoints and the gdb stub see; nothing is cached
+ * beside it.
+ */
+#include "interp.h"
+
+#define FSW_ES  0x0080u /* error summary */
+#define FSW_B   0x8000u /* busy: mirrors ES */
+#define FSW_EXC 0x003fu /* IE DE ZE OE UE PE */
+#define FSW_SF  0x0040u /* stack fault */
+
+#define VEC_NM  7
+#define VEC_MF  16
+#define VEC_XM  19
+
+int
+interp_sse_check(struct interp_cpu *c)
+{
+	/* EM or no OSFXSR: #UD, then TS: #NM (SDM vol. 2, "SIMD
+	 * floating-point exceptions" and the #UD conditions of each SSE
+	 * instruction). */
+	if ((c->cr0 & CR0_EM) || !(c->cr4 & CR4_OSFXSR))
+		return interp_ud(c);
+	if (c->cr0 & CR0_TS)
+		return interp_raise(c, VEC_NM, false, 0);
+	return INTERP_OK;
+}
+
+int
+interp_mmx_check(struct interp_cpu *c)
+{
+	if (c->cr0 & CR0_EM)
+		return interp_ud(c);
+	if (c->cr0 & CR0_TS)
+		return interp_raise(c, VEC_NM, false, 0);
+	if (c->fpu.fsw & FSW_ES)
+		return interp_raise(c, VEC_MF, false, 0);
+	return INTERP_OK;
+}
+
+int
+interp_x87_check(struct interp_cpu *c, bool waiting)
+{
+	if (c->cr0 & (CR0_EM | CR0_TS))
+		return interp_raise(c, VEC_NM, false, 0);
+	if (waiting && (c->fpu.fsw & FSW_ES))
+		return interp_raise(c, VEC_MF, false, 0);
+	return INTERP_OK;
+}
+
+void
+interp_fpu_set_top(struct interp_cpu *c, unsigned int top)
+{
+	unsigned int old = interp_fpu_top(c);
+	uint8_t phys[8][16];
+
+	if (old == (top & 7))
+		return;
+	/* st[] is relative to TOP: physical register p is st[(p - TOP) & 7]. */
+	for (unsigned int i = 0; i < 8; i++)
+		memcpy(phys[(old + i) & 7], c->fpu.st[i], 16);
+	for (unsigned int i = 0; i < 8; i++)
+		memcpy(c->fpu.st[i], phys[(top + i) & 7], 16);
+	c->fpu.fsw = (uint16_t)((c->fpu.fsw & ~0x3800u) | ((top & 7) << 11));
+}
+
+void
+interp_mmx_enter(struct interp_cpu *c)
+{
+	interp_fpu_set_top(c, 0);
+	c->fpu.ftw = 0xff;
+}
+
+uint64_t
+interp_mmx_get(const struct interp_cpu *c, unsigned int reg)
+{
+	uint64_t v;
+
+	/* MMi is physical register i, wherever TOP is now. */
+	memcpy(&v, c->fpu.st[(reg - X86_R_MM0 - interp_fpu_top(c)) & 7], 8);
+	return v;
+}
+
+void
+interp_mmx_set(struct interp_cpu *c, unsigned int reg, uint64_t val)
+{
+	uint8_t *st = c->fpu.st[(reg - X86_R_MM0 - interp_fpu_top(c)) & 7];
+
+	/* An MMX write sets the exponent to all ones (a NaN as x87 sees it). */
+	memcpy(st, &val, 8);
+	st[8] = st[9] = 0xff;
+}
+
+/* ---- operands ------------------------------------------------------- */
+
+static int
+simd_access(const struct x86_operand *op, int type)
+{
+	return op->seg == X86_R_SS ? (type | X86_MEM_STACK) : type;
+}
+
+int
+interp_simd_align(struct interp_cpu *c, const struct x86_instr *insn, int i,
+		  unsigned int align)
+{
+	const struct x86_operand *op = &insn->ops[i];
+	uint64_t lin = interp_ea(c, insn, op);
+
+	if (interp_code_mode(c) != X86_MODE_64 || op->seg >= X86_R_FS)
+		lin += c->seg[op->seg - X86_R_ES].desc.base;
+	if (lin & (align - 1))
+		return interp_gp0(c);
+	return INTERP_OK;
+}
+
+/* Legacy SSE: a 16-byte memory operand must be aligned but for these. */
+static bool
+simd_unaligned_ok(unsigned int mnem)
+{
+	switch (mnem) {
+	case X86_M_MOVUPS:
+	case X86_M_MOVUPD:
+	case X86_M_MOVDQU:
+	case X86_M_LDDQU:
+	case X86_M_PCMPESTRI:
+	case X86_M_PCMPESTRM:
+	case X86_M_PCMPISTRI:
+	case X86_M_PCMPISTRM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+int
+interp_simd_read(struct interp_cpu *c, const struct x86_instr *insn, int i,
+		 union interp_xmm *v)
+{
+	const struct x86_operand *op = &insn->ops[i];
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	switch (op->type) {
+	case X86_OPND_REG:
+		switch (x86_reg_class(op->reg)) {
+		case X86_RC_XMM:
+			interp_xmm_get(c, op->reg - X86_R_XMM0, v);
+			break;
+		case X86_RC_MMX:
+			v->q[0] = interp_mmx_get(c, op->reg);
+			break;
+		default:
+			v->q[0] = interp_reg_read(c, op->reg);
+			break;
+		}
+		return INTERP_OK;
+	case X86_OPND_MEM:
+		if (op->size > 16)
+			return interp_error(c, "%s: %u-byte SIMD operand",
+					    x86_mnem_name(insn->mnem),
+					    op->size);
+		if (op->size == 16 && !simd_unaligned_ok(insn->mnem) &&
+		    (rc = interp_simd_align(c, insn, i, 16)) != INTERP_OK)
+			return rc;
+		return interp_mem_read(c, op->seg, interp_ea(c, insn, op),
+				       insn->addrsize, v, op->size,
+				       simd_access(op, X86_MEM_READ));
+	case X86_OPND_IMM:
+		v->q[0] = (uint64_t)op->imm;
+		return INTERP_OK;
+	default:
+		return interp_error(c, "operand %d of %s is missing", i,
+				    x86_mnem_name(insn->mnem));
+	}
+}
+
+int
+interp_simd_write(struct interp_cpu *c, const struct x86_instr *insn, int i,
+		  const union interp_xmm *v)
+{
+	const struct x86_operand *op = &insn->ops[i];
+	int rc;
+
+	switch (op->type) {
+	case X86_OPND_REG:
+		switch (x86_reg_class(op->reg)) {
+		case X86_RC_XMM:
+			interp_xmm_set(c, op->reg - X86_R_XMM0, v);
+			return INTERP_OK;
+		case X86_RC_MMX:
+			interp_mmx_set(c, op->reg, v->q[0]);
+			return INTERP_OK;
+		case X86_RC_GPR8:
+		case X86_RC_GPR16:
+		case X86_RC_GPR32:
+		case X86_RC_GPR64:
+			interp_reg_write(c, op->reg, v->q[0]);
+			return INTERP_OK;
+		default:
+			break;
+		}
+		break;
+	case X86_OPND_MEM:
+		if (op->size > 16)
+			break;
+		if (op->size == 16 && !simd_unaligned_ok(insn->mnem) &&
+		    (rc = interp_simd_align(c, insn, i, 16)) != INTERP_OK)
+			return rc;
+		return interp_mem_write(c, op->seg, interp_ea(c, insn, op),
+					insn->addrsize, v, op->size,
+					simd_access(op, X86_MEM_WRITE));
+	default:
+		break;
+	}
+	return interp_error(c, "%s writes a bad operand %d",
+			    x86_mnem_name(insn->mnem), i);
+}
+
+/* ---- the host's SSE unit -------------------------------------------- */
+
+static inline uint32_t
+host_stmxcsr(void)
+{
+	uint32_t m;
+
+	__asm__ volatile("stmxcsr %0" : "=m"(m));
+	return m;
+}
+
+static inline void
+host_ldmxcsr(uint32_t m)
+{
+	__asm__ volatile("ldmxcsr %0" : : "m"(m));
+}
+
+uint32_t
+interp_sse_fp_begin(const struct interp_cpu *c)
+{
+	uint32_t host = host_stmxcsr();
+
+	host_ldmxcsr((c->fpu.mxcsr &
+		      (INTERP_MXCSR_DAZ | INTERP_MXCSR_RC | INTERP_MXCSR_FZ)) |
+		     INTERP_MXCSR_MASKS);
+	return host;
+}
+
+int
+interp_sse_fp_end(struct interp_cpu *c, uint32_t host_mxcsr)
+{
+	uint32_t flags = host_stmxcsr() & INTERP_MXCSR_FLAGS;
+	uint32_t unmasked = flags & ~(c->fpu.mxcsr >> 7);
+	/* Invalid, denormal and divide-by-zero are found before the
+	 * operation; when one of them is unmasked the CPU does not go on
+	 * to find overflow, underflow or precision (SDM vol. 1 11.5.2). */
+	uint32_t pre = flags & 0x7;
+
+	host_ldmxcsr(host_mxcsr);
+	if (unmasked == 0) {
+		c->fpu.mxcsr |= flags;
+		return INTERP_OK;
+	}
+	c->fpu.mxcsr |= (unmasked & pre) ? pre : flags;
+	if (!(c->cr4 & CR4_OSXMMEXCPT))
+		return interp_ud(c);
+	return interp_raise(c, VEC_XM, false, 0);
+}
+
+/* ---- state instructions --------------------------------------------- */
+
+/* FSW.ES and B: whether an exception is pending unmasked. */
+void
+interp_fpu_update_es(struct interp_cpu *c)
+{
+	uint16_t fsw = c->fpu.fsw & ~(FSW_ES | FSW_B);
+
+	if (fsw & FSW_EXC & ~c->fpu.fcw)
+		fsw |= FSW_ES | FSW_B;
+	c->fpu.fsw = fsw;
+}
+
+static void
+put16(uint8_t *p, uint16_t v)
+{
+	memcpy(p, &v, 2);
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/* FXSAVE's image: the 64-bit format with REX.W (64-bit FIP/FDP), else
+ * 32-bit offsets with FCS/FDS, which rhyve does not keep (stored 0, as
+ * CPUs that deprecate them do).  XMM8-15 exist in 64-bit mode only. */
+static int
+op_fxsave(struct interp_cpu *c, const struct x86_instr *insn)
+{
+	const struct x86_operand *m = &insn->ops[0];
+	bool mode64 = interp_code_mode(c) == X86_MODE_64;
+	bool rexw = insn->opsize == 8;
+	uint8_t img[416];
+	int rc;
+
+	if (m->type != X86_OPND_MEM)
+		return interp_ud(c);
+	if (c->cr0 & (CR0_EM | CR0_TS))
+		return interp_raise(c, VEC_NM, false, 0);
+	if ((rc = interp_simd_align(c, insn, 0, 16)) != INTERP_OK)
+		return rc;
+	memset(img, 0, sizeof(img));
+	put16(img, c->fpu.fcw);
+	put16(img + 2, c->fpu.fsw);
+	img[4] = c->fpu.ftw;
+	put16(img + 6, c->fpu.fop);
+	if (rexw) {
+		memcpy(img + 8, &c->fpu.fip, 8);
+		memcpy(img + 16, &c->fpu.fdp, 8);
+	} else {
+		put32(img + 8, (uint32_t)c->fpu.fip);
+		put32(img + 16, (uint32_t)c->fpu.fdp);
+	}
+	put32(img + 24, c->fpu.mxcsr);
+	put32(img + 28, INTERP_MXCSR_MASK);
+	for (int i = 0; i < 8; i++)
+		memcpy(img + 32 + 16 * i, c->fpu.st[i], 10);
+	memcpy(img + 160, c->fpu.xmm, (mode64 ? 16 : 8) * 16);
+	return interp_mem_write(c, m->seg, interp_ea(c, insn, m),
+				insn->addrsize, img, mode64 ? 416 : 288,
+				simd_access(m, X86_MEM_WRITE));
+}
+
+static int
+op_fxrstor(struct interp_cpu *c, const struct x86_instr *insn)
+{
+	const struct x86_operand *m = &insn->ops[0];
+	bool mode64 = interp_code_mode(c) == X86_MODE_64;
+	bool rexw = insn->opsize == 8;
+	uint8_t img[416];
+	uint32_t mxcsr;
+	int rc;
+
+	if (m->type != X86_OPND_MEM)
+		return interp_ud(c);
+	if (c->cr0 & (CR0_EM | CR0_TS))
+		return interp_raise(c, VEC_NM, false, 0);
+	if ((rc = interp_simd_align(c, insn, 0, 16)) != INTERP_OK)
+		return rc;
+	rc = interp_mem_read(c, m->seg, interp_ea(c, insn, m), insn->addrsize,
+			     img, mode64 ? 416 : 288,
+			     simd_access(m, X86_MEM_READ));
+	if (rc != INTERP_OK)
+		return rc;
+	mxcsr = get32(img + 24);
+	if (mxcsr & ~INTERP_MXCSR_MASK)
+		return interp_gp0(c);
+	memcpy(&c->fpu.fcw, img, 2);
+	memcpy(&c->fpu.fsw, img + 2, 2);
+	/* As FLDCW: bit 6 reads 1, 7 and 13-15 read 0; ES and B follow
+	 * from the flags and masks loaded. */
+	c->fpu.fcw = (uint16_t)((c->fpu.fcw & 0x1f3f) | 0x40);
+	interp_fpu_update_es(c);
+	c->fpu.ftw = img[4];
+	memcpy(&c->fpu.fop, img + 6, 2);
+	c->fpu.fop &= 0x7ff;
+	if (rexw) {
+		memcpy(&c->fpu.fip, img + 8, 8);
+		memcpy(&c->fpu.fdp, img + 16, 8);
+	} else {
+		c->fpu.fip = get32(img + 8);
+		c->fpu.fdp = get32(img + 16);
+	}
+	c->fpu.mxcsr = mxcsr;
+	for (int i = 0; i < 8; i++) {
+		memset(c->fpu.st[i], 0, 16);
+		memcpy(c->fpu.st[i], img + 32 + 16 * i, 10);
+	}
+	memcpy(c->fpu.xmm, img + 160, (mode64 ? 16 : 8) * 16);
+	return INTERP_OK;
+}
+
+static int
+op_ldmxcsr(struct interp_cpu *c, const struct x86_instr *insn)
+{
+	uint64_t v;
+	int rc;
+
+	if ((rc = interp_sse_check(c)) != INTERP_OK ||
+	    (rc = interp_opnd_read(c, insn, 0, &v)) != INTERP_OK)
+		return rc;
+	if (v & ~(uint64_t)INTERP_MXCSR_MASK)
+		return interp_gp0(c);
+	c->fpu.mxcsr = (uint32_t)v;
+	return INTERP_OK;
+}
+
+static int
+op_stmxcsr(struct interp_cpu *c, const struct x86_instr *insn)
+{
+	int rc;
+
+	if ((rc = interp_sse_check(c)) != INTERP_OK)
+		return rc;
+	return interp_opnd_write(c, insn, 0, c->fpu.mxcsr);
+}
+
+static int
+op_fninit(struct interp_cpu *c, const struct x86_instr *insn)
+{
+	int rc;
+
+	(void)insn;
+	if ((rc = interp_x87_check(c, false)) != INTERP_OK)
+		return rc;
+	/* The registers keep their contents; TOP = 0 without rotating
+	 * them is what FNINIT does to the physical stack, so rotate. */
+	interp_fpu_set_top(c, 0);
+	c->fpu.fcw = 0x37f;
+	c->fpu.fsw = 0;
+	c->fpu.ftw = 0;
+	c->fpu.fop = 0;
+	c->fpu.fip = c->fpu.fdp = 0;
+	return INTERP_OK;
+}
+
+static int
+op_fnstcw(struct interp_cpu *c, const struct x86_instr *insn)
+{
+	int rc;
+
+	if ((rc = interp_x87_check(c, false)) != INTERP_OK)
+		return rc;
+	return interp_opnd_write(c, insn, 0, c->fpu.fcw);
+}
+
+static int
+op_fldcw(struct interp_cpu *c, const struct x86_instr *insn)
+{
+	uint64_t v;
+	int rc;
+
+	if ((rc = interp_x87_check(c, false)) != INTERP_OK ||
+	    (rc = interp_opnd_read(c, insn, 0, &v)) != INTERP_OK)
+		return rc;
+	/* Bit 6 reads as 1, bits 7 and 13-15 as 0. */
+	c->fpu.fcw = (uint16_t)((v & 0x1f3f) | 0x40);
+	interp_fpu_update_es(c);
+	return INTERP_OK;
+}
+
+static int
+op_fnstsw(struct interp_cpu *c, const struct x86_instr *insn)
+{
+	int rc;
+
+	if ((rc = interp_x87_check(c, false)) != INTERP_OK)
+		return rc;
+	return interp_opnd_write(c, insn, 0, c->fpu.fsw);
+}
+
+static int
+op_fnclex(struct interp_cpu *c, const struct x86_instr *insn)
+{
+	int rc;
+
+	(void)insn;
+	if ((rc = interp_x87_check(c, false)) != INTERP_OK)
+		return rc;
+	c->fpu.fsw &= (uint16_t) ~(FSW_EXC | FSW_SF | FSW_ES | FSW_B);
+	return INTERP_OK;
+}
+
+static int
+op_fwait(struct interp_cpu *c, const struct x86_instr *insn)
+{
+	(void)insn;
+	/* WAIT faults #NM only with MP and TS (SDM vol. 3A table 2-2). */
+	if ((c->cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS))
+		return interp_raise(c, VEC_NM, false, 0);
+	if (c->fpu.fsw & FSW_ES)
+		return interp_raise(c, VEC_MF, false, 0);
+	return INTERP_OK;
+}
+
+static int
+op_emms(struct interp_cpu *c, const struct x86_instr *insn)
+{
+	int rc;
+
+	(void)insn;
+	if ((rc = interp_mmx_check(c)) != INTERP_OK)
+		return rc;
+	/* Like every MMX instruction it sets TOP to 0 (then all empty). */
+	interp_mmx_enter(c);
+	c->fpu.ftw = 0;
+	return INTERP_OK;
+}
+
+const struct interp_op interp_ops_fpu[] = {
+	{ X86_M_FXSAVE, op_fxsave },   { X86_M_FXSAVE64, op_fxsave },
+	{ X86_M_FXRSTOR, op_fxrstor }, { X86_M_FXRSTOR64, op_fxrstor },
+	{ X86_M_LDMXCSR, op_ldmxcsr }, { X86_M_STMXCSR, op_stmxcsr },
+	{ X86_M_FNINIT, op_fninit },   { X86_M_FNSTCW, op_fnstcw },
+	{ X86_M_FLDCW, op_fldcw },     { X86_M_FNSTSW, op_fnstsw },
+	{ X86_M_FNCLEX, op_fnclex },   { X86_M_FWAIT, op_fwait },
+	{ X86_M_EMMS, op_emms },       { 0, NULL },
+};

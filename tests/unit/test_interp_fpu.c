@@ -1,0 +1,1054 @@
+/*
+ * The interp engine's x87/MMX/SSE instructions against the host CPU:
+ * every instruction form runs natively (assembled into an executable
+ * buffer between an FXRSTOR/FXSAVE prologue and epilogue) and in the
+ * interpreter (a hand-built 64-bit vCPU with one RAM slot) from the
+ * same random state -- NaNs, infinities, denormals, zeros, integer
+ * extremes, every rounding mode, DAZ and FZ -- and the XMM, x87/MMX,
+ * MXCSR, FSW/FTW, general registers, EFLAGS and memory must agree bit
+ * for bit.  Directed tests cover what the host cannot show without
+ * faulting: the CR0/CR4 checks, alignment, FXSAVE/FXRSTOR, unmasked
+ * SIMD exceptions (#XM/#UD).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "cunit.h"
+#include "interp/interp.h"
+
+/* ---- the state both sides start from and end in --------------------- */
+
+struct state {
+	uint8_t fx[512] __attribute__((aligned(16))); /* FXSAVE64 image */
+	uint64_t gpr[16];
+	uint64_t rflags;
+};
+
+#define OFF_GPR    512
+#define OFF_RFLAGS (512 + 16 * 8)
+
+#define MEM_SIZE   512
+/* Guest layout (identity-mapped 4 MiB, 2 MiB pages). */
+#define G_PML4  0x1000
+#define G_PDPT  0x2000
+#define G_PD    0x3000
+#define G_IDT   0x4000
+#define G_VEC   0x5000 /* HLT at G_VEC + 16 * vector */
+#define G_GDT   0x6000
+#define G_CODE  0x10000
+#define G_DATA  0x20000
+#define G_STACK 0x80000
+#define G_RAM   (4u << 20)
+
+static uint8_t *guest;
+static struct interp_vm ivm;
+static struct interp_cpu *cpu;
+static uint8_t *natcode;
+static uint8_t natmem[MEM_SIZE] __attribute__((aligned(64)));
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t
+rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+static void
+guest_setup(void)
+{
+	guest = aligned_alloc(1 << 21, G_RAM);
+	CU_ASSERT_FATAL(guest != NULL);
+	memset(guest, 0, G_RAM);
+	put64(guest + G_PML4, G_PDPT | 3);
+	put64(guest + G_PDPT, G_PD | 3);
+	put64(guest + G_PD, 0 | 0x83);
+	put64(guest + G_PD + 8, (2u << 20) | 0x83);
+	/* GDT: null, 64-bit code 0x08, data 0x10. */
+	put64(guest + G_GDT + 8, 0x00209a0000000000ULL);
+	put64(guest + G_GDT + 16, 0x0000920000000000ULL);
+	for (int v = 0; v < 32; v++) {
+		uint64_t h = G_VEC + 16 * v;
+		uint8_t *g = guest + G_IDT + 16 * v;
+
+		put64(g, (h & 0xffff) | (0x08ULL << 16) | (0x8eULL << 40) |
+			     ((h >> 16 & 0xffff) << 48));
+		put64(g + 8, h >> 32);
+		guest[h] = 0xf4; /* HLT */
+	}
+	ivm.slots[0] = (struct interp_slot){
+		.used = true, .gpa = 0, .len = G_RAM, .host = guest
+	};
+	interp_exec_init();
+	natcode = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CU_ASSERT_FATAL(natcode != MAP_FAILED);
+	cpu = calloc(1, sizeof(*cpu));
+	CU_ASSERT_FATAL(cpu != NULL);
+}
+
+/* A fresh 64-bit CPL0 vCPU with SSE enabled. */
+static void
+cpu_reset(void)
+{
+	const uint32_t code = 0x9b | SEG_ACC_L | SEG_ACC_G;
+	const uint32_t data = 0x93 | SEG_ACC_DB | SEG_ACC_G;
+
+	static struct interp_dcache_entry *dcache;
+
+	if (dcache == NULL)
+		dcache = calloc(INTERP_DCACHE_SIZE, sizeof(*dcache));
+	CU_ASSERT_FATAL(dcache != NULL);
+	for (int i = 0; i < INTERP_DCACHE_SIZE; i++)
+		dcache[i].gpa = ~0ULL; /* empty */
+	memset(cpu, 0, sizeof(*cpu));
+	cpu->dcache = dcache;
+	cpu->ivm = &ivm;
+	cpu->cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_PG;
+	cpu->cr3 = G_PML4;
+	cpu->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+	cpu->efer = EFER_LME | EFER_LMA;
+	cpu->rflags = PSL_1;
+	cpu->maxphyaddr = 40;
+	for (int i = 0; i < 6; i++)
+		cpu->seg[i] =
+		    (struct interp_seg){ 0x10, { 0, 0xffffffff, data } };
+	cpu->seg[X86_R_CS - X86_R_ES] =
+	    (struct interp_seg){ 0x08, { 0, 0xffffffff, code } };
+	cpu->gdtr = (struct x86_segdesc){ G_GDT, 23, 0 };
+	cpu->idtr = (struct x86_segdesc){ G_IDT, 32 * 16 - 1, 0 };
+	cpu->fpu.fcw = 0x37f;
+	cpu->fpu.mxcsr = 0x1f80;
+	interp_tlb_flush(cpu);
+}
+
+/* Run the bytes at G_CODE (followed by HLT) in the interpreter: -1 if
+ * it completed, else the vector it raised; -2 on an engine error. */
+static int
+interp_run_code(const uint8_t *code, size_t len, char *err, size_t errlen)
+{
+	struct vm_exit e;
+
+	memcpy(guest + G_CODE, code, len);
+	guest[G_CODE + len] = 0xf4;
+	cpu->rip = G_CODE;
+	cpu->gpr[4] = G_STACK;
+	memset(&e, 0, sizeof(e));
+	interp_exec(cpu, &e, 16);
+	if (e.exitcode != VM_EXITCODE_HLT) {
+		snprintf(err, errlen, "exit %d: %s", e.exitcode,
+			 e.exitcode == VM_EXITCODE_ENGINE_ERROR ? e.u.error.msg
+								: "");
+		return -2;
+	}
+	if (cpu->rip == G_CODE + len + 1)
+		return -1;
+	if (cpu->rip >= G_VEC + 1 && cpu->rip < G_VEC + 32 * 16)
+		return (int)((cpu->rip - G_VEC - 1) / 16);
+	snprintf(err, errlen, "halted at 0x%llx", (unsigned long long)cpu->rip);
+	return -2;
+}
+
+/* FXSAVE64 image <-> the vCPU's state. */
+static void
+state_to_cpu(const struct state *s)
+{
+	const uint8_t *fx = s->fx;
+
+	memcpy(&cpu->fpu.fcw, fx, 2);
+	memcpy(&cpu->fpu.fsw, fx + 2, 2);
+	cpu->fpu.ftw = fx[4];
+	memcpy(&cpu->fpu.mxcsr, fx + 24, 4);
+	for (int i = 0; i < 8; i++) {
+		memset(cpu->fpu.st[i], 0, 16);
+		memcpy(cpu->fpu.st[i], fx + 32 + 16 * i, 10);
+	}
+	memcpy(cpu->fpu.xmm, fx + 160, 256);
+	memcpy(cpu->gpr, s->gpr, sizeof(s->gpr));
+	interp_set_rflags(cpu, s->rflags);
+}
+
+static void
+cpu_to_state(struct state *s)
+{
+	uint8_t *fx = s->fx;
+
+	memset(fx, 0, 512);
+	memcpy(fx, &cpu->fpu.fcw, 2);
+	memcpy(fx + 2, &cpu->fpu.fsw, 2);
+	fx[4] = cpu->fpu.ftw;
+	memcpy(fx + 24, &cpu->fpu.mxcsr, 4);
+	for (int i = 0; i < 8; i++)
+		memcpy(fx + 32 + 16 * i, cpu->fpu.st[i], 10);
+	memcpy(fx + 160, cpu->fpu.xmm, 256);
+	memcpy(s->gpr, cpu->gpr, sizeof(s->gpr));
+	s->rflags = interp_rflags(cpu);
+}
+
+/* ---- native execution ----------------------------------------------- */
+
+static size_t
+emit(uint8_t *p, size_t n, const char *hex)
+{
+	unsigned int v;
+
+	while (*hex) {
+		if (*hex == ' ') {
+			hex++;
+			continue;
+		}
+		sscanf(hex, "%2x", &v);
+		p[n++] = (uint8_t)v;
+		hex += 2;
+	}
+	return n;
+}
+
+static size_t
+emit32(uint8_t *p, size_t n, uint32_t v)
+{
+	memcpy(p + n, &v, 4);
+	return n + 4;
+}
+
+/* mov reg, [rdi + off] (load) or mov [rdi + off], reg (store). */
+static size_t
+emit_mov(uint8_t *p, size_t n, int reg, uint32_t off, bool store)
+{
+	p[n++] = (uint8_t)(0x48 | (reg >= 8 ? 4 : 0));
+	p[n++] = store ? 0x89 : 0x8b;
+	p[n++] = (uint8_t)(0x87 | ((reg & 7) << 3));
+	return emit32(p, n, off);
+}
+
+typedef void (*natfn)(struct state *);
+
+static void
+native_run(struct state *s, const uint8_t *insn, size_t len)
+{
+	uint8_t *p = natcode;
+	size_t n = 0;
+
+	n = emit(p, n, "53 55 4154 4155 4156 4157 57"); /* save, push rdi */
+	n = emit(p, n, "480fae0f");                     /* fxrstor64 [rdi] */
+	n = emit(p, n, "ffb7");                         /* push [rdi+rfl] */
+	n = emit32(p, n, OFF_RFLAGS);
+	n = emit(p, n, "9d"); /* popfq */
+	for (int r = 0; r < 16; r++)
+		if (r != 4 && r != 7)
+			n = emit_mov(p, n, r, OFF_GPR + 8 * r, false);
+	n = emit_mov(p, n, 7, OFF_GPR + 8 * 7, false);
+	memcpy(p + n, insn, len);
+	n += len;
+	n = emit(p, n, "48873c24"); /* xchg rdi, [rsp] */
+	for (int r = 0; r < 16; r++)
+		if (r != 4 && r != 7)
+			n = emit_mov(p, n, r, OFF_GPR + 8 * r, true);
+	n = emit(p, n, "9c 58"); /* pushfq; pop rax */
+	n = emit_mov(p, n, 0, OFF_RFLAGS, true);
+	n = emit(p, n, "58"); /* pop rax: the instruction's rdi */
+	n = emit_mov(p, n, 0, OFF_GPR + 8 * 7, true);
+	n = emit(p, n, "480fae07"); /* fxsave64 [rdi] */
+	emit(p, n, "415f 415e 415d 415c 5d 5b c3");
+	((natfn)(void *)natcode)(s);
+}
+
+/* ---- random operands ------------------------------------------------ */
+
+static uint32_t
+rnd_f32(void)
+{
+	static const uint32_t special[] = {
+		0x00000000, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000,
+		0xffc00000, 0x7f800001, 0x7fa00000, 0x00000001, 0x807fffff,
+		0x00400000, 0x3f800000, 0xbf800000, 0x7f7fffff, 0x00800000,
+		0x4f000000, 0xcf000000, 0x5f000000, 0xdf000000, 0x3f000000,
+		0x4effffff, 0x3fc00000, 0x40490fdb, 0x4b800000,
+	};
+
+	switch (rnd() % 4) {
+	case 0:
+		return special[rnd() % (sizeof(special) / sizeof(special[0]))];
+	case 1: /* an ordinary number of moderate size */
+		return (uint32_t)((rnd() & 0x807fffff) |
+				  ((uint64_t)(100 + rnd() % 56) << 23));
+	default:
+		return (uint32_t)rnd();
+	}
+}
+
+static uint64_t
+rnd_f64(void)
+{
+	static const uint64_t special[] = {
+		0,
+		1ULL << 63,
+		0x7ff0000000000000ULL,
+		0xfff0000000000000ULL,
+		0x7ff8000000000000ULL,
+		0x7ff0000000000001ULL,
+		0x7ff4000000000000ULL,
+		1,
+		0x800fffffffffffffULL,
+		0x3ff0000000000000ULL,
+		0xbff0000000000000ULL,
+		0x7fefffffffffffffULL,
+		0x0010000000000000ULL,
+		0x41e0000000000000ULL,
+		0xc1e0000000000000ULL,
+		0x43e0000000000000ULL,
+		0xc3e0000000000000ULL,
+		0x3fe0000000000000ULL,
+		0x41dfffffffffffffULL,
+		0x3ff8000000000000ULL,
+		0x47efffffe0000000ULL,
+		0x36a0000000000000ULL,
+	};
+
+	switch (rnd() % 4) {
+	case 0:
+		return special[rnd() % (sizeof(special) / sizeof(special[0]))];
+	case 1:
+		return (rnd() & 0x800fffffffffffffULL) |
+		       ((uint64_t)(0x3c0 + rnd() % 0x80) << 52);
+	default:
+		return rnd();
+	}
+}
+
+static void
+rnd_vec(uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t v;
+
+		switch (rnd() % 4) {
+		case 0:
+			v = rnd_f32() | (uint64_t)rnd_f32() << 32;
+			break;
+		case 1:
+			v = rnd_f64();
+			break;
+		case 2: /* small integers, extremes */
+			v = rnd() % 5 == 0 ? 0x8000000080000000ULL
+					   : (rnd() & 0x000f00ff00ff000fULL);
+			break;
+		default:
+			v = rnd();
+			break;
+		}
+		memcpy(p + i, &v, len - i < 8 ? len - i : 8);
+	}
+}
+
+static void
+rnd_state(struct state *s, bool x87_random)
+{
+	memset(s, 0, sizeof(*s));
+	rnd_vec(s->fx + 160, 256);
+	for (int i = 0; i < 8; i++) {
+		rnd_vec(s->fx + 32 + 16 * i, 10);
+		memset(s->fx + 32 + 16 * i + 10, 0, 6);
+	}
+	s->fx[0] = 0x7f;
+	s->fx[1] = 0x03;
+	if (x87_random) {
+		uint16_t fsw = (uint16_t)((rnd() & 7) << 11);
+
+		memcpy(s->fx + 2, &fsw, 2);
+		s->fx[4] = (uint8_t)rnd();
+	}
+	/* MXCSR: masked, random flags, rounding, DAZ, FZ. */
+	{
+		uint32_t m = 0x1f80 | (uint32_t)(rnd() & 0xe07f);
+
+		if (rnd() % 2)
+			m &= ~0x3fu;
+		memcpy(s->fx + 24, &m, 4);
+	}
+	for (int i = 0; i < 16; i++)
+		s->gpr[i] = rnd() % 3 == 0
+				? (uint64_t)(int64_t)(int32_t)rnd_f32()
+			    : rnd() % 2 ? rnd_f64()
+					: rnd();
+	s->rflags = 0x202 | (rnd() & 0x8d5);
+}
+
+/* ---- instruction forms ---------------------------------------------- */
+
+/*
+ * A form: the bytes before ModRM (prefixes, 0F maps, opcode; "W" for
+ * REX.W), and flags: register form only (R), memory form only (M), an
+ * imm8 (I), /digit in the reg field (the /n flag), GPR operands in reg
+ * or rm (G: no registers 4 or 3 there), rdi as the memory pointer (D).
+ */
+struct form {
+	const char *name;
+	const char *op;
+	const char *flags;
+	int digit; /* -1: ModRM.reg is a register */
+};
+
+#define F(name, op, flags)                                                     \
+	{                                                                      \
+		name, op, flags, -1                                            \
+	}
+#define FD(name, op, flags, d)                                                 \
+	{                                                                      \
+		name, op, flags, d                                             \
+	}
+
+static const struct form forms[] = {
+	/* moves */
+	F("movaps", "0f28", ""),
+	F("movaps st", "0f29", "M"),
+	F("movups", "0f10", ""),
+	F("movups st", "0f11", "M"),
+	F("movapd", "660f28", ""),
+	F("movapd st", "660f29", "M"),
+	F("movupd", "660f10", ""),
+	F("movupd st", "660f11", "M"),
+	F("movdqa", "660f6f", ""),
+	F("movdqa st", "660f7f", ""),
+	F("movdqu", "f30f6f", ""),
+	F("movdqu st", "f30f7f", ""),
+	F("lddqu", "f20ff0", "M"),
+	F("movntps", "0f2b", "M"),
+	F("movntpd", "660f2b", "M"),
+	F("movntdq", "660fe7", "M"),
+	F("movntq", "0fe7", "M"),
+	F("movss", "f30f10", ""),
+	F("movss st", "f30f11", "M"),
+	F("movsd", "f20f10", ""),
+	F("movsd st", "f20f11", "M"),
+	F("movlps/movhlps", "0f12", ""),
+	F("movlps st", "0f13", "M"),
+	F("movlpd", "660f12", "M"),
+	F("movlpd st", "660f13", "M"),
+	F("movhps/movlhps", "0f16", ""),
+	F("movhps st", "0f17", "M"),
+	F("movhpd", "660f16", "M"),
+	F("movhpd st", "660f17", "M"),
+	F("movddup", "f20f12", ""),
+	F("movsldup", "f30f12", ""),
+	F("movshdup", "f30f16", ""),
+	F("movd x,r/m", "660f6e", "G"),
+	F("movq x,r/m", "66W0f6e", "G"),
+	F("movd r/m,x", "660f7e", "G"),
+	F("movq r/m,x", "66W0f7e", "G"),
+	F("movq x,x/m", "f30f7e", ""),
+	F("movq x/m,x", "660fd6", ""),
+	F("movd mm,r/m", "0f6e", "G"),
+	F("movq mm,r/m", "W0f6e", "G"),
+	F("movd r/m,mm", "0f7e", "G"),
+	F("movq r/m,mm", "W0f7e", "G"),
+	F("movq mm,mm/m", "0f6f", ""),
+	F("movq mm/m,mm", "0f7f", ""),
+	F("movq2dq", "f30fd6", "R"),
+	F("movdq2q", "f20fd6", "R"),
+	F("movmskps", "0f50", "RG"),
+	F("movmskpd", "660f50", "RG"),
+	F("pmovmskb x", "660fd7", "RG"),
+	F("pmovmskb mm", "0fd7", "RG"),
+	F("pinsrw x", "660fc4", "IG"),
+	F("pinsrw mm", "0fc4", "IG"),
+	F("pextrw x", "660fc5", "RIG"),
+	F("pextrw mm", "0fc5", "RIG"),
+	F("pextrw m", "660f3a15", "IG"),
+	F("pextrb", "660f3a14", "IG"),
+	F("pextrd", "660f3a16", "IG"),
+	F("pextrq", "66W0f3a16", "IG"),
+	F("extractps", "660f3a17", "IG"),
+	F("pinsrb", "660f3a20", "IG"),
+	F("pinsrd", "660f3a22", "IG"),
+	F("pinsrq", "66W0f3a22", "IG"),
+	F("maskmovdqu", "660ff7", "RD"),
+	F("maskmovq", "0ff7", "RD"),
+	F("movnti", "0fc3", "MG"),
+	F("movnti q", "W0fc3", "MG"),
+	/* integer, MMX and SSE forms */
+	F("punpcklbw", "0f60", "X"),
+	F("punpcklwd", "0f61", "X"),
+	F("punpckldq", "0f62", "X"),
+	F("packsswb", "0f63", "X"),
+	F("pcmpgtb", "0f64", "X"),
+	F("pcmpgtw", "0f65", "X"),
+	F("pcmpgtd", "0f66", "X"),
+	F("packuswb", "0f67", "X"),
+	F("punpckhbw", "0f68", "X"),
+	F("punpckhwd", "0f69", "X"),
+	F("punpckhdq", "0f6a", "X"),
+	F("packssdw", "0f6b", "X"),
+	F("punpcklqdq", "660f6c", ""),
+	F("punpckhqdq", "660f6d", ""),
+	F("pshufd", "660f70", "I"),
+	F("pshufhw", "f30f70", "I"),
+	F("pshuflw", "f20f70", "I"),
+	F("pshufw", "0f70", "I"),
+	FD("psrlw i", "0f71", "XRI", 2),
+	FD("psraw i", "0f71", "XRI", 4),
+	FD("psllw i", "0f71", "XRI", 6),
+	FD("psrld i", "0f72", "XRI", 2),
+	FD("psrad i", "0f72", "XRI", 4),
+	FD("pslld i", "0f72", "XRI", 6),
+	FD("psrlq i", "0f73", "XRI", 2),
+	FD("psllq i", "0f73", "XRI", 6),
+	FD("psrldq", "660f73", "RI", 3),
+	FD("pslldq", "660f73", "RI", 7),
+	F("pcmpeqb", "0f74", "X"),
+	F("pcmpeqw", "0f75", "X"),
+	F("pcmpeqd", "0f76", "X"),
+	F("psrlw", "0fd1", "X"),
+	F("psrld", "0fd2", "X"),
+	F("psrlq", "0fd3", "X"),
+	F("paddq", "0fd4", "X"),
+	F("pmullw", "0fd5", "X"),
+	F("psubusb", "0fd8", "X"),
+	F("psubusw", "0fd9", "X"),
+	F("pminub", "0fda", "X"),
+	F("pand", "0fdb", "X"),
+	F("paddusb", "0fdc", "X"),
+	F("paddusw", "0fdd", "X"),
+	F("pmaxub", "0fde", "X"),
+	F("pandn", "0fdf", "X"),
+	F("pavgb", "0fe0", "X"),
+	F("psraw", "0fe1", "X"),
+	F("psrad", "0fe2", "X"),
+	F("pavgw", "0fe3", "X"),
+	F("pmulhuw", "0fe4", "X"),
+	F("pmulhw", "0fe5", "X"),
+	F("psubsb", "0fe8", "X"),
+	F("psubsw", "0fe9", "X"),
+	F("pminsw", "0fea", "X"),
+	F("por", "0feb", "X"),
+	F("paddsb", "0fec", "X"),
+	F("paddsw", "0fed", "X"),
+	F("pmaxsw", "0fee", "X"),
+	F("pxor", "0fef", "X"),
+	F("psllw", "0ff1", "X"),
+	F("pslld", "0ff2", "X"),
+	F("psllq", "0ff3", "X"),
+	F("pmuludq", "0ff4", "X"),
+	F("pmaddwd", "0ff5", "X"),
+	F("psadbw", "0ff6", "X"),
+	F("psubb", "0ff8", "X"),
+	F("psubw", "0ff9", "X"),
+	F("psubd", "0ffa", "X"),
+	F("psubq", "0ffb", "X"),
+	F("paddb", "0ffc", "X"),
+	F("paddw", "0ffd", "X"),
+	F("paddd", "0ffe", "X"),
+	/* SSSE3 */
+	F("pshufb", "0f3800", "X"),
+	F("phaddw", "0f3801", "X"),
+	F("phaddd", "0f3802", "X"),
+	F("phaddsw", "0f3803", "X"),
+	F("pmaddubsw", "0f3804", "X"),
+	F("phsubw", "0f3805", "X"),
+	F("phsubd", "0f3806", "X"),
+	F("phsubsw", "0f3807", "X"),
+	F("psignb", "0f3808", "X"),
+	F("psignw", "0f3809", "X"),
+	F("psignd", "0f380a", "X"),
+	F("pmulhrsw", "0f380b", "X"),
+	F("pabsb", "0f381c", "X"),
+	F("pabsw", "0f381d", "X"),
+	F("pabsd", "0f381e", "X"),
+	F("palignr", "0f3a0f", "XI"),
+	/* SSE4.1 / 4.2 integer */
+	F("pblendvb", "660f3810", ""),
+	F("blendvps", "660f3814", ""),
+	F("blendvpd", "660f3815", ""),
+	F("ptest", "660f3817", ""),
+	F("pmovsxbw", "660f3820", ""),
+	F("pmovsxbd", "660f3821", ""),
+	F("pmovsxbq", "660f3822", ""),
+	F("pmovsxwd", "660f3823", ""),
+	F("pmovsxwq", "660f3824", ""),
+	F("pmovsxdq", "660f3825", ""),
+	F("pmuldq", "660f3828", ""),
+	F("pcmpeqq", "660f3829", ""),
+	F("packusdw", "660f382b", ""),
+	F("pmovzxbw", "660f3830", ""),
+	F("pmovzxbd", "660f3831", ""),
+	F("pmovzxbq", "660f3832", ""),
+	F("pmovzxwd", "660f3833", ""),
+	F("pmovzxwq", "660f3834", ""),
+	F("pmovzxdq", "660f3835", ""),
+	F("pcmpgtq", "660f3837", ""),
+	F("pminsb", "660f3838", ""),
+	F("pminsd", "660f3839", ""),
+	F("pminuw", "660f383a", ""),
+	F("pminud", "660f383b", ""),
+	F("pmaxsb", "660f383c", ""),
+	F("pmaxsd", "660f383d", ""),
+	F("pmaxuw", "660f383e", ""),
+	F("pmaxud", "660f383f", ""),
+	F("pmulld", "660f3840", ""),
+	F("phminposuw", "660f3841", ""),
+	F("blendps", "660f3a0c", "I"),
+	F("blendpd", "660f3a0d", "I"),
+	F("pblendw", "660f3a0e", "I"),
+	/* floating-point bitwise, unpack, shuffle */
+	F("andps", "0f54", "P"),
+	F("andnps", "0f55", "P"),
+	F("orps", "0f56", "P"),
+	F("xorps", "0f57", "P"),
+	F("unpcklps", "0f14", "P"),
+	F("unpckhps", "0f15", "P"),
+	F("shufps", "0fc6", "PI"),
+	/* floating point: the four prefixes */
+	F("sqrt", "0f51", "S"),
+	F("rsqrt", "0f52", "Q"),
+	F("rcp", "0f53", "Q"),
+	F("add", "0f58", "S"),
+	F("mul", "0f59", "S"),
+	F("cvt ps/pd/ss/sd", "0f5a", "S"),
+	F("sub", "0f5c", "S"),
+	F("min", "0f5d", "S"),
+	F("div", "0f5e", "S"),
+	F("max", "0f5f", "S"),
+	F("cmp", "0fc2", "SI"),
+	F("cvtdq2ps", "0f5b", ""),
+	F("cvtps2dq", "660f5b", ""),
+	F("cvttps2dq", "f30f5b", ""),
+	F("cvttpd2dq", "660fe6", ""),
+	F("cvtdq2pd", "f30fe6", ""),
+	F("cvtpd2dq", "f20fe6", ""),
+	F("ucomiss", "0f2e", ""),
+	F("ucomisd", "660f2e", ""),
+	F("comiss", "0f2f", ""),
+	F("comisd", "660f2f", ""),
+	F("cvtsi2ss", "f30f2a", "G"),
+	F("cvtsi2ss q", "f3W0f2a", "G"),
+	F("cvtsi2sd", "f20f2a", "G"),
+	F("cvtsi2sd q", "f2W0f2a", "G"),
+	F("cvttss2si", "f30f2c", "G"),
+	F("cvttss2si q", "f3W0f2c", "G"),
+	F("cvtss2si", "f30f2d", "G"),
+	F("cvtss2si q", "f3W0f2d", "G"),
+	F("cvttsd2si", "f20f2c", "G"),
+	F("cvttsd2si q", "f2W0f2c", "G"),
+	F("cvtsd2si", "f20f2d", "G"),
+	F("cvtsd2si q", "f2W0f2d", "G"),
+	F("cvtpi2ps", "0f2a", ""),
+	F("cvtpi2pd", "660f2a", ""),
+	F("cvttps2pi", "0f2c", ""),
+	F("cvtps2pi", "0f2d", ""),
+	F("cvttpd2pi", "660f2c", ""),
+	F("cvtpd2pi", "660f2d", ""),
+	F("haddps", "f20f7c", ""),
+	F("haddpd", "660f7c", ""),
+	F("hsubps", "f20f7d", ""),
+	F("hsubpd", "660f7d", ""),
+	F("addsubps", "f20fd0", ""),
+	F("addsubpd", "660fd0", ""),
+	F("roundps", "660f3a08", "I"),
+	F("roundpd", "660f3a09", "I"),
+	F("roundss", "660f3a0a", "I"),
+	F("roundsd", "660f3a0b", "I"),
+	/* state */
+	FD("fxsave", "0fae", "MF", 0),
+	FD("fxsave64", "W0fae", "MF", 0),
+	FD("fxrstor", "0fae", "MF", 1),
+	FD("fxrstor64", "W0fae", "MF", 1),
+	F("emms", "0f77", "N"),
+	F("ldmxcsr/stmxcsr", "0fae", "C"),
+	F("fnstcw", "d9", "K7"),
+	F("fnstsw m", "dd", "K7"),
+	F("fnstsw ax", "dfe0", "N"),
+	F("fnclex", "dbe2", "N"),
+	F("fninit", "dbe3", "N"),
+	F("fwait", "9b", "N"),
+};
+
+static bool
+has(const struct form *f, char flag)
+{
+	return strchr(f->flags, flag) != NULL;
+}
+
+/*
+ * Encode one random instance of form f with the given opcode prefix
+ * (for X, P, S, Q variants) into buf.  Returns its length.
+ */
+static size_t
+encode(const struct form *f, const char *prefix, uint8_t *buf, bool mem)
+{
+	static const int ok[] = { 0, 1, 2, 5, 6, 7 }; /* not rsp, rbx */
+	const char *op = f->op;
+	bool rexw = false;
+	size_t n = 0;
+	uint8_t rex = 0x40;
+	int reg, rm;
+	uint8_t tmp[8];
+	size_t nt = 0;
+
+	n = emit(buf, n, prefix);
+	/* Legacy prefixes, then REX, then the opcode. */
+	while (op[0] &&
+	       (strncmp(op, "66", 2) == 0 || strncmp(op, "f3", 2) == 0 ||
+		strncmp(op, "f2", 2) == 0)) {
+		n = emit(buf, n, (char[]){ op[0], op[1], 0 });
+		op += 2;
+	}
+	if (op[0] == 'W') {
+		rexw = true;
+		op++;
+	}
+	nt = emit(tmp, 0, op);
+	if (has(f, 'N')) {
+		memcpy(buf + n, tmp, nt);
+		return n + nt;
+	}
+	reg = f->digit >= 0 ? f->digit : ok[rnd() % 6];
+	rm = mem ? 3 : ok[rnd() % 6];
+	if (has(f, 'D'))
+		reg = ok[rnd() % 5]; /* not rdi as a data register */
+	if (has(f, 'C'))
+		reg = rnd() % 2 ? 2 : 3; /* LDMXCSR / STMXCSR */
+	if (has(f, 'K'))
+		reg = 7;
+	if (rexw)
+		rex |= 8;
+	if (f->digit < 0 && !has(f, 'C') && !has(f, 'K') && rnd() % 3 == 0)
+		rex |= 4; /* REX.R: xmm8-15 or r8-r15 */
+	if (!mem && rnd() % 3 == 0)
+		rex |= 1; /* REX.B */
+	if (rex != 0x40 || rnd() % 8 == 0)
+		buf[n++] = rex;
+	memcpy(buf + n, tmp, nt);
+	n += nt;
+	buf[n++] = (uint8_t)((mem ? 0 : 0xc0) | (reg << 3) | rm);
+	if (has(f, 'I'))
+		buf[n++] = (uint8_t)rnd();
+	return n;
+}
+
+/* XMM, x87/MMX registers, MXCSR, GPRs (not rsp/rbx), flags, memory. */
+static bool
+compare(const char *what, const uint8_t *code, size_t len,
+	const struct state *nat, const struct state *emu, const uint8_t *natm,
+	const uint8_t *emum)
+{
+	char diff[256] = "";
+
+	if (memcmp(nat->fx, emu->fx, 5) != 0)
+		snprintf(diff, sizeof(diff),
+			 "fcw/fsw/ftw %02x%02x %02x%02x %02x vs "
+			 "%02x%02x %02x%02x %02x",
+			 nat->fx[1], nat->fx[0], nat->fx[3], nat->fx[2],
+			 nat->fx[4], emu->fx[1], emu->fx[0], emu->fx[3],
+			 emu->fx[2], emu->fx[4]);
+	else if (memcmp(nat->fx + 24, emu->fx + 24, 4) != 0)
+		snprintf(diff, sizeof(diff), "mxcsr %08x vs %08x",
+			 *(const uint32_t *)(nat->fx + 24),
+			 *(const uint32_t *)(emu->fx + 24));
+	for (int i = 0; i < 8 && !diff[0]; i++)
+		if (memcmp(nat->fx + 32 + 16 * i, emu->fx + 32 + 16 * i, 10))
+			snprintf(diff, sizeof(diff), "st(%d)", i);
+	for (int i = 0; i < 16 && !diff[0]; i++)
+		if (memcmp(nat->fx + 160 + 16 * i, emu->fx + 160 + 16 * i, 16))
+			snprintf(diff, sizeof(diff),
+				 "xmm%d %016llx%016llx vs %016llx%016llx", i,
+				 *(const unsigned long long *)(nat->fx + 168 +
+							       16 * i),
+				 *(const unsigned long long *)(nat->fx + 160 +
+							       16 * i),
+				 *(const unsigned long long *)(emu->fx + 168 +
+							       16 * i),
+				 *(const unsigned long long *)(emu->fx + 160 +
+							       16 * i));
+	for (int i = 0; i < 16 && !diff[0]; i++)
+		if (i != 3 && i != 4 && nat->gpr[i] != emu->gpr[i])
+			snprintf(diff, sizeof(diff), "gpr%d %llx vs %llx", i,
+				 (unsigned long long)nat->gpr[i],
+				 (unsigned long long)emu->gpr[i]);
+	if (!diff[0] && (nat->rflags & 0xcd5) != (emu->rflags & 0xcd5))
+		snprintf(diff, sizeof(diff), "rflags %llx vs %llx",
+			 (unsigned long long)nat->rflags,
+			 (unsigned long long)emu->rflags);
+	if (!diff[0] && memcmp(natm, emum, MEM_SIZE) != 0)
+		snprintf(diff, sizeof(diff), "memory");
+	if (!diff[0])
+		return true;
+	printf("\n  %s [", what);
+	for (size_t i = 0; i < len; i++)
+		printf("%02x", code[i]);
+	printf("]: %s", diff);
+	return false;
+}
+
+/* One random case of form f: false on a difference. */
+static bool
+run_case(const struct form *f, const char *prefix, bool mem)
+{
+	uint8_t code[16];
+	size_t len = encode(f, prefix, code, mem);
+	struct state s0, nat, emu;
+	uint8_t m0[MEM_SIZE];
+	char err[400];
+	int vec;
+
+	rnd_state(&s0, has(f, 'X') || has(f, 'N'));
+	rnd_vec(m0, MEM_SIZE);
+	if (has(f, 'C') && ((code[len - 1] >> 3) & 7) == 2) {
+		/* LDMXCSR: a valid value with every exception masked. */
+		uint32_t m = 0x1f80 | (uint32_t)(rnd() & 0xe07f);
+
+		memcpy(m0, &m, 4);
+	}
+	if (has(f, 'F')) {
+		/* FXRSTOR's image: a valid MXCSR, masked. */
+		uint32_t m = 0x1f80 | (uint32_t)(rnd() & 0xe07f);
+
+		memcpy(m0 + 24, &m, 4);
+	}
+	/* Native. */
+	nat = s0;
+	nat.gpr[3] = (uint64_t)(uintptr_t)natmem;
+	if (has(f, 'D'))
+		nat.gpr[7] = nat.gpr[3];
+	memcpy(natmem, m0, MEM_SIZE);
+	native_run(&nat, code, len);
+	/* Interpreted. */
+	cpu_reset();
+	emu = s0;
+	emu.gpr[3] = G_DATA;
+	if (has(f, 'D'))
+		emu.gpr[7] = G_DATA;
+	state_to_cpu(&emu);
+	memcpy(guest + G_DATA, m0, MEM_SIZE);
+	vec = interp_run_code(code, len, err, sizeof(err));
+	if (vec != -1) {
+		printf("\n  %s [", f->name);
+		for (size_t i = 0; i < len; i++)
+			printf("%02x", code[i]);
+		printf("]: %s (vector %d)", vec == -2 ? err : "fault", vec);
+		return false;
+	}
+	cpu_to_state(&emu);
+	if (has(f, 'D'))
+		nat.gpr[7] = emu.gpr[7];
+	/* MXCSR_MASK is the host's (AMD has bit 17, MM). */
+	if (has(f, 'F'))
+		memcpy(natmem + 28, guest + G_DATA + 28, 4);
+	return compare(f->name, code, len, &nat, &emu, natmem, guest + G_DATA);
+}
+
+#define CASES 300
+
+static void
+test_forms(void)
+{
+	static const char *const pfx_x[] = { "", "66" };
+	static const char *const pfx_s[] = { "", "66", "f3", "f2" };
+	static const char *const pfx_q[] = { "", "f3" };
+	int bad = 0, total = 0;
+
+	if (guest == NULL)
+		guest_setup();
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		const struct form *f = &forms[i];
+		const char *const *pfx = has(f, 'X')   ? pfx_x
+					 : has(f, 'S') ? pfx_s
+					 : has(f, 'Q') ? pfx_q
+					 : has(f, 'P') ? pfx_x
+						       : NULL;
+		int npfx = has(f, 'S') ? 4 : pfx ? 2 : 1;
+		int fbad = 0;
+
+		for (int p = 0; p < npfx; p++)
+			for (int k = 0; k < CASES && fbad < 3; k++) {
+				bool mem =
+				    has(f, 'M') || has(f, 'C') || has(f, 'K') ||
+				    (!has(f, 'R') && !has(f, 'N') && rnd() % 2);
+
+				total++;
+				if (!run_case(f, pfx ? pfx[p] : "", mem))
+					fbad++;
+			}
+		bad += fbad;
+	}
+	printf("\n  %d cases, %d differences\n", total, bad);
+	CU_ASSERT_EQUAL(bad, 0);
+}
+
+/* Run 'hex' in a fresh vCPU after 'setup': the vector it raised or -1. */
+static int
+run_hex(const char *hex, void (*setup)(void))
+{
+	uint8_t code[16];
+	size_t len = emit(code, 0, hex);
+	char err[400];
+	int v;
+
+	cpu_reset();
+	cpu->gpr[3] = G_DATA;
+	if (setup != NULL)
+		setup();
+	v = interp_run_code(code, len, err, sizeof(err));
+	if (v == -2)
+		printf("\n  %s: %s", hex, err);
+	return v;
+}
+
+static void
+set_em(void)
+{
+	cpu->cr0 |= CR0_EM;
+}
+
+static void
+set_ts(void)
+{
+	cpu->cr0 |= CR0_TS;
+}
+
+static void
+clear_osfxsr(void)
+{
+	cpu->cr4 &= ~CR4_OSFXSR;
+}
+
+static void
+set_es(void)
+{
+	cpu->fpu.fcw = 0x37e; /* IE unmasked */
+	cpu->fpu.fsw = 0x8081;
+}
+
+static void
+set_ts_no_mp(void)
+{
+	cpu->cr0 = (cpu->cr0 | CR0_TS) & ~CR0_MP;
+}
+
+/* CR0.EM/TS/MP, CR4.OSFXSR and pending x87 exceptions (SDM vol. 3A
+ * 2.5 and 13.2, the instructions' exception tables). */
+static void
+test_checks(void)
+{
+	if (guest == NULL)
+		guest_setup();
+	/* SSE: EM or !OSFXSR #UD, TS #NM. */
+	CU_ASSERT_EQUAL(run_hex("0f58ca", NULL), -1);
+	CU_ASSERT_EQUAL(run_hex("0f58ca", set_em), 6);
+	CU_ASSERT_EQUAL(run_hex("0f58ca", clear_osfxsr), 6);
+	CU_ASSERT_EQUAL(run_hex("0f58ca", set_ts), 7);
+	CU_ASSERT_EQUAL(run_hex("660fefc1", set_ts), 7);
+	CU_ASSERT_EQUAL(run_hex("0fae13", clear_osfxsr), 6); /* LDMXCSR */
+	/* MMX: EM #UD, TS #NM, pending x87 exception #MF; no OSFXSR
+	 * needed. */
+	CU_ASSERT_EQUAL(run_hex("0ffcc1", clear_osfxsr), -1);
+	CU_ASSERT_EQUAL(run_hex("0ffcc1", set_em), 6);
+	CU_ASSERT_EQUAL(run_hex("0ffcc1", set_ts), 7);
+	CU_ASSERT_EQUAL(run_hex("0ffcc1", set_es), 16);
+	CU_ASSERT_EQUAL(run_hex("0f77", set_es), 16);
+	/* x87 control: EM or TS #NM; FNINIT/FNCLEX ignore a pending
+	 * exception, FWAIT raises it and faults #NM only with MP and TS. */
+	CU_ASSERT_EQUAL(run_hex("dbe3", set_em), 7);
+	CU_ASSERT_EQUAL(run_hex("dbe3", set_ts), 7);
+	CU_ASSERT_EQUAL(run_hex("dbe2", set_es), -1);
+	CU_ASSERT_EQUAL(cpu->fpu.fsw, 0);
+	CU_ASSERT_EQUAL(run_hex("9b", set_es), 16);
+	CU_ASSERT_EQUAL(run_hex("9b", set_ts), 7);
+	CU_ASSERT_EQUAL(run_hex("9b", set_ts_no_mp), -1);
+	/* FXSAVE: EM or TS #NM; no OSFXSR needed. */
+	CU_ASSERT_EQUAL(run_hex("0fae03", set_em), 7);
+	CU_ASSERT_EQUAL(run_hex("0fae03", set_ts), 7);
+	CU_ASSERT_EQUAL(run_hex("0fae03", clear_osfxsr), -1);
+}
+
+static void
+set_zm_unmasked(void)
+{
+	union interp_xmm one = { .d = { 0x3f800000, 0x3f800000, 0, 0 } };
+	union interp_xmm zero = { .d = { 0x40000000, 0, 0x40000000, 0 } };
+
+	cpu->fpu.mxcsr = 0x1f80 & ~0x200u; /* ZM clear */
+	interp_xmm_set(cpu, 1, &one);
+	interp_xmm_set(cpu, 2, &zero);
+}
+
+static void
+set_zm_unmasked_noxmm(void)
+{
+	set_zm_unmasked();
+	cpu->cr4 &= ~CR4_OSXMMEXCPT;
+}
+
+static void
+set_im_unmasked(void)
+{
+	union interp_xmm snan = { .d = { 0x7f800001, 0, 0, 0 } };
+	union interp_xmm big = { .d = { 0x7f7fffff, 0, 0, 0 } };
+
+	cpu->fpu.mxcsr = 0x1f80 & ~0x80u; /* IM clear */
+	interp_xmm_set(cpu, 1, &snan);
+	interp_xmm_set(cpu, 2, &big);
+}
+
+static void
+set_misaligned(void)
+{
+	cpu->gpr[3] = G_DATA + 8;
+}
+
+/* Unmasked SIMD exceptions: #XM (#UD without OSXMMEXCPT), nothing
+ * written, the flags set; alignment of 16-byte operands. */
+static void
+test_exceptions(void)
+{
+	union interp_xmm v;
+
+	if (guest == NULL)
+		guest_setup();
+	/* DIVPS xmm1, xmm2: 1/2 and 1/0. */
+	CU_ASSERT_EQUAL(run_hex("0f5eca", set_zm_unmasked), 19);
+	interp_xmm_get(cpu, 1, &v);
+	CU_ASSERT_EQUAL(v.d[0], 0x3f800000);
+	CU_ASSERT_EQUAL(v.d[1], 0x3f800000);
+	/* ZE (1/0) and the masked IE of 0/0: both found before the
+	 * operation, so both set. */
+	CU_ASSERT_EQUAL(cpu->fpu.mxcsr & 0x3f, 0x5);
+	CU_ASSERT_EQUAL(run_hex("0f5eca", set_zm_unmasked_noxmm), 6);
+	/* ADDSS with an SNaN: IE (unmasked) and nothing else. */
+	CU_ASSERT_EQUAL(run_hex("f30f58ca", set_im_unmasked), 19);
+	CU_ASSERT_EQUAL(cpu->fpu.mxcsr & 0x3f, 0x1);
+	/* ... masked: the quieted NaN and IE. */
+	CU_ASSERT_EQUAL(run_hex("f30f58ca", NULL), -1);
+	/* Alignment: MOVAPS/PADDB/FXSAVE #GP(0) on [rbx+8]; MOVUPS not. */
+	CU_ASSERT_EQUAL(run_hex("0f280b", set_misaligned), 13);
+	CU_ASSERT_EQUAL(run_hex("660ffc0b", set_misaligned), 13);
+	CU_ASSERT_EQUAL(run_hex("0fae03", set_misaligned), 13);
+	CU_ASSERT_EQUAL(run_hex("0f100b", set_misaligned), -1);
+	CU_ASSERT_EQUAL(run_hex("f30f100b", set_misaligned), -1);
+	/* LDMXCSR with a reserved bit: #GP(0). */
+	memset(guest + G_DATA, 0, 4);
+	guest[G_DATA + 2] = 1;
+	CU_ASSERT_EQUAL(run_hex("0fae13", NULL), 13);
+}
+
+static CU_TestInfo fpu_tests[] = {
+	{ "every form vs the host, random operands", test_forms },
+	{ "CR0/CR4 checks, #NM, #MF", test_checks },
+	{ "#XM, #UD, alignment", test_exceptions },
+	CU_TEST_INFO_NULL,
+};
+
+const struct unit_suite unit_suites[] = {
+	{ "interp_fpu", fpu_tests },
+	{ NULL, NULL },
+};
