@@ -19,7 +19,7 @@ static const struct interp_op *const interp_tables[] = {
 	interp_ops_io,      interp_ops_intr,   interp_ops_alu,
 	interp_ops_shift,   interp_ops_muldiv, interp_ops_bit,
 	interp_ops_string,  interp_ops_fpu,    interp_ops_sse_move,
-	interp_ops_sse_int, interp_ops_sse_fp,
+	interp_ops_sse_int, interp_ops_sse_fp, interp_ops_x87,
 };
 
 static void

@@ -885,6 +885,77 @@ test_forms(void)
 	CU_ASSERT_EQUAL(bad, 0);
 }
 
+/*
+ * x87: random opcodes D8-DF with random ModRM (memory forms on [rbx]),
+ * every one the decoder accepts but the environment instructions
+ * (FLDENV FNSTENV FRSTOR FNSAVE, not done yet); random TOP, tags,
+ * control word (precision, rounding, masks) and masked flags.
+ */
+static void
+test_x87(void)
+{
+	int bad = 0, total = 0;
+
+	if (guest == NULL)
+		guest_setup();
+	for (int k = 0; k < 60000 && bad < 20; k++) {
+		uint8_t code[4];
+		struct x86_instr in;
+		struct state s0, nat, emu;
+		uint8_t m0[MEM_SIZE];
+		char err[400];
+		uint16_t fcw, fsw;
+		int vec;
+
+		code[0] = (uint8_t)(0xd8 + rnd() % 8);
+		code[1] = (uint8_t)rnd();
+		if (code[1] < 0xc0)
+			code[1] = (uint8_t)((code[1] & 0x38) | 3);
+		if (x86_decode(&in, X86_MODE_64, code, 2) != X86_DEC_OK)
+			continue;
+		switch (in.mnem) {
+		case X86_M_FLDENV:
+		case X86_M_FNSTENV:
+		case X86_M_FRSTOR:
+		case X86_M_FNSAVE:
+			continue;
+		default:
+			break;
+		}
+		rnd_state(&s0, true);
+		fcw = (uint16_t)((rnd() & 0x0f3f) | 0x40);
+		if (rnd() % 2)
+			fcw |= 0x3f; /* often all masked */
+		fsw = (uint16_t)((rnd() & 7) << 11 | (rnd() & 0x3f & fcw));
+		memcpy(s0.fx, &fcw, 2);
+		memcpy(s0.fx + 2, &fsw, 2);
+		rnd_vec(m0, MEM_SIZE);
+		nat = s0;
+		nat.gpr[3] = (uint64_t)(uintptr_t)natmem;
+		memcpy(natmem, m0, MEM_SIZE);
+		native_run(&nat, code, 2);
+		cpu_reset();
+		emu = s0;
+		emu.gpr[3] = G_DATA;
+		state_to_cpu(&emu);
+		memcpy(guest + G_DATA, m0, MEM_SIZE);
+		total++;
+		vec = interp_run_code(code, 2, err, sizeof(err));
+		if (vec != -1) {
+			printf("\n  x87 [%02x%02x]: %s (vector %d)", code[0],
+			       code[1], vec == -2 ? err : "fault", vec);
+			bad++;
+			continue;
+		}
+		cpu_to_state(&emu);
+		if (!compare(x86_mnem_name(in.mnem), code, 2, &nat, &emu,
+			     natmem, guest + G_DATA))
+			bad++;
+	}
+	printf("\n  %d cases, %d differences\n", total, bad);
+	CU_ASSERT_EQUAL(bad, 0);
+}
+
 /* Run 'hex' in a fresh vCPU after 'setup': the vector it raised or -1. */
 static int
 run_hex(const char *hex, void (*setup)(void))
@@ -1043,6 +1114,7 @@ test_exceptions(void)
 
 static CU_TestInfo fpu_tests[] = {
 	{ "every form vs the host, random operands", test_forms },
+	{ "x87 vs the host, random opcodes and operands", test_x87 },
 	{ "CR0/CR4 checks, #NM, #MF", test_checks },
 	{ "#XM, #UD, alignment", test_exceptions },
 	CU_TEST_INFO_NULL,
