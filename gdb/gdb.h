@@ -102,6 +102,10 @@ struct gdb_stop {
 	int thread;    /* 1.. */
 	int signo;     /* GDB_SIGTRAP or GDB_SIGINT */
 	uint64_t addr; /* the watched address */
+	/* Reverse execution reached the start of the recording. */
+	bool replay_begin;
+	/* A line for the debugger's console ("O") before the stop reply. */
+	const char *note;
 };
 
 #define GDB_SIGINT  2
@@ -165,6 +169,15 @@ struct gdb_target_ops {
 	void (*detach)(void *arg);
 	/* k: end the machine. */
 	void (*kill)(void *arg);
+	/*
+	 * Reverse execution (a replay): true when the target can go back
+	 * now (qSupported then has ReverseStep+ and ReverseContinue+).
+	 * reverse() goes back one step ('step', bs) or to the last
+	 * breakpoint or watchpoint before the current point (bc), then
+	 * stops as resume() does.  NULL: not supported.
+	 */
+	bool (*can_reverse)(void *arg);
+	int (*reverse)(void *arg, int thread, bool step);
 };
 
 struct gdb_target {

@@ -180,9 +180,19 @@ reply_stop(struct gdb_session *s, const struct gdb_stop *st)
 	default:
 		break;
 	}
+	if (st->replay_begin)
+		reply_str(s, "replaylog:begin;");
 }
 
 /* ---- the commands ---------------------------------------------------- */
+
+static bool
+can_reverse(struct gdb_session *s)
+{
+	return s->target.ops->reverse != NULL &&
+	       s->target.ops->can_reverse != NULL &&
+	       s->target.ops->can_reverse(s->target.arg);
+}
 
 static void
 cmd_supported(struct gdb_session *s, const char *arg)
@@ -191,6 +201,8 @@ cmd_supported(struct gdb_session *s, const char *arg)
 		  "PacketSize=%x;qXfer:features:read+;swbreak+;hwbreak+;"
 		  "vContSupported+;QStartNoAckMode+",
 		  GDB_PACKET_MAX);
+	if (can_reverse(s))
+		reply_str(s, ";ReverseStep+;ReverseContinue+");
 }
 
 static void
@@ -416,7 +428,7 @@ static void
 cmd_write_regs(struct gdb_session *s, const char *arg)
 {
 	size_t len = strlen(arg), off = 0;
-	int t = gen_thread(s);
+	int t = gen_thread(s), error = 0, e;
 	uint8_t buf[16];
 
 	for (int r = 0; r < GDB_X86_NREGS && off < len; r++) {
@@ -425,15 +437,18 @@ cmd_write_regs(struct gdb_session *s, const char *arg)
 		if (len - off < 2 * n)
 			break;
 		/* "xx" (a register gdb has no value for) is left alone. */
-		if (unhex(arg + off, 2 * n, buf, n))
-			s->target.ops->write_reg(s->target.arg, t, r, buf);
+		if (unhex(arg + off, 2 * n, buf, n) &&
+		    (e = s->target.ops->write_reg(s->target.arg, t, r, buf)) ==
+			EPERM)
+			error = e; /* refused (a replay): say so */
 		off += 2 * n;
 	}
-	if (off != len) {
-		reply_error(s, EINVAL);
-		return;
-	}
-	reply_str(s, "OK");
+	if (off != len)
+		error = EINVAL;
+	if (error != 0)
+		reply_error(s, error);
+	else
+		reply_str(s, "OK");
 }
 
 static void
@@ -625,6 +640,37 @@ cmd_step_sig(struct gdb_session *s, const char *arg)
 	resume_legacy(s, arg, true, true);
 }
 
+/* bs / bc: backwards (a replay); the stop reply comes later. */
+static void
+reverse(struct gdb_session *s, bool step)
+{
+	int t = thread_valid(s, s->cthread) ? s->cthread : s->last.thread;
+	int error;
+
+	if (!can_reverse(s)) {
+		gdb_send_reply(s); /* empty: not supported */
+		return;
+	}
+	s->running = true;
+	error = s->target.ops->reverse(s->target.arg, t, step);
+	if (error != 0 && s->running) {
+		s->running = false;
+		reply_error(s, error);
+	}
+}
+
+static void
+cmd_reverse_step(struct gdb_session *s, const char *arg)
+{
+	reverse(s, true);
+}
+
+static void
+cmd_reverse_continue(struct gdb_session *s, const char *arg)
+{
+	reverse(s, false);
+}
+
 static void
 cmd_vcont_query(struct gdb_session *s, const char *arg)
 {
@@ -767,6 +813,8 @@ static const struct gdb_cmd {
 	{ "qRcmd,", false, false, cmd_rcmd },
 	{ "qC", true, false, cmd_current_thread },
 	{ "vCont?", true, false, cmd_vcont_query },
+	{ "bs", true, true, cmd_reverse_step },
+	{ "bc", true, true, cmd_reverse_continue },
 	{ "vCont", false, true, cmd_vcont },
 	{ "?", true, false, cmd_status },
 	{ "H", false, false, cmd_set_thread },
@@ -862,6 +910,9 @@ gdb_stopped(struct gdb_session *s, const struct gdb_stop *stop)
 		return;
 	s->running = false;
 	s->last = *stop;
+	s->last.note = NULL;
+	if (stop->note != NULL)
+		monitor_out(s, stop->note);
 	s->rlen = 0;
 	s->rfull = false;
 	reply_stop(s, stop);

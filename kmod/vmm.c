@@ -266,7 +266,12 @@ vm_set_fpu(struct vcpu *vcpu, const struct vm_fpu *fpu)
 int
 vm_set_guest_debug(struct vcpu *vcpu, const struct vm_guest_debug *dbg)
 {
-	int error = vcpu->vm->engine->set_debug(vcpu->cookie, dbg);
+	int error;
+
+	/* A replay shares the debug registers with the debugger. */
+	if (vcpu->vm->replayer != NULL)
+		return vm_replay_set_debug(vcpu, dbg);
+	error = vcpu->vm->engine->set_debug(vcpu->cookie, dbg);
 
 	if (error == 0)
 		vcpu->debug_step = dbg->enable && dbg->singlestep;
@@ -529,8 +534,9 @@ vcpu_wait_sipi(struct vcpu *vcpu, struct vm_exit *vmexit)
  * Before an entry: inject what is pending, or when replaying what the
  * trace says.  Returns 0 to enter the guest, 1 when *vmexit already holds
  * the next exit (replay), 2 to look at the VM's state again (the replay
- * reached the trace's end), -1 when the replay diverged (*vmexit is the
- * error).
+ * reached the trace's end), 3 to return *vmexit to the monitor (a
+ * restarted replay reached its point), -1 when the replay diverged
+ * (*vmexit is the error).
  */
 static int
 vm_before_entry(struct vcpu *vcpu, struct vm_exit *vmexit)
@@ -582,7 +588,7 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vmexit)
 		if (error != 0)
 			return error > 0 ? error : 0;
 		rc = vm_before_entry(vcpu, vmexit);
-		if (rc < 0)
+		if (rc < 0 || rc == 3)
 			return 0;
 		if (rc == 2)
 			continue;
@@ -590,9 +596,14 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vmexit)
 			error = vm->engine->run(vcpu->cookie, vmexit);
 			if (error != 0)
 				return error;
-			if (vm->replayer != NULL &&
-			    vm_replay_filter(vcpu, vmexit) == 1)
+			rc = vm->replayer != NULL
+				 ? vm_replay_filter(vcpu, vmexit)
+				 : 0;
+			if (rc == 1)
 				continue;
+			if (rc == 2)
+				return 0; /* the monitor's, not the recording's
+					   */
 		}
 		/* The instruction behind I/O exits, checked, for everyone. */
 		if (!vmexit->has_insn &&

@@ -428,6 +428,30 @@ struct vm_replay_stats {
 	uint64_t mem_hash;    /* FNV-1a of guest RAM at the end */
 };
 void vm_replay_stats(const struct vm *vm, struct vm_replay_stats *st);
+/*
+ * Debugging a replay.  The debugger has debug registers 0-2
+ * (VM_REPLAY_DEBUG_SLOTS; vm_set_guest_debug() refuses register 3 with
+ * EBUSY, the replayer's); its breakpoints and steps and vm_vcpu_kick()
+ * end vm_run() without counting as exits of the recording.
+ * vm_replay_restart() goes back: the state of the nearest checkpoint at
+ * or before vCPU 0's exit 'exits', read again through 'r' (a new reader
+ * of the same trace), after which vm_run() replays forward and returns
+ * VM_EXITCODE_BOGUS with vm_replay_at_stop() true once vCPU 0 is after
+ * that exit (its access complete, the injections after it not yet done).
+ * vm_replay_set_stop() asks for such a stop later on.
+ * vm_replay_exits() is the vCPU's exit count, vm_replay_checkpoints()
+ * vCPU 0's at each checkpoint seen so far (up to 'max'; their number).
+ * A debugger's single step that ends in the handler of an event the
+ * replay delivered (the step's stand-in is a breakpoint there) has DR6
+ * B3 set besides BS.
+ */
+#define VM_REPLAY_DEBUG_SLOTS 3
+int vm_replay_restart(struct vm *vm, struct trace_reader *r, uint64_t exits,
+		      char *errbuf, size_t errlen);
+void vm_replay_set_stop(struct vcpu *vcpu, uint64_t exits);
+bool vm_replay_at_stop(struct vcpu *vcpu);
+uint64_t vm_replay_exits(const struct vcpu *vcpu);
+size_t vm_replay_checkpoints(const struct vm *vm, uint64_t *exits, size_t max);
 
 /*
  * CPUID (vmm_cpuid.c): every vCPU gets rhyve's own table, decided from

@@ -370,16 +370,22 @@ int vm_replay_access(struct vcpu *vcpu, struct vm_exit *vmexit);
  * Before an entry: perform the injections and checks due at this point.
  * Returns 0 to enter the guest, 1 when the next recorded exit is already
  * reached (an asynchronous exit at this very state: *vmexit is filled),
- * 2 when the trace has ended (the VM is suspended), -1 on divergence.
+ * 2 when the trace has ended (the VM is suspended), 3 when the point of
+ * vm_replay_restart()/vm_replay_set_stop() is reached (*vmexit is BOGUS,
+ * for the monitor), -1 on divergence.
  */
 int vm_replay_before_entry(struct vcpu *vcpu, struct vm_exit *vmexit);
 /*
  * After the engine returned: 1 when this exit is rhyve's own (a breakpoint
  * on the way to an asynchronous exit not yet reached, a kick the recording
  * does not have) and the vCPU should simply re-enter; 0 to go on with it
- * (an asynchronous exit reached becomes BOGUS); -1 on divergence.
+ * (an asynchronous exit reached becomes BOGUS); 2 when it is the
+ * monitor's and not an exit of the recording (a debugger's breakpoint or
+ * step, a vm_vcpu_kick()); -1 on divergence.
  */
 int vm_replay_filter(struct vcpu *vcpu, struct vm_exit *vmexit);
+/* vm_set_guest_debug() while replaying: the debugger's part. */
+int vm_replay_set_debug(struct vcpu *vcpu, const struct vm_guest_debug *dbg);
 void vm_replay_diverged_exit(struct vcpu *vcpu, struct vm_exit *vmexit);
 void vm_replay_stop(struct vm *vm);
 /* An MSR access kmod answered: the recorded value for a read. */

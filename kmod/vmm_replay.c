@@ -15,6 +15,13 @@
  * guest's output) but nothing they decide reaches the guest.  The first
  * difference stops the replay with a report.
  *
+ * A debugger (monitor/gdb_target.c) shares the engine's debug state with
+ * the replayer: its breakpoints take debug registers 0-2, the replayer's
+ * own breakpoint register 3 (vm_replay_set_debug), a debug exit goes to
+ * whoever's breakpoint or step it is, and a kick of the monitor's returns
+ * to it without being taken for an exit of the recording.  A replay can be
+ * restarted at an earlier point (vm_replay_restart) for reverse execution.
+ *
  * One vCPU is replayed exactly; traces in which several vCPUs ran are
  * refused at the first event of a second vCPU (their interleaving through
  * shared memory is not in a kvm trace).
@@ -29,7 +36,8 @@
 #include "trace.h"
 #include "vmm_impl.h"
 
-#define DR7_L0      0x1ULL /* breakpoint 0 enabled, execute, 1 byte */
+/* The replayer's breakpoint: register 3, execute (R/W 00, LEN 00). */
+#define REPLAY_SLOT 3
 #define RFLAGS_RF   (1ULL << 16)
 #define REPORT_SIZE 8192
 
@@ -64,7 +72,28 @@ struct vm_replayer {
 	/* Past a breakpoint by RF: the state it was set at; RF ignored. */
 	bool rf_pending, rf_broken;
 	uint64_t rf_sig;
+	/* The debugger's debug state, per vCPU (slots 0-2 and its step). */
+	struct vm_guest_debug user[VM_MAXCPU];
+	/*
+	 * An injection not yet delivered (its vector), and the breakpoint on
+	 * its handler that stands in for the debugger's single step then: a
+	 * step on an entry that delivers an event would push RFLAGS with the
+	 * step's TF onto the guest's stack, a write the recording lacks.
+	 */
+	bool inject_queued, handler_armed;
+	int inject_vector;
+	uint64_t handler_lin;
+	/* vm_replay_restart(): vm_run returns once vCPU 0 is after exit N. */
+	bool restarted, stop_set, stop_hit;
+	uint64_t stop_exits;
+	/* The checkpoints seen so far and vCPU 0's exit count at each. */
+	struct replay_ckpt {
+		uint64_t id, exits;
+	} * ckpts;
+	size_t nckpts, ckcap;
 };
+
+static int debug_apply(struct vcpu *vcpu);
 
 /* ---- reading ---------------------------------------------------------- */
 
@@ -403,6 +432,25 @@ cpuid_load_add(struct vm *vm, struct cpuid_load *cl,
 	return 0;
 }
 
+/* Where checkpoint 'id' is (vCPU 0's exits), for restarts. */
+static void
+ckpt_note(struct vm_replayer *rp, uint64_t id, uint64_t exits)
+{
+	struct replay_ckpt *n;
+
+	if (rp->nckpts > 0 && rp->ckpts[rp->nckpts - 1].id >= id)
+		return; /* seen before a restart */
+	if (rp->nckpts == rp->ckcap) {
+		n = realloc(rp->ckpts,
+			    (rp->ckcap * 2 + 16) * sizeof(rp->ckpts[0]));
+		if (n == NULL)
+			return; /* a restart then starts further back */
+		rp->ckpts = n;
+		rp->ckcap = rp->ckcap * 2 + 16;
+	}
+	rp->ckpts[rp->nckpts++] = (struct replay_ckpt){ id, exits };
+}
+
 /*
  * A checkpoint in the event stream, from its CKPT_BEGIN: with 'load' it
  * becomes the VM's state (the first one, which holds every non-zero page:
@@ -426,7 +474,9 @@ checkpoint(struct vm *vm, enum ckpt_mode mode, uint64_t *cindex, char *errbuf,
 	uint64_t npages = (vm->lowmem + vm->highmem) / TRACE_PAGE_SIZE;
 	uint8_t *listed = calloc(npages / 8 + 1, 1);
 	uint64_t *dirty = calloc(npages / 64 + 1, 8);
-	struct cpuid_load *cl = first ? calloc(1, sizeof(*cl)) : NULL;
+	/* A restart keeps the table installed (KVM takes it only once). */
+	bool cpuid = first && !rp->restarted;
+	struct cpuid_load *cl = cpuid ? calloc(1, sizeof(*cl)) : NULL;
 	struct trace_event *ev = peek(rp);
 	uint64_t begin_index;
 	char why[512];
@@ -437,7 +487,8 @@ checkpoint(struct vm *vm, enum ckpt_mode mode, uint64_t *cindex, char *errbuf,
 	begin_index = ev->index;
 	*cindex = begin_index;
 	rp->checkpoint_id = ev->u.ckpt_begin.id;
-	if (listed == NULL || dirty == NULL || (first && cl == NULL)) {
+	ckpt_note(rp, rp->checkpoint_id, vm_vcpu(vm, 0)->exits);
+	if (listed == NULL || dirty == NULL || (cpuid && cl == NULL)) {
 		snprintf(errbuf, errlen, "out of memory");
 		goto out;
 	}
@@ -521,7 +572,7 @@ checkpoint(struct vm *vm, enum ckpt_mode mode, uint64_t *cindex, char *errbuf,
 			}
 			break;
 		case TRACE_EV_CPUID:
-			if (first &&
+			if (cpuid &&
 			    cpuid_load_add(vm, cl, ev, errbuf, errlen) != 0)
 				goto out;
 			break;
@@ -627,13 +678,33 @@ replay_forward(struct vm *vm, uint64_t from, char *errbuf, size_t errlen)
 	return 0;
 }
 
+/* Load the first checkpoint, then go forward to checkpoint 'from'. */
+static int
+replay_begin(struct vm *vm, uint64_t from, char *errbuf, size_t errlen)
+{
+	struct vm_replayer *rp = vm->replayer;
+	struct trace_event *ev = peek(rp);
+	uint64_t cindex;
+
+	if (ev == NULL || ev->kind != TRACE_EV_CKPT_BEGIN) {
+		snprintf(errbuf, errlen,
+			 "the trace does not start with a checkpoint "
+			 "(found %s)",
+			 ev == NULL ? "nothing" : trace_kind_name(ev->kind));
+		return -1;
+	}
+	rp->first_ns = ev->time_ns;
+	if (checkpoint(vm, CKPT_LOAD, &cindex, errbuf, errlen) != 0 ||
+	    replay_forward(vm, from, errbuf, errlen) != 0)
+		return -1;
+	return 0;
+}
+
 int
 vm_replay_start(struct vm *vm, struct trace_reader *r, uint64_t from,
 		char *errbuf, size_t errlen)
 {
 	struct vm_replayer *rp;
-	struct trace_event *ev;
-	uint64_t cindex;
 
 	if (vm->replayer != NULL || vm->recorder != NULL) {
 		snprintf(errbuf, errlen, "the VM is already %s",
@@ -647,35 +718,129 @@ vm_replay_start(struct vm *vm, struct trace_reader *r, uint64_t from,
 	}
 	rp->r = r;
 	vm->replayer = rp;
-	ev = peek(rp);
-	if (ev == NULL || ev->kind != TRACE_EV_CKPT_BEGIN) {
-		snprintf(errbuf, errlen,
-			 "the trace does not start with a checkpoint "
-			 "(found %s)",
-			 ev == NULL ? "nothing" : trace_kind_name(ev->kind));
-		goto fail;
+	if (replay_begin(vm, from, errbuf, errlen) != 0) {
+		vm->replayer = NULL;
+		free(rp->ckpts);
+		free(rp);
+		return EINVAL;
 	}
-	rp->first_ns = ev->time_ns;
-	if (checkpoint(vm, CKPT_LOAD, &cindex, errbuf, errlen) != 0 ||
-	    replay_forward(vm, from, errbuf, errlen) != 0)
-		goto fail;
 	return 0;
-fail:
-	vm->replayer = NULL;
-	free(rp);
-	return EINVAL;
+}
+
+/*
+ * Back to an earlier point: the VM's state from the nearest checkpoint at
+ * or before exit 'exits' (read again from 'r', a fresh reader of the same
+ * trace: the first checkpoint and those after it up to there; EBUSY when
+ * 'r' was not taken, otherwise the replayer reads it from now on), then
+ * vm_run() replays forward and returns (VM_EXITCODE_BOGUS,
+ * vm_replay_at_stop() true) once vCPU 0 is after exit 'exits'.  The
+ * debugger's debug state stays.  From vCPU 0's thread, outside vm_run().
+ */
+int
+vm_replay_restart(struct vm *vm, struct trace_reader *r, uint64_t exits,
+		  char *errbuf, size_t errlen)
+{
+	struct vm_replayer *rp = vm->replayer, keep;
+	struct vcpu *vcpu0 = vm_vcpu(vm, 0);
+	struct vm_exit scratch;
+	uint64_t from = 0, *dirty;
+
+	if (rp == NULL || rp->diverged) {
+		snprintf(errbuf, errlen, "%s",
+			 rp == NULL ? "not replaying" : "the replay diverged");
+		return EBUSY; /* 'r' not taken */
+	}
+	for (size_t i = 0; i < rp->nckpts; i++)
+		if (rp->ckpts[i].exits <= exits)
+			from = rp->ckpts[i].id;
+	/* What KVM still holds of the last exit (an IN's data) goes first. */
+	memset(&scratch, 0, sizeof(scratch));
+	vm->engine->complete_io(vcpu0->cookie, &scratch);
+	keep = *rp;
+	memset(rp, 0, sizeof(*rp));
+	rp->r = r;
+	memcpy(rp->user, keep.user, sizeof(rp->user));
+	rp->ckpts = keep.ckpts;
+	rp->nckpts = keep.nckpts;
+	rp->ckcap = keep.ckcap;
+	rp->rf_broken = keep.rf_broken;
+	rp->restarted = true;
+	for (int i = 0; i < VM_MAXCPU; i++) {
+		if (vm->vcpus[i] == NULL)
+			continue;
+		vm->vcpus[i]->exits = 0;
+		vm->vcpus[i]->record_pending = false;
+	}
+	if (replay_begin(vm, from, errbuf, errlen) != 0) {
+		rp->diverged = true;
+		report_add(rp, "replay diverged: cannot restart: %s\n", errbuf);
+		return EINVAL;
+	}
+	/* The pages written since the checkpoint were the other run's. */
+	dirty =
+	    calloc((vm->lowmem + vm->highmem) / TRACE_PAGE_SIZE / 64 + 1, 8);
+	if (dirty != NULL)
+		vm_dirty_pages(vm, dirty);
+	free(dirty);
+	rp->stop_set = true;
+	rp->stop_exits = exits;
+	for (int i = 0; i < VM_MAXCPU; i++)
+		if (vm->vcpus[i] != NULL)
+			debug_apply(vm->vcpus[i]);
+	return 0;
+}
+
+bool
+vm_replay_at_stop(struct vcpu *vcpu)
+{
+	struct vm_replayer *rp = vcpu->vm->replayer;
+	bool hit = rp != NULL && rp->stop_hit;
+
+	if (hit)
+		rp->stop_hit = false;
+	return hit;
+}
+
+void
+vm_replay_set_stop(struct vcpu *vcpu, uint64_t exits)
+{
+	struct vm_replayer *rp = vcpu->vm->replayer;
+
+	if (rp == NULL)
+		return;
+	rp->stop_set = true;
+	rp->stop_exits = exits;
+	rp->stop_hit = false;
+}
+
+size_t
+vm_replay_checkpoints(const struct vm *vm, uint64_t *exits, size_t max)
+{
+	const struct vm_replayer *rp = vm->replayer;
+	size_t n = 0;
+
+	for (size_t i = 0; rp != NULL && i < rp->nckpts && n < max; i++)
+		exits[n++] = rp->ckpts[i].exits;
+	return n;
+}
+
+uint64_t
+vm_replay_exits(const struct vcpu *vcpu)
+{
+	return vcpu->exits;
 }
 
 void
 vm_replay_stop(struct vm *vm)
 {
-	if (vm->replayer != NULL &&
-	    (vm->replayer->bp_armed || vm->replayer->stepping))
-		for (int i = 0; i < VM_MAXCPU; i++)
-			if (vm->vcpus[i] != NULL)
-				vm_set_guest_debug(vm->vcpus[i],
-						   &(struct vm_guest_debug){
-						       .enable = false });
+	if (vm->replayer == NULL)
+		return;
+	for (int i = 0; i < VM_MAXCPU; i++)
+		if (vm->vcpus[i] != NULL)
+			vm->engine->set_debug(
+			    vm->vcpus[i]->cookie,
+			    &(struct vm_guest_debug){ .enable = false });
+	free(vm->replayer->ckpts);
 	free(vm->replayer);
 	vm->replayer = NULL;
 }
@@ -769,25 +934,134 @@ vm_replay_finish(struct vm *vm, int status, int *recorded_status)
 
 /* ---- the hooks in vm_run() --------------------------------------------- */
 
+/*
+ * The engine's debug state: the debugger's (registers 0-2, its step) with
+ * the replayer's (register 3 at the asynchronous exit's rip or at the
+ * handler of an event being delivered, its own step).
+ */
+static int
+debug_apply(struct vcpu *vcpu)
+{
+	struct vm_replayer *rp = vcpu->vm->replayer;
+	struct vm_guest_debug dbg = rp->user[vcpu->id];
+	uint64_t mine = 0;
+	int error;
+
+	if (!dbg.enable)
+		memset(&dbg, 0, sizeof(dbg));
+	if (rp->handler_armed)
+		mine = rp->handler_lin;
+	else if (rp->bp_armed && rp->target.has_icount)
+		dbg.stop_icount = rp->target.icount; /* the engine stops */
+	else if (rp->bp_armed)
+		mine = rp->target.linear;
+	if (rp->handler_armed || (rp->bp_armed && !rp->target.has_icount)) {
+		dbg.dr[REPLAY_SLOT] = mine;
+		dbg.dr7 &= ~(0xfULL << DR7_RW_SHIFT(REPLAY_SLOT));
+		dbg.dr7 |= DR7_L(REPLAY_SLOT);
+	}
+	if (rp->handler_armed)
+		dbg.singlestep = false; /* the breakpoint steps instead */
+	else if (rp->stepping)
+		dbg.singlestep = true;
+	dbg.enable = dbg.singlestep || (dbg.dr7 & 0xff) != 0;
+	error = vcpu->vm->engine->set_debug(vcpu->cookie, &dbg);
+	if (error == 0)
+		vcpu->debug_step = dbg.singlestep;
+	return error;
+}
+
 static int
 arm(struct vcpu *vcpu, bool bp, bool step)
 {
 	struct vm_replayer *rp = vcpu->vm->replayer;
-	struct vm_guest_debug dbg = { .enable = bp || step,
-				      .singlestep = step };
 
-	if (bp && rp->target.has_icount) {
-		/* The engine stops at the recorded instruction count. */
-		dbg.enable = step;
-		dbg.stop_icount = rp->target.icount;
-	} else if (bp) {
-		dbg.dr[0] = rp->target.linear;
-		dbg.dr7 = DR7_L0;
-	}
 	rp->bp_armed = bp;
 	rp->stepping = step;
 	rp->rf_pending = false;
-	return vm_set_guest_debug(vcpu, &dbg);
+	return debug_apply(vcpu);
+}
+
+/*
+ * The debugger's vm_set_guest_debug() during a replay: registers 0-2 are
+ * its own (EBUSY for register 3, the replayer's).
+ */
+int
+vm_replay_set_debug(struct vcpu *vcpu, const struct vm_guest_debug *dbg)
+{
+	struct vm_replayer *rp = vcpu->vm->replayer;
+
+	if (dbg->enable && (dbg->dr7 & (3ULL << (2 * REPLAY_SLOT))) != 0)
+		return EBUSY;
+	rp->user[vcpu->id] = *dbg;
+	return debug_apply(vcpu);
+}
+
+/* The debugger single-steps this vCPU. */
+static bool
+user_stepping(const struct vm_replayer *rp, const struct vcpu *vcpu)
+{
+	return rp->user[vcpu->id].enable && rp->user[vcpu->id].singlestep;
+}
+
+/* Guest linear memory, for the handler lookup (no page crossing). */
+static int
+read_linear(struct vcpu *vcpu, uint64_t gla, void *buf, size_t len)
+{
+	uint64_t gpa;
+	bool fault;
+	void *host;
+
+	if (vm_gla2gpa_nofault(vcpu, gla, X86_MEM_PEEK, &gpa, &fault) != 0 ||
+	    fault || (gpa & 0xfff) + len > 4096 ||
+	    (host = vm_map_gpa(vcpu->vm, gpa, len)) == NULL)
+		return -1;
+	memcpy(buf, host, len);
+	return 0;
+}
+
+/*
+ * Where the guest's handler of 'vector' starts (linear): real mode's
+ * IVT, a 64-bit IDT gate, or a 32-bit one with its code segment's base
+ * from the GDT.
+ */
+static int
+handler_linear(struct vcpu *vcpu, int vector, uint64_t *lin)
+{
+	struct seg_desc idtr, gdtr;
+	uint64_t cr0 = 0, efer = 0;
+	uint8_t g[16], d[8];
+	uint64_t off, base;
+
+	if (vm_get_seg_desc(vcpu, VM_REG_GUEST_IDTR, &idtr) != 0 ||
+	    vm_get_register(vcpu, VM_REG_GUEST_CR0, &cr0) != 0 ||
+	    vm_get_register(vcpu, VM_REG_GUEST_EFER, &efer) != 0)
+		return -1;
+	if (!(cr0 & CR0_PE)) {
+		if (read_linear(vcpu, idtr.base + 4 * (uint64_t)vector, g, 4))
+			return -1;
+		*lin = ((uint64_t)(g[2] | g[3] << 8) << 4) + (g[0] | g[1] << 8);
+		return 0;
+	}
+	if (efer & EFER_LMA) {
+		if (read_linear(vcpu, idtr.base + 16 * (uint64_t)vector, g, 16))
+			return -1;
+		*lin = (uint64_t)(g[0] | g[1] << 8) |
+		       (uint64_t)(g[6] | g[7] << 8) << 16 |
+		       (uint64_t)((uint32_t)g[8] | (uint32_t)g[9] << 8 |
+				  (uint32_t)g[10] << 16 | (uint32_t)g[11] << 24)
+			   << 32;
+		return 0;
+	}
+	if (read_linear(vcpu, idtr.base + 8 * (uint64_t)vector, g, 8) ||
+	    vm_get_seg_desc(vcpu, VM_REG_GUEST_GDTR, &gdtr) != 0 ||
+	    read_linear(vcpu, gdtr.base + (uint64_t)((g[2] | g[3] << 8) & ~7),
+			d, 8))
+		return -1;
+	off = (uint64_t)(g[0] | g[1] << 8) | (uint64_t)(g[6] | g[7] << 8) << 16;
+	base = (uint64_t)(d[2] | d[3] << 8 | d[4] << 16) | (uint64_t)d[7] << 24;
+	*lin = (uint32_t)(base + off);
+	return 0;
 }
 
 /* Take the recorded asynchronous exit (EXIT, REGS) as the target. */
@@ -869,11 +1143,14 @@ perform_inject(struct vcpu *vcpu, const struct trace_event *ev)
 			 strerror(error));
 		return diverge(vcpu, ev->index, what, buf);
 	}
+	vcpu->vm->replayer->inject_queued = true;
+	vcpu->vm->replayer->inject_vector =
+	    ev->u.inject.type == TRACE_INJECT_NMI ? 2 : ev->u.inject.vector;
 	return 0;
 }
 
-int
-vm_replay_before_entry(struct vcpu *vcpu, struct vm_exit *vmexit)
+static int
+before_entry(struct vcpu *vcpu, struct vm_exit *vmexit)
 {
 	struct vm_replayer *rp = vcpu->vm->replayer;
 	struct trace_event *ev;
@@ -972,15 +1249,144 @@ vm_replay_before_entry(struct vcpu *vcpu, struct vm_exit *vmexit)
 }
 
 int
+vm_replay_before_entry(struct vcpu *vcpu, struct vm_exit *vmexit)
+{
+	struct vm_replayer *rp = vcpu->vm->replayer;
+	uint64_t lin;
+	int rc;
+
+	/* A restart's point reached: the monitor's, before its injections. */
+	if (rp->stop_set && vcpu->exits >= rp->stop_exits) {
+		rp->stop_set = false;
+		rp->stop_hit = true;
+		if (vcpu->vm->engine->complete_io(vcpu->cookie, vmexit) != 0)
+			return diverge(vcpu, 0, "a point to stop at",
+				       "the engine cannot complete the last "
+				       "exit");
+		memset(vmexit, 0, sizeof(*vmexit));
+		vmexit->exitcode = VM_EXITCODE_BOGUS;
+		return 3;
+	}
+	rc = before_entry(vcpu, vmexit);
+	if (rc != 0)
+		return rc;
+	/*
+	 * The debugger steps into an event being delivered: a breakpoint on
+	 * its handler's first instruction takes the step's place.
+	 */
+	if (rp->inject_queued && user_stepping(rp, vcpu) &&
+	    !rp->handler_armed &&
+	    handler_linear(vcpu, rp->inject_vector, &lin) == 0) {
+		rp->handler_armed = true;
+		rp->handler_lin = lin;
+		if (debug_apply(vcpu) != 0)
+			return diverge(vcpu, 0, "a debugger's step",
+				       "the engine cannot set a breakpoint");
+	}
+	return 0;
+}
+
+/* A debug exit for the debugger: a breakpoint of its own, or its step. */
+static bool
+user_debug_exit(struct vm_replayer *rp, struct vcpu *vcpu, uint64_t dr6)
+{
+	const struct vm_guest_debug *u = &rp->user[vcpu->id];
+
+	if (!u->enable)
+		return false;
+	for (int i = 0; i < REPLAY_SLOT; i++)
+		if ((dr6 & DR6_B(i)) && (u->dr7 & DR7_L(i)))
+			return true;
+	return (dr6 & DR6_BS) && u->singlestep;
+}
+
+/*
+ * A single step over HLT: KVM finishes the instruction with the step's
+ * debug exit and never reports the HLT exit the recording has (nor
+ * halts).  When that exit is next, at this rip, the step becomes it, and
+ * the replay goes on to the interrupt that woke the recording.
+ */
+static bool
+stepped_over_hlt(struct vcpu *vcpu, struct vm_exit *vmexit)
+{
+	struct vm_replayer *rp = vcpu->vm->replayer;
+	struct trace_event *ev;
+	struct seg_desc cs;
+	uint64_t rflags;
+	uint8_t op;
+
+	if (rp->target.valid || (ev = peek(rp)) == NULL ||
+	    ev->kind != TRACE_EV_EXIT || ev->vcpu != (uint32_t)vcpu->id ||
+	    ev->u.exit.exitcode != VM_EXITCODE_HLT ||
+	    ev->u.exit.rip != vmexit->rip ||
+	    vm_get_seg_desc(vcpu, VM_REG_GUEST_CS, &cs) != 0 ||
+	    read_linear(vcpu, cs.base + vmexit->rip - 1, &op, 1) != 0 ||
+	    op != 0xf4 ||
+	    vm_get_register(vcpu, VM_REG_GUEST_RFLAGS, &rflags) != 0)
+		return false;
+	memset(vmexit, 0, sizeof(*vmexit));
+	vmexit->exitcode = VM_EXITCODE_HLT;
+	vmexit->rip = ev->u.exit.rip;
+	vmexit->inst_length = ev->u.exit.inst_length;
+	vmexit->u.hlt.rflags = rflags;
+	return true;
+}
+
+int
 vm_replay_filter(struct vcpu *vcpu, struct vm_exit *vmexit)
 {
 	struct vm_replayer *rp = vcpu->vm->replayer;
+	uint64_t dr6 = vmexit->u.debug.dr6;
+	bool handler_hit;
 
+	/*
+	 * A kick: the monitor's (vm_vcpu_kick(), a debugger stopping the VM)
+	 * returns to it, rhyve's own (devices) is not in the recording.
+	 * Neither is an exit of the recording.
+	 */
 	if (vmexit->exitcode == VM_EXITCODE_BOGUS)
-		return 1; /* a kick of rhyve's own: not in the recording */
-	if (vmexit->exitcode != VM_EXITCODE_DEBUG ||
-	    (!rp->bp_armed && !rp->stepping))
+		return atomic_exchange(&vcpu->exit_request, false) ? 2 : 1;
+	rp->inject_queued = false; /* the guest ran: an event is delivered */
+	if (vmexit->exitcode != VM_EXITCODE_DEBUG)
 		return 0;
+	handler_hit = rp->handler_armed && (dr6 & DR6_B(REPLAY_SLOT));
+	if (handler_hit) {
+		/*
+		 * The debugger's step into a handler: a step to it (B3 stays
+		 * to say an event was delivered: the state is not the one
+		 * right after the last exit even if the step made one).
+		 */
+		rp->handler_armed = false;
+		dr6 |= DR6_BS;
+		vmexit->u.debug.dr6 = dr6;
+	}
+	if (!handler_hit && user_stepping(rp, vcpu) && (dr6 & DR6_BS) &&
+	    stepped_over_hlt(vcpu, vmexit))
+		return 0; /* now the recorded HLT exit */
+	if (handler_hit || user_debug_exit(rp, vcpu, dr6)) {
+		/*
+		 * The debugger's stop.  When it is at the asynchronous exit
+		 * the replay runs towards, that exit is taken here.
+		 */
+		if (rp->target.valid && regs_match(vcpu, rp->target.regs,
+						   rp->target.nregs, NULL, 0)) {
+			rp->target.valid = false;
+			rp->st.async++;
+			rp->st.exits++;
+			vcpu->exits++;
+			rp->bp_armed = rp->stepping = false;
+			vmexit->u.debug.dr6 &= ~DR6_B(REPLAY_SLOT);
+		} else if (rp->stepping) {
+			rp->stepping = false;
+			rp->bp_armed = true;
+		}
+		rp->rf_pending = false;
+		debug_apply(vcpu);
+		return 2;
+	}
+	if (!rp->bp_armed && !rp->stepping)
+		return 2; /* a stale one of the debugger's: the monitor drops it
+			   */
 	if (regs_match(vcpu, rp->target.regs, rp->target.nregs, NULL, 0)) {
 		arm(vcpu, false, false);
 		vmexit->exitcode = VM_EXITCODE_BOGUS;

@@ -338,14 +338,6 @@ gdb_server_init(struct vm *vm)
 
 	if (port == NULL)
 		return 0;
-	if (vm_replaying(vm)) {
-		/*
-		 * The replayer steers the engine's debug registers itself
-		 * (asynchronous exits); debugging a replay is not there yet.
-		 */
-		rhyve_warnx("gdb: -G with --replay is not supported yet");
-		return -1;
-	}
 	gdb_target_get(&gs.target);
 	gdb_target_init(vm, get_config_bool_default("gdb.wait", false));
 	if (strcmp(port, "pty") == 0) {

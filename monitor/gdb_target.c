@@ -19,6 +19,12 @@
  * breakpoints take a slot too: on PVM hosts such as ours an INT3 in
  * guest kernel mode ends KVM_RUN with an internal error instead of a #BP
  * exit, so an int3 written into guest code cannot be relied on.
+ *
+ * On a replay (--replay with -G) the replayer keeps debug register 3 for
+ * itself (kmod/vmm_replay.c): 3 slots are the debugger's.  The recording
+ * decides what the guest does, so the debugger's writes to registers and
+ * memory are refused.  Reverse execution (bs, bc) is gdb_reverse.c's, run
+ * by vCPU 0's thread when it leaves the park with gt.reverse set.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -54,6 +60,11 @@ static struct gdb_target_softc {
 	struct gdb_stop event;
 	enum gdb_resume_action action[VM_MAXCPU];
 	struct gdb_slot slot[GDB_NSLOTS];
+	int nslots; /* the debugger's: 4, or 3 on a replay */
+	bool replay;
+	/* bs/bc asked for (vCPU 0 does it), and where vCPU 0 is. */
+	enum { REV_NONE, REV_STEP, REV_CONT } reverse;
+	struct gdb_replay_pos pos;
 	bool watch_step; /* write watchpoints also by stepping (gdb.watch_step)
 			  */
 	struct gdb_session *session;
@@ -87,6 +98,12 @@ watch_stepping(void)
 		if (gt.slot[i].used && gt.slot[i].type == GDB_WP_WRITE)
 			return true;
 	return false;
+}
+
+bool
+gdb_target_watch_stepping(void)
+{
+	return watch_stepping();
 }
 
 /* Take the watched bytes as they are now (through 'thread's tables). */
@@ -195,29 +212,62 @@ gdb_vcpu_before_run(struct vcpu *vcpu)
 	struct vm *vm = vcpu_vm(vcpu);
 	int id = vcpu_id(vcpu);
 	struct timespec ts;
+	struct gdb_stop st;
+	bool step;
 
 	if (!atomic_load(&gdb_target_on) || !atomic_load(&gt.stopped))
 		return;
 	pthread_mutex_lock(&gt.mtx);
-	gt.parked++;
-	maybe_report();
-	/*
-	 * Park until resumed with an action, or the VM ends (a timed wait:
-	 * vm_suspend() does not know this condition variable).
-	 */
-	while (vm_suspended(vm) == VM_SUSPEND_NONE &&
-	       (atomic_load(&gt.stopped) || gt.action[id] == GDB_RESUME_NONE)) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 50 * 1000 * 1000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
+	for (;;) {
+		gt.parked++;
+		maybe_report();
+		/*
+		 * Park until resumed with an action, or the VM ends (a timed
+		 * wait: vm_suspend() does not know this condition variable).
+		 */
+		while (vm_suspended(vm) == VM_SUSPEND_NONE &&
+		       (atomic_load(&gt.stopped) ||
+			gt.action[id] == GDB_RESUME_NONE)) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 50 * 1000 * 1000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&gt.cv, &gt.mtx, &ts);
 		}
-		pthread_cond_timedwait(&gt.cv, &gt.mtx, &ts);
+		gt.parked--;
+		if (id != 0 || gt.reverse == REV_NONE ||
+		    vm_suspended(vm) != VM_SUSPEND_NONE)
+			break;
+		/* Backwards (a replay): vCPU 0 goes there, then stops. */
+		step = gt.reverse == REV_STEP;
+		gt.reverse = REV_NONE;
+		pthread_mutex_unlock(&gt.mtx);
+		gdb_reverse(vcpu, step, &gt.pos, &st);
+		pthread_mutex_lock(&gt.mtx);
+		gt.action[id] = GDB_RESUME_NONE;
+		stop_all(&st);
 	}
-	gt.parked--;
+	if (gt.replay && id == 0)
+		gt.pos.exits = vm_replay_exits(vcpu); /* known: the same */
 	load_debug(vcpu, gt.action[id] == GDB_RESUME_STEP);
 	pthread_mutex_unlock(&gt.mtx);
+}
+
+/*
+ * Where vCPU 0 is after a stop on a replay (see gdb_replay_step()); a
+ * stop other than a step is somewhere after the last exit, found again
+ * by its registers (gdb_reverse.c).
+ */
+static void
+pos_after_stop(struct vcpu *vcpu, const struct vm_exit *vmexit, bool step)
+{
+	if (step)
+		gdb_replay_step(&gt.pos, vmexit, vm_replay_exits(vcpu));
+	else
+		gt.pos =
+		    (struct gdb_replay_pos){ .exits = vm_replay_exits(vcpu) };
 }
 
 bool
@@ -265,6 +315,9 @@ gdb_vcpu_debug_exit(struct vcpu *vcpu, const struct vm_exit *vmexit)
 	 * nothing to stop for; the vCPU runs on.
 	 */
 	if (ours && gt.session != NULL) {
+		if (gt.replay && vcpu_id(vcpu) == 0)
+			pos_after_stop(vcpu, vmexit,
+				       st.reason == GDB_STOP_STEP);
 		stop_all(&st);
 	} else {
 		if (gt.session == NULL)
@@ -503,6 +556,18 @@ op_read_reg(void *arg, int thread, int regno, uint8_t *buf)
 	return 0;
 }
 
+/* A replay's guest does what the recording says: no writes. */
+static bool
+replay_refuses(const char *what)
+{
+	if (!gt.replay)
+		return false;
+	rhyve_warnx("gdb: refused a write to %s: a replay runs as recorded "
+		    "(a write would make it diverge)",
+		    what);
+	return true;
+}
+
 static int
 op_write_reg(void *arg, int thread, int regno, const uint8_t *buf)
 {
@@ -514,6 +579,8 @@ op_write_reg(void *arg, int thread, int regno, const uint8_t *buf)
 
 	if (vcpu == NULL || size == 0)
 		return EINVAL;
+	if (replay_refuses(gdb_x86_reg_name(regno)))
+		return EPERM;
 	if (is_fpu_reg(regno))
 		return fpu_reg(vcpu, regno, (uint8_t *)buf, true);
 	for (int i = 0; i < size && i < 8; i++)
@@ -593,6 +660,8 @@ static size_t
 op_write_mem(void *arg, int thread, bool phys, uint64_t addr,
 	     const uint8_t *buf, size_t len)
 {
+	if (replay_refuses("guest memory"))
+		return 0;
 	return access_mem(thread, phys, addr, NULL, buf, len);
 }
 
@@ -607,6 +676,8 @@ op_resume(void *arg, const enum gdb_resume_action *actions)
 	}
 	if (!any)
 		return EINVAL;
+	if (gt.replay && actions[0] != GDB_RESUME_STEP)
+		gt.pos.known = false; /* found again by gdb_reverse.c */
 	watch_snapshot(1);
 	gt.have_event = false;
 	gt.reported = false;
@@ -633,6 +704,16 @@ op_interrupt(void *arg)
 }
 
 static int
+slots_full(void)
+{
+	if (gt.replay)
+		rhyve_warnx("gdb: no debug register free: a replay keeps one "
+			    "of the 4 for itself, %d are the debugger's",
+			    gt.nslots);
+	return ENOSPC;
+}
+
+static int
 op_insert_bp(void *arg, enum gdb_bp_type type, uint64_t addr, int kind)
 {
 	int freeslot[GDB_NSLOTS], nfree = 0, need = 0;
@@ -649,17 +730,17 @@ op_insert_bp(void *arg, enum gdb_bp_type type, uint64_t addr, int kind)
 			while (len > 1 && ((a & (uint64_t)(len - 1)) != 0 ||
 					   a + (uint64_t)len > end))
 				len /= 2;
-			if (need == GDB_NSLOTS)
-				return ENOSPC;
+			if (need == gt.nslots)
+				return slots_full();
 			want[need++] = (struct gdb_slot){ true, type, a, len };
 			a += (uint64_t)len;
 		}
 	}
-	for (int i = 0; i < GDB_NSLOTS; i++)
+	for (int i = 0; i < gt.nslots; i++)
 		if (!gt.slot[i].used)
 			freeslot[nfree++] = i;
 	if (nfree < need)
-		return ENOSPC; /* the fifth: "E1c" */
+		return slots_full(); /* the fifth: "E1c" */
 	for (int i = 0; i < need; i++)
 		gt.slot[freeslot[i]] = want[i];
 	return 0;
@@ -716,7 +797,8 @@ op_thread_info(void *arg, int thread, char *buf, size_t len)
 static const char gdb_target_help[] =
     "regs          the main registers of every vCPU\n"
     "trace status  is the run being recorded or replayed\n"
-    "marker TEXT   write a marker with TEXT into the trace being recorded\n";
+    "marker TEXT   write a marker with TEXT into the trace being recorded\n"
+    "replay        where a replay is: after which exit, how many steps\n";
 
 static int
 op_monitor(void *arg, const char *cmd, gdb_output_fn out, void *outarg)
@@ -762,6 +844,22 @@ op_monitor(void *arg, const char *cmd, gdb_output_fn out, void *outarg)
 		out(outarg, line);
 		return 0;
 	}
+	if (strcmp(cmd, "replay") == 0) {
+		if (!gt.replay)
+			snprintf(line, sizeof(line), "not a replay\n");
+		else if (gt.pos.known)
+			snprintf(line, sizeof(line),
+				 "replay: after exit %llu, %llu steps\n",
+				 (unsigned long long)gt.pos.exits,
+				 (unsigned long long)gt.pos.steps);
+		else
+			snprintf(line, sizeof(line),
+				 "replay: after exit %llu, steps unknown\n",
+				 (unsigned long long)vm_replay_exits(
+				     vm_vcpu(gt.vm, 0)));
+		out(outarg, line);
+		return 0;
+	}
 	if (strncmp(cmd, "marker", 6) == 0 &&
 	    (cmd[6] == '\0' || cmd[6] == ' ')) {
 		const char *text = cmd[6] == ' ' ? cmd + 7 : "";
@@ -798,6 +896,29 @@ op_kill(void *arg)
 	rhyve_request_exit(gt.vm, RHYVE_EXIT_POWEROFF);
 }
 
+static bool
+op_can_reverse(void *arg)
+{
+	return gt.replay;
+}
+
+/* bs/bc: vCPU 0 goes back (gdb_vcpu_before_run()), the others wait. */
+static int
+op_reverse(void *arg, int thread, bool step)
+{
+	if (!gt.replay || gt.alive == 0)
+		return EINVAL;
+	for (int i = 0; i < gt.ncpu; i++)
+		gt.action[i] = GDB_RESUME_NONE;
+	gt.action[0] = GDB_RESUME_CONT;
+	gt.reverse = step ? REV_STEP : REV_CONT;
+	gt.have_event = false;
+	gt.reported = false;
+	atomic_store(&gt.stopped, false);
+	pthread_cond_broadcast(&gt.cv);
+	return 0;
+}
+
 static const struct gdb_target_ops gdb_live_ops = {
 	.nthreads = op_nthreads,
 	.read_reg = op_read_reg,
@@ -813,6 +934,8 @@ static const struct gdb_target_ops gdb_live_ops = {
 	.monitor_help = gdb_target_help,
 	.detach = op_detach,
 	.kill = op_kill,
+	.can_reverse = op_can_reverse,
+	.reverse = op_reverse,
 };
 
 /* ---- for the server (gdb_server.c) ------------------------------------ */
@@ -824,6 +947,13 @@ gdb_target_init(struct vm *vm, bool wait)
 	gt.ncpu = vm_vcpu_count(vm);
 	gt.alive = gt.ncpu;
 	gt.watch_step = get_config_bool_default("gdb.watch_step", true);
+	gt.replay = vm_replaying(vm);
+	gt.nslots = gt.replay ? VM_REPLAY_DEBUG_SLOTS : GDB_NSLOTS;
+	/* -G w on a replay: at the start, exit 0, no instruction run. */
+	if (gt.replay)
+		gt.pos = (struct gdb_replay_pos){
+			.known = wait, .exits = vm_replay_exits(vm_vcpu(vm, 0))
+		};
 	for (int i = 0; i < gt.ncpu; i++)
 		gt.action[i] = GDB_RESUME_CONT;
 	if (wait) {
@@ -892,4 +1022,100 @@ gdb_target_vm_ended(void)
 	pthread_mutex_lock(&gt.mtx);
 	pthread_cond_broadcast(&gt.cv);
 	pthread_mutex_unlock(&gt.mtx);
+}
+
+/* ---- for reverse execution (gdb_reverse.c) ------------------------------ */
+
+/*
+ * The debugger's debug state into vCPU 0 as a resume would load it, with
+ * or without its breakpoints and watchpoints ('bps'), and a step.
+ */
+void
+gdb_target_load_debug(struct vcpu *vcpu, bool bps, bool step)
+{
+	struct gdb_slot saved[GDB_NSLOTS];
+	bool ws = gt.watch_step;
+
+	if (bps) {
+		load_debug(vcpu, step);
+		return;
+	}
+	memcpy(saved, gt.slot, sizeof(saved));
+	memset(gt.slot, 0, sizeof(gt.slot));
+	gt.watch_step = false;
+	load_debug(vcpu, step);
+	memcpy(gt.slot, saved, sizeof(saved));
+	gt.watch_step = ws;
+}
+
+/* Which stop a slot's hit is. */
+static void
+slot_stop(int i, struct gdb_stop *st)
+{
+	const struct gdb_slot *sl = &gt.slot[i];
+
+	*st = (struct gdb_stop){ .thread = 1, .signo = GDB_SIGTRAP };
+	st->addr = sl->addr;
+	st->reason = sl->type == GDB_BP_SW      ? GDB_STOP_SWBREAK
+		     : sl->type == GDB_BP_HW    ? GDB_STOP_HWBREAK
+		     : sl->type == GDB_WP_WRITE ? GDB_STOP_WATCH
+		     : sl->type == GDB_WP_READ  ? GDB_STOP_RWATCH
+						: GDB_STOP_AWATCH;
+}
+
+/*
+ * A debug exit of vCPU 0 while it replays for reverse execution: true
+ * with *st when a breakpoint or watchpoint of the debugger's hit (a write
+ * watchpoint by stepping: its bytes changed since the last snapshot).
+ */
+bool
+gdb_target_hit(const struct vm_exit *vmexit, struct gdb_stop *st)
+{
+	uint64_t dr6 = vmexit->u.debug.dr6;
+	int w;
+
+	for (int i = 0; i < gt.nslots; i++) {
+		if ((dr6 & DR6_B(i)) && gt.slot[i].used) {
+			slot_stop(i, st);
+			return true;
+		}
+	}
+	if ((dr6 & DR6_BS) && watch_stepping() && (w = watch_changed(1)) >= 0) {
+		slot_stop(w, st);
+		watch_snapshot(1);
+		return true;
+	}
+	return false;
+}
+
+/* An execution breakpoint of the debugger's at linear address 'lin'. */
+bool
+gdb_target_bp_at(uint64_t lin, struct gdb_stop *st)
+{
+	for (int i = 0; i < gt.nslots; i++) {
+		const struct gdb_slot *sl = &gt.slot[i];
+
+		if (sl->used && sl->addr == lin &&
+		    (sl->type == GDB_BP_SW || sl->type == GDB_BP_HW)) {
+			slot_stop(i, st);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Any breakpoint or watchpoint at all. */
+bool
+gdb_target_have_bps(void)
+{
+	for (int i = 0; i < gt.nslots; i++)
+		if (gt.slot[i].used)
+			return true;
+	return false;
+}
+
+void
+gdb_target_watch_snapshot(void)
+{
+	watch_snapshot(1);
 }

@@ -122,6 +122,31 @@ rhyve_replay_start(struct vm *vm)
 	return 0;
 }
 
+/*
+ * Back to vCPU 0's exit 'exits' (reverse execution, gdb_reverse.c): the
+ * trace is read again from its start by a new reader, the replayer
+ * restarts from the nearest checkpoint, and vm_run() replays forward to
+ * the point and returns there (vm_replay_at_stop()).
+ */
+int
+rhyve_replay_rewind(struct vm *vm, uint64_t exits, char *errbuf, size_t errlen)
+{
+	struct trace_reader *r;
+	int error;
+
+	r = trace_open(get_config_value("replay.file"), errbuf, errlen);
+	if (r == NULL)
+		return -1;
+	error = vm_replay_restart(vm, r, exits, errbuf, errlen);
+	if (error == EBUSY) {
+		trace_close(r); /* not taken */
+		return -1;
+	}
+	trace_close(replay_reader);
+	replay_reader = r;
+	return error == 0 ? 0 : -1;
+}
+
 int
 rhyve_replay_finish(struct vm *vm, int status)
 {

@@ -20,6 +20,7 @@
  *   acpi.c       the ACPI tables; acpi_aml.c builds the DSDT's AML
  *   gdb_server.c the gdb stub's transports (-G: TCP or a pty)
  *   gdb_target.c the live VM as a gdb target; the all-stop protocol
+ *   gdb_reverse.c reverse execution (bs, bc) on a replay
  *   vcpu.c       one thread per vCPU and the table of exit handlers
  *   rhyve.c      main(): config -> VM -> devices -> kernel -> run
  */
@@ -587,6 +588,13 @@ int rhyve_replay_start(struct vm *vm);
  * exits with: the recorded one, or 4.
  */
 int rhyve_replay_finish(struct vm *vm, int status);
+/*
+ * Back to the point right after vCPU 0's exit 'exits' (the replayer
+ * restarts from the nearest checkpoint; vm_run() then replays to there
+ * and returns with vm_replay_at_stop()).  0, or -1 with errbuf.
+ */
+int rhyve_replay_rewind(struct vm *vm, uint64_t exits, char *errbuf,
+			size_t errlen);
 
 /* ---- gdb_server.c, gdb_target.c: the built-in gdb stub (-G) ---------- */
 
@@ -619,6 +627,34 @@ void gdb_target_unlock(void);
 bool gdb_target_attach(struct gdb_stop *stop);
 void gdb_target_set_session(struct gdb_session *s);
 void gdb_target_vm_ended(void);
+
+/*
+ * Reverse execution on a replay (gdb_reverse.c).  Points are counted
+ * from the exits of vCPU 0: 'exits' exits done, then 'steps' single
+ * steps when 'known' (else somewhere after that exit, found again by its
+ * registers).  gdb_reverse() runs on vCPU 0's thread: it goes back one
+ * instruction (step) or to the last breakpoint or watchpoint hit before
+ * the current point, updates *pos and says in *st where it stopped.
+ */
+struct gdb_replay_pos {
+	bool known;
+	uint64_t exits, steps;
+};
+void gdb_reverse(struct vcpu *vcpu, bool step, struct gdb_replay_pos *pos,
+		 struct gdb_stop *st);
+/*
+ * A single step of vCPU 0 ended with 'vmexit' after 'exits' exits: the
+ * position after it.
+ */
+void gdb_replay_step(struct gdb_replay_pos *pos, const struct vm_exit *vmexit,
+		     uint64_t exits);
+/* gdb_target.c for gdb_reverse.c. */
+void gdb_target_load_debug(struct vcpu *vcpu, bool bps, bool step);
+bool gdb_target_hit(const struct vm_exit *vmexit, struct gdb_stop *st);
+bool gdb_target_bp_at(uint64_t lin, struct gdb_stop *st);
+bool gdb_target_have_bps(void);
+bool gdb_target_watch_stepping(void);
+void gdb_target_watch_snapshot(void);
 
 /* ---- vcpu.c: the run loop -------------------------------------------- */
 

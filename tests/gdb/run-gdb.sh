@@ -12,6 +12,9 @@
 # prints "GDBTEST PASS" at its end.  Fails unless it did, rhyve then
 # exited with STATUS and a line of the guest's console matches REGEX
 # (and none matches $RHYVE_GDB_NOT_REGEX, if set).
+# RHYVE_GDB_REPLAY=1: the guest is first recorded without a debugger
+# (--record, same arguments), then gdb debugs the replay (--replay with
+# -G); the replay must still end with "end state matches".
 # Exits 77 (skipped) without a usable /dev/kvm or without gdb.
 set -u
 
@@ -47,11 +50,24 @@ pty) gopt=wpty:$dir/gdb-pty ;;
 	;;
 esac
 
-echo "+ $rhyve -G $gopt -l com1,file:$dir/console -l pc-testdev $* --kernel $guest gdbtest"
-[ -n "${RHYVE_GDB_RECORD:-}" ] && set -- --record "$dir/run.rtr" "$@"
-"$rhyve" -G "$gopt" -l "com1,file:$dir/console" -l pc-testdev "$@" \
-	--kernel "$guest" gdbtest </dev/null >"$dir/rhyve.out" 2>&1 &
-rpid=$!
+if [ -n "${RHYVE_GDB_REPLAY:-}" ]; then
+	echo "+ $rhyve --record $dir/run.rtr -l com1,file:$dir/console.rec -l pc-testdev $* --kernel $guest gdbtest"
+	timeout -k 5 120 "$rhyve" --record "$dir/run.rtr" \
+		-l "com1,file:$dir/console.rec" -l pc-testdev "$@" \
+		--kernel "$guest" gdbtest </dev/null >"$dir/record.out" 2>&1
+	echo "recorded with status $?"
+	cat "$dir/record.out" "$dir/console.rec"
+	echo "+ $rhyve --replay $dir/run.rtr -G $gopt -l com1,file:$dir/console"
+	"$rhyve" --replay "$dir/run.rtr" -G "$gopt" \
+		-l "com1,file:$dir/console" </dev/null >"$dir/rhyve.out" 2>&1 &
+	rpid=$!
+else
+	echo "+ $rhyve -G $gopt -l com1,file:$dir/console -l pc-testdev $* --kernel $guest gdbtest"
+	[ -n "${RHYVE_GDB_RECORD:-}" ] && set -- --record "$dir/run.rtr" "$@"
+	"$rhyve" -G "$gopt" -l "com1,file:$dir/console" -l pc-testdev "$@" \
+		--kernel "$guest" gdbtest </dev/null >"$dir/rhyve.out" 2>&1 &
+	rpid=$!
+fi
 
 # Wait for the stub to be there.
 target=
@@ -115,6 +131,11 @@ fi
 if [ -n "${RHYVE_GDB_NOT_REGEX:-}" ] &&
 	grep -Eq -- "$RHYVE_GDB_NOT_REGEX" "$dir/console" 2>/dev/null; then
 	echo "FAIL: a console line matches /$RHYVE_GDB_NOT_REGEX/"
+	fail=1
+fi
+if [ -n "${RHYVE_GDB_REPLAY:-}" ] &&
+	! grep -q 'end state matches' "$dir/rhyve.out"; then
+	echo "FAIL: the debugged replay did not end as recorded"
 	fail=1
 fi
 # RHYVE_GDB_RECORD=RHYVETRACE: rhyve recorded the debugged run

@@ -1,0 +1,464 @@
+/*
+ * Reverse execution for the gdb stub on a replay: bs (reverse-stepi) and
+ * bc (reverse-continue).  A replay cannot run backwards, so going back is
+ * going forward again from earlier: the replayer restarts from the
+ * nearest checkpoint before the point wanted (rhyve_replay_rewind(),
+ * vm_replay_restart()) and replays to it.
+ *
+ * Points are counted in vCPU 0's exits, then in single steps: (E, k) is
+ * the state right after exit E (its access complete, the injections that
+ * follow it not yet done) and k single steps further.  A step that
+ * crosses an exit lands right after it, (E + 1, 0), unless the replay
+ * delivered an event on the way (the step then ends at the handler's
+ * first instruction, (E + 1, 1)): gdb_replay_step().  Steps follow the
+ * stub's forward steps, so bs has instruction granularity.  After a stop
+ * other than a step (a breakpoint, Ctrl-C) the point is found again by
+ * its registers, stepping from the exit before it (in a loop that repeats
+ * a register state exactly, the first such state is taken).
+ *
+ * bc scans forward from the nearest checkpoint to the current point,
+ * counting the hits of the debugger's breakpoints and watchpoints (in the
+ * current point's own exit interval by single steps, so that a hit just
+ * before it counts and the point itself does not), then replays again to
+ * the last hit; with none it looks before the checkpoint, and at the
+ * start of the recording stops with replaylog:begin.
+ *
+ * This runs on vCPU 0's thread (gdb_vcpu_before_run()) while the debugger
+ * waits for the stop reply; device emulation is left out meanwhile (the
+ * replayer answers every read from the trace), so the console does not
+ * print again what the guest wrote before the point.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gdb.h"
+#include "rhyve.h"
+
+/* Single steps looked through in one exit interval (~30 s here). */
+#define REV_MAX_STEPS 1000000
+#define REV_MAX_CKPTS 4096
+#define RFLAGS_RF     (1ULL << 16)
+
+/* What vm_run() came back with. */
+enum rev_next {
+	REV_STOPPED, /* at the replayer's stop point */
+	REV_DEBUG,   /* a debug exit (a step, a breakpoint) */
+	REV_OTHER,   /* an exit the replayer answers: go on */
+	REV_FAILED,  /* diverged, or the replay ended */
+};
+
+/* The registers a point is recognised by. */
+static const int rev_regs[] = {
+	VM_REG_GUEST_RAX, VM_REG_GUEST_RBX, VM_REG_GUEST_RCX,
+	VM_REG_GUEST_RDX, VM_REG_GUEST_RSI, VM_REG_GUEST_RDI,
+	VM_REG_GUEST_RBP, VM_REG_GUEST_RSP, VM_REG_GUEST_R8,
+	VM_REG_GUEST_R9,  VM_REG_GUEST_R10, VM_REG_GUEST_R11,
+	VM_REG_GUEST_R12, VM_REG_GUEST_R13, VM_REG_GUEST_R14,
+	VM_REG_GUEST_R15, VM_REG_GUEST_RIP, VM_REG_GUEST_RFLAGS,
+	VM_REG_GUEST_CR0, VM_REG_GUEST_CR3, VM_REG_GUEST_CR4,
+};
+#define REV_NREGS (sizeof(rev_regs) / sizeof(rev_regs[0]))
+
+struct rev_sig {
+	uint64_t v[REV_NREGS];
+};
+
+static struct gdb_reverse_softc {
+	struct vcpu *vcpu;
+	struct vm *vm;
+	struct gdb_replay_pos *pos;
+	char err[320];
+	char note[400];
+} rv;
+
+static void
+sig_take(struct rev_sig *s)
+{
+	for (size_t i = 0; i < REV_NREGS; i++) {
+		s->v[i] = 0;
+		vm_get_register(rv.vcpu, rev_regs[i], &s->v[i]);
+		if (rev_regs[i] == VM_REG_GUEST_RFLAGS)
+			s->v[i] &= ~RFLAGS_RF;
+	}
+}
+
+static bool
+sig_eq(const struct rev_sig *a, const struct rev_sig *b)
+{
+	return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+void
+gdb_replay_step(struct gdb_replay_pos *pos, const struct vm_exit *vmexit,
+		uint64_t exits)
+{
+	bool delivered = (vmexit->u.debug.dr6 & DR6_B(3)) != 0;
+
+	if (exits != pos->exits) {
+		pos->known = true;
+		pos->steps = delivered ? 1 : 0;
+	} else if (pos->known) {
+		pos->steps++;
+	}
+	pos->exits = exits;
+}
+
+static enum rev_next
+rev_next(struct vm_exit *vmexit)
+{
+	int error = vm_run(rv.vcpu, vmexit);
+
+	if (error != 0) {
+		snprintf(rv.err, sizeof(rv.err), "vm_run: %s", strerror(error));
+		return REV_FAILED;
+	}
+	switch (vmexit->exitcode) {
+	case VM_EXITCODE_BOGUS:
+		return vm_replay_at_stop(rv.vcpu) ? REV_STOPPED : REV_OTHER;
+	case VM_EXITCODE_DEBUG:
+		return REV_DEBUG;
+	case VM_EXITCODE_ENGINE_ERROR:
+		snprintf(rv.err, sizeof(rv.err), "%s", vmexit->u.error.msg);
+		return REV_FAILED;
+	case VM_EXITCODE_SUSPENDED:
+		snprintf(rv.err, sizeof(rv.err), "the replay ended");
+		return REV_FAILED;
+	default:
+		return REV_OTHER;
+	}
+}
+
+/* Run until the replayer's stop point. */
+static int
+rev_run_to_stop(void)
+{
+	struct vm_exit vmexit;
+
+	for (;;) {
+		switch (rev_next(&vmexit)) {
+		case REV_STOPPED:
+			return 0;
+		case REV_FAILED:
+			return -1;
+		default:
+			break;
+		}
+	}
+}
+
+/* Back to (exits, 0). */
+static int
+rev_goto(uint64_t exits)
+{
+	char buf[256];
+
+	gdb_target_load_debug(rv.vcpu, false, false);
+	if (rhyve_replay_rewind(rv.vm, exits, buf, sizeof(buf)) != 0) {
+		snprintf(rv.err, sizeof(rv.err), "%s", buf);
+		return -1;
+	}
+	if (rev_run_to_stop() != 0)
+		return -1;
+	*rv.pos = (struct gdb_replay_pos){ .known = true, .exits = exits };
+	return 0;
+}
+
+/* One single step (the debug state already has the step on). */
+static int
+rev_step(struct vm_exit *vmexit)
+{
+	for (;;) {
+		switch (rev_next(vmexit)) {
+		case REV_DEBUG:
+			if (!(vmexit->u.debug.dr6 & DR6_BS))
+				break;
+			gdb_replay_step(rv.pos, vmexit,
+					vm_replay_exits(rv.vcpu));
+			return 0;
+		case REV_FAILED:
+			return -1;
+		default:
+			break;
+		}
+	}
+}
+
+/* From (E, 0): 'n' steps, to (E, n). */
+static int
+rev_steps(uint64_t n)
+{
+	struct vm_exit vmexit;
+
+	gdb_target_load_debug(rv.vcpu, false, true);
+	for (uint64_t i = 0; i < n; i++)
+		if (rev_step(&vmexit) != 0)
+			return -1;
+	gdb_target_load_debug(rv.vcpu, false, false);
+	return 0;
+}
+
+/*
+ * How many steps after exit E the current point 'now' is: from (E, 0)
+ * step until the registers are 'now'; -1 when the interval ends first.
+ */
+static int64_t
+rev_find(uint64_t exits, const struct rev_sig *now)
+{
+	struct vm_exit vmexit;
+	struct rev_sig s;
+	int64_t found = -1;
+
+	if (rev_goto(exits) != 0)
+		return -1;
+	gdb_target_load_debug(rv.vcpu, false, true);
+	for (uint64_t i = 0; i <= REV_MAX_STEPS; i++) {
+		sig_take(&s);
+		if (sig_eq(&s, now)) {
+			found = (int64_t)rv.pos->steps;
+			break;
+		}
+		if (rev_step(&vmexit) != 0 || rv.pos->exits != exits)
+			break;
+	}
+	gdb_target_load_debug(rv.vcpu, false, false);
+	if (found < 0 && rv.err[0] == '\0')
+		snprintf(rv.err, sizeof(rv.err),
+			 "the current point is not found again after exit "
+			 "%llu",
+			 (unsigned long long)exits);
+	return found;
+}
+
+/* Where we are now: (E, k); k from the stub's count or found again. */
+static int
+rev_where(uint64_t *exits, uint64_t *steps)
+{
+	struct rev_sig now;
+	int64_t k;
+
+	*exits = vm_replay_exits(rv.vcpu);
+	if (rv.pos->known && rv.pos->exits == *exits) {
+		*steps = rv.pos->steps;
+		return 0;
+	}
+	sig_take(&now);
+	k = rev_find(*exits, &now);
+	if (k < 0)
+		return -1;
+	*steps = (uint64_t)k;
+	return 0;
+}
+
+/* bs: the state one instruction earlier. */
+static int
+rev_stepi(struct gdb_stop *st)
+{
+	struct gdb_replay_pos before;
+	struct vm_exit vmexit;
+	uint64_t e, k, n = 0;
+
+	if (rev_where(&e, &k) != 0)
+		return -1;
+	if (k > 0) {
+		if (rev_goto(e) != 0 || rev_steps(k - 1) != 0)
+			return -1;
+		return 0;
+	}
+	if (e == 0) {
+		st->replay_begin = true; /* already at the start */
+		return rev_goto(0);
+	}
+	/* The last point after exit e - 1, before the step that makes e. */
+	if (rev_goto(e - 1) != 0)
+		return -1;
+	gdb_target_load_debug(rv.vcpu, false, true);
+	before = *rv.pos;
+	while (vm_replay_exits(rv.vcpu) < e) {
+		before = *rv.pos;
+		if (n++ > REV_MAX_STEPS) {
+			snprintf(rv.err, sizeof(rv.err),
+				 "more than %d steps between exits %llu and "
+				 "%llu",
+				 REV_MAX_STEPS, (unsigned long long)e - 1,
+				 (unsigned long long)e);
+			return -1;
+		}
+		if (rev_step(&vmexit) != 0)
+			return -1;
+	}
+	if (rev_goto(e - 1) != 0 || rev_steps(before.steps) != 0)
+		return -1;
+	return 0;
+}
+
+/* A hit found by a scan: the n-th of phase 1, or after k steps. */
+struct rev_hit {
+	bool found;
+	bool stepped; /* in the current point's interval, by steps */
+	uint64_t n;   /* phase 1: its ordinal (1..) */
+	uint64_t k;   /* stepped: the steps after the exit */
+	struct gdb_stop st;
+};
+
+/*
+ * Replay with the debugger's breakpoints from (from, 0) until the n-th hit
+ * (n > 0), or until (to, 0) counting them (n == 0).  The last hit is in
+ * *hit; returns the number of hits, or -1.
+ */
+static int64_t
+rev_scan_run(uint64_t from, uint64_t to, uint64_t n, struct rev_hit *hit)
+{
+	struct vm_exit vmexit;
+	struct gdb_stop st;
+	uint64_t hits = 0;
+
+	if (rev_goto(from) != 0)
+		return -1;
+	if (from == to && n == 0)
+		return 0;
+	vm_replay_set_stop(rv.vcpu, to);
+	gdb_target_load_debug(rv.vcpu, true, false);
+	gdb_target_watch_snapshot();
+	for (;;) {
+		switch (rev_next(&vmexit)) {
+		case REV_STOPPED:
+			return (int64_t)hits;
+		case REV_FAILED:
+			return -1;
+		case REV_DEBUG:
+			if (!gdb_target_hit(&vmexit, &st))
+				break;
+			hits++;
+			hit->found = true;
+			hit->stepped = false;
+			hit->n = hits;
+			hit->st = st;
+			if (hits == n) {
+				vm_replay_set_stop(rv.vcpu, UINT64_MAX);
+				rv.pos->known = false;
+				rv.pos->exits = vm_replay_exits(rv.vcpu);
+				gdb_target_load_debug(rv.vcpu, false, false);
+				return (int64_t)hits;
+			}
+			if (vmexit.u.debug.dr6 & DR6_BS)
+				break; /* a watch's step: run on */
+			/* Past the breakpoint by a step without it. */
+			gdb_target_load_debug(rv.vcpu, false, true);
+			if (rev_step(&vmexit) != 0)
+				return -1;
+			gdb_target_load_debug(rv.vcpu, true, false);
+			gdb_target_watch_snapshot();
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/*
+ * The current point's own interval: from (e, 0) by single steps up to
+ * (e, k), each state before it checked for a breakpoint at its rip and
+ * each step for a write watchpoint's bytes changing.
+ */
+static int
+rev_scan_steps(uint64_t e, uint64_t k, struct rev_hit *hit)
+{
+	struct vm_exit vmexit;
+	struct seg_desc cs;
+	struct gdb_stop st;
+	uint64_t rip;
+
+	if (rev_goto(e) != 0)
+		return -1;
+	gdb_target_load_debug(rv.vcpu, false, true);
+	gdb_target_watch_snapshot();
+	while (rv.pos->exits == e && rv.pos->steps < k) {
+		if (vm_get_register(rv.vcpu, VM_REG_GUEST_RIP, &rip) == 0 &&
+		    vm_get_seg_desc(rv.vcpu, VM_REG_GUEST_CS, &cs) == 0 &&
+		    gdb_target_bp_at(rip + cs.base, &st))
+			*hit = (struct rev_hit){ true, true, 0, rv.pos->steps,
+						 st };
+		if (rev_step(&vmexit) != 0)
+			return -1;
+		if (gdb_target_watch_stepping()) {
+			/* The watch's bytes, checked as by a forward step. */
+			vmexit.u.debug.dr6 = DR6_BS;
+			if (gdb_target_hit(&vmexit, &st) &&
+			    rv.pos->exits == e && rv.pos->steps < k)
+				*hit = (struct rev_hit){ true, true, 0,
+							 rv.pos->steps, st };
+		}
+	}
+	gdb_target_load_debug(rv.vcpu, false, false);
+	return 0;
+}
+
+/* bc: back to the last breakpoint or watchpoint hit before here. */
+static int
+rev_continue(struct gdb_stop *st)
+{
+	uint64_t ck[REV_MAX_CKPTS], e, k, hi;
+	struct rev_hit hit = { .found = false };
+	size_t nck;
+	int64_t n;
+
+	if (rev_where(&e, &k) != 0)
+		return -1;
+	nck = vm_replay_checkpoints(rv.vm, ck, REV_MAX_CKPTS);
+	if (nck == 0)
+		ck[nck++] = 0;
+	/* The current interval first (by steps), then the run before it. */
+	if (gdb_target_have_bps() && k > 0 && rev_scan_steps(e, k, &hit) != 0)
+		return -1;
+	if (hit.found) {
+		if (rev_goto(e) != 0 || rev_steps(hit.k) != 0)
+			return -1;
+		*st = hit.st;
+		return 0;
+	}
+	hi = e;
+	for (size_t i = nck; gdb_target_have_bps() && i-- > 0;) {
+		if (ck[i] > hi)
+			continue;
+		n = rev_scan_run(ck[i], hi, 0, &hit);
+		if (n < 0)
+			return -1;
+		if (n > 0) {
+			if (rev_scan_run(ck[i], hi, (uint64_t)n, &hit) != n)
+				return -1;
+			*st = hit.st;
+			return 0;
+		}
+		hi = ck[i];
+	}
+	st->replay_begin = true;
+	return rev_goto(0);
+}
+
+void
+gdb_reverse(struct vcpu *vcpu, bool step, struct gdb_replay_pos *pos,
+	    struct gdb_stop *st)
+{
+	rv.vcpu = vcpu;
+	rv.vm = vcpu_vm(vcpu);
+	rv.pos = pos;
+	rv.err[0] = '\0';
+	*st = (struct gdb_stop){ .reason = GDB_STOP_STEP,
+				 .signo = GDB_SIGTRAP,
+				 .thread = 1 };
+	if (!step)
+		st->reason = GDB_STOP_SIGNAL;
+	if ((step ? rev_stepi(st) : rev_continue(st)) == 0)
+		return;
+	/* Wherever it got to: say why, and that the point is unknown. */
+	rhyve_warnx("gdb: reverse execution failed: %s", rv.err);
+	snprintf(rv.note, sizeof(rv.note),
+		 "rhyve: reverse execution failed: %s\n", rv.err);
+	*st = (struct gdb_stop){ .reason = GDB_STOP_SIGNAL,
+				 .signo = GDB_SIGTRAP,
+				 .thread = 1,
+				 .note = rv.note };
+	pos->known = false;
+	pos->exits = vm_replay_exits(vcpu);
+}
