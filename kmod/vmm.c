@@ -154,6 +154,9 @@ vm_vcpu_create(struct vm *vm, int id, struct vcpu **vcpup)
 		return error;
 	}
 	vm->vcpus[id] = vcpu;
+	/* A parked AP is idle before its thread even gets to the wait. */
+	if (vcpu->parked)
+		atomic_fetch_or(&vm->idle_cpus, 1ULL << id);
 	if (vcpup != NULL)
 		*vcpup = vcpu;
 	return 0;
@@ -343,12 +346,17 @@ vm_exit_handled(struct vcpu *vcpu, struct vm_exit *vmexit)
 			return false;
 		return exit_access_done(vcpu, vmexit) == 0;
 	case VM_EXITCODE_HLT:
-		/* With interrupts masked nothing wakes it: the monitor's. */
-		if (!(vmexit->u.hlt.rflags & (1u << 9)))
-			return false;
 		/* A replay knows what wakes it: the trace's next event. */
-		if (vcpu->vm->replayer == NULL)
+		if (vcpu->vm->replayer != NULL)
+			return true;
+		if (vmexit->u.hlt.rflags & PSL_I) {
 			vm_handle_hlt(vcpu);
+		} else {
+			/* Only an NMI or INIT wakes it: vcpu_wait_idle(). */
+			pthread_mutex_lock(&vcpu->mtx);
+			vcpu->hlt_intr_off = true;
+			pthread_mutex_unlock(&vcpu->mtx);
+		}
 		return true;
 	case VM_EXITCODE_RDMSR:
 	case VM_EXITCODE_WRMSR:
@@ -439,6 +447,7 @@ vm_vcpu_init_signal(struct vcpu *vcpu)
 	pthread_mutex_lock(&vcpu->mtx);
 	vcpu->init_pending = true;
 	vcpu->sipi_vector = -1; /* only a SIPI after this INIT counts */
+	vm_vcpu_not_idle(vcpu);
 	pthread_mutex_unlock(&vcpu->mtx);
 	vcpu_notify_event(vcpu);
 }
@@ -456,22 +465,62 @@ vm_vcpu_sipi(struct vcpu *vcpu, int vector)
 	 * the second SIPI of INIT-SIPI-SIPI finds it running and is ignored.
 	 */
 	wake = (vcpu->parked || vcpu->init_pending) && vcpu->sipi_vector < 0;
-	if (wake)
+	if (wake) {
 		vcpu->sipi_vector = vector;
+		vm_vcpu_not_idle(vcpu);
+	}
 	pthread_mutex_unlock(&vcpu->mtx);
 	if (wake)
 		vcpu_notify_event(vcpu);
 }
 
+void
+vm_vcpu_not_idle(struct vcpu *vcpu)
+{
+	atomic_fetch_and(&vcpu->vm->idle_cpus, ~(1ULL << vcpu->id));
+}
+
+static uint64_t
+vm_active_cpus(const struct vm *vm)
+{
+	uint64_t mask = 0;
+
+	for (int i = 0; i < VM_MAXCPU; i++)
+		if (vm->vcpus[i] != NULL)
+			mask |= 1ULL << i;
+	return mask;
+}
+
+/*
+ * The vCPU goes to sleep with nothing pending that could wake it.  If it
+ * is the last one awake, nothing ever will: the VM halts for good, as
+ * bhyve's vm_handle_hlt() suspends the VM once every active vCPU halted
+ * with interrupts off.  A waker clears the bit (vm_vcpu_not_idle()) as it
+ * makes its event pending, so a vCPU woken but not yet running never
+ * counts as idle; each vCPU that sets its bit looks at all of them, so
+ * the last one to go idle sees it.  True: the VM is to be suspended.
+ */
+static bool
+vcpu_go_idle(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+	uint64_t bit = 1ULL << vcpu->id, was;
+
+	was = atomic_fetch_or(&vm->idle_cpus, bit);
+	return !(was & bit) && (was | bit) == vm_active_cpus(vm);
+}
+
 /*
  * Called by the vCPU's own thread before each entry (registers belong to
- * it): take a pending INIT, and while in the wait-for-SIPI state sleep
- * until a SIPI starts the vCPU.  Returns -1 with *vmexit filled in when
- * vm_run() must return instead (the VM is suspended, or vm_vcpu_kick()
- * wants the monitor), 0 to enter the guest, or an errno.
+ * it): take a pending INIT, and sleep while in the wait-for-SIPI state
+ * until a SIPI starts the vCPU, or while halted with interrupts off
+ * until an NMI or INIT (rhyve raises no SMI).  Returns -1 with *vmexit
+ * filled in when vm_run() must return instead (the VM is suspended, or
+ * vm_vcpu_kick() wants the monitor: the vCPU goes on sleeping at the
+ * next vm_run()), 0 to enter the guest, or an errno.
  */
 static int
-vcpu_wait_sipi(struct vcpu *vcpu, struct vm_exit *vmexit)
+vcpu_wait_idle(struct vcpu *vcpu, struct vm_exit *vmexit)
 {
 	struct vm *vm = vcpu->vm;
 	enum vm_suspend_how how = VM_SUSPEND_NONE;
@@ -486,12 +535,18 @@ vcpu_wait_sipi(struct vcpu *vcpu, struct vm_exit *vmexit)
 			init = true;
 			vcpu->init_pending = false;
 			vcpu->parked = true;
+			vcpu->hlt_intr_off = false;
 			vcpu->nmi_pending = false;
 			vcpu->extint_pending = false;
 		}
-		if (!vcpu->parked)
+		if (vcpu->hlt_intr_off && vcpu->nmi_pending) {
+			/* The NMI is injected on this entry. */
+			vcpu->hlt_intr_off = false;
 			break;
-		if (vcpu->sipi_vector >= 0) {
+		}
+		if (!vcpu->parked && !vcpu->hlt_intr_off)
+			break;
+		if (vcpu->parked && vcpu->sipi_vector >= 0) {
 			vector = vcpu->sipi_vector;
 			vcpu->sipi_vector = -1;
 			vcpu->parked = false;
@@ -503,8 +558,16 @@ vcpu_wait_sipi(struct vcpu *vcpu, struct vm_exit *vmexit)
 			ret = -1;
 			break;
 		}
+		if (vcpu_go_idle(vcpu)) {
+			/* vm_suspend() kicks every vCPU, this one too. */
+			pthread_mutex_unlock(&vcpu->mtx);
+			vm_suspend(vm, VM_SUSPEND_HALT);
+			pthread_mutex_lock(&vcpu->mtx);
+			continue;
+		}
 		pthread_cond_wait(&vcpu->cv, &vcpu->mtx);
 	}
+	vm_vcpu_not_idle(vcpu);
 	pthread_mutex_unlock(&vcpu->mtx);
 
 	if (init) {
@@ -584,7 +647,7 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vmexit)
 		}
 		if (vm->recorder != NULL)
 			vm_record_maybe_checkpoint(vcpu, vmexit);
-		error = vcpu_wait_sipi(vcpu, vmexit);
+		error = vcpu_wait_idle(vcpu, vmexit);
 		if (error != 0)
 			return error > 0 ? error : 0;
 		rc = vm_before_entry(vcpu, vmexit);

@@ -196,6 +196,11 @@ void vm_inject_extint(struct vcpu *vcpu);
  */
 void vm_vcpu_init_signal(struct vcpu *vcpu);
 void vm_vcpu_sipi(struct vcpu *vcpu, int vector);
+/*
+ * A wake-up event (NMI, INIT, SIPI) was made pending: the vCPU no longer
+ * counts as idle.  With the vCPU's lock held.
+ */
+void vm_vcpu_not_idle(struct vcpu *vcpu);
 
 struct vlapic;
 
@@ -244,6 +249,11 @@ struct vcpu {
 	bool parked;
 	bool init_pending;
 	int sipi_vector;
+	/*
+	 * HLT with RFLAGS.IF clear (vmm.c): asleep before the next entry
+	 * until an NMI or INIT, as bhyve's vm_handle_hlt(intr_disabled).
+	 */
+	bool hlt_intr_off;
 	bool nmi_pending;
 	bool extint_pending;        /* the PIC asserts INTR */
 	_Atomic bool exit_request;  /* vm_vcpu_kick(): back to the monitor */
@@ -293,6 +303,13 @@ struct vm {
 	size_t lowmem, highmem;
 	struct vcpu *vcpus[VM_MAXCPU];
 	_Atomic int suspend; /* enum vm_suspend_how */
+	/*
+	 * vmm.c: bit n set while vCPU n is parked without a SIPI pending,
+	 * or halted with interrupts off without an NMI or INIT pending (set
+	 * when it goes to sleep, and for APs at creation).  All of them:
+	 * the VM halts for good.
+	 */
+	_Atomic uint64_t idle_cpus;
 	uint64_t clock_base; /* host CLOCK_MONOTONIC ns at creation */
 	struct vm_callouts *callouts;
 	struct vm_recorder *recorder; /* NULL: not recording */

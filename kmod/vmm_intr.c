@@ -20,7 +20,7 @@ vcpu_notify_event(struct vcpu *vcpu)
 	bool asleep;
 
 	pthread_mutex_lock(&vcpu->mtx);
-	asleep = vcpu->halted || vcpu->parked;
+	asleep = vcpu->halted || vcpu->parked || vcpu->hlt_intr_off;
 	if (asleep)
 		pthread_cond_signal(&vcpu->cv);
 	pthread_mutex_unlock(&vcpu->mtx);
@@ -39,6 +39,7 @@ vm_inject_nmi(struct vcpu *vcpu)
 {
 	pthread_mutex_lock(&vcpu->mtx);
 	vcpu->nmi_pending = true;
+	vm_vcpu_not_idle(vcpu);
 	pthread_mutex_unlock(&vcpu->mtx);
 	vcpu_notify_event(vcpu);
 }

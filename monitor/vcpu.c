@@ -105,16 +105,16 @@ vmexit_hlt(struct vcpu *vcpu, struct vm_exit *vmexit)
 {
 	struct vm *vm = vcpu_vm(vcpu);
 
+	/*
+	 * kmod sleeps a HLT inside vm_run() (with interrupts off until an
+	 * NMI or INIT, and halts the VM once every vCPU sleeps so), so this
+	 * is not reached today; should an engine hand one over, interrupts
+	 * off halts the VM, and otherwise only the end of the VM wakes it.
+	 */
 	if (!(vmexit->u.hlt.rflags & PSL_I)) {
-		/* Nothing can wake it: the VM is halted for good, as bhyve. */
 		stop_vm(vm, VM_SUSPEND_HALT, RHYVE_EXIT_HALT);
 		return VMEXIT_CONTINUE;
 	}
-	/*
-	 * kmod waits for interrupts inside vm_run() and hands over a HLT
-	 * only with interrupts off, so this is not reached today; should an
-	 * engine hand one over, only the end of the VM wakes it here.
-	 */
 	pthread_mutex_lock(&halt_mtx);
 	while (vm_suspended(vm) == VM_SUSPEND_NONE)
 		pthread_cond_wait(&halt_cv, &halt_mtx);

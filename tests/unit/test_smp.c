@@ -20,7 +20,7 @@
 
 /*
  * The AP's code at 0x8000: report CS and the magic, then halt with
- * interrupts off (HLT exits to the caller).
+ * interrupts off (it sleeps until an NMI or INIT).
  */
 static const uint8_t ap_code[] = {
 	0xb0, 0x5a,       /* mov al, 0x5a */
@@ -30,6 +30,14 @@ static const uint8_t ap_code[] = {
 	0x0f, 0x20, 0xc0, /* mov eax, cr0 (66 prefix not needed: low 16) */
 	0xe7, 0xe7,       /* out 0xe7, ax */
 	0xf4,             /* hlt */
+};
+
+/* The NMI handler at 0900:0000 (IVT entry 2): report, halt again. */
+#define NMI_CODE_GPA 0x9000
+static const uint8_t nmi_code[] = {
+	0xb0, 0x77, /* mov al, 0x77 */
+	0xe6, 0xe8, /* out 0xe8, al */
+	0xf4,       /* hlt */
 };
 
 /* The BSP's: one OUT at the reset vector's page, reached without SIPI. */
@@ -96,6 +104,10 @@ smp_vm(const char *name, struct vcpu **bsp, struct vcpu **ap)
 	       sizeof(ap_code));
 	memcpy(vm_map_gpa(vm, 0x1000, sizeof(bsp_code)), bsp_code,
 	       sizeof(bsp_code));
+	memcpy(vm_map_gpa(vm, NMI_CODE_GPA, sizeof(nmi_code)), nmi_code,
+	       sizeof(nmi_code));
+	memcpy(vm_map_gpa(vm, 2 * 4, 4),
+	       &(uint32_t){ (NMI_CODE_GPA >> 4) << 16 }, 4);
 	return vm;
 }
 
@@ -132,6 +144,14 @@ test_bsp_runs(void)
 	CU_ASSERT_EQUAL_FATAL(vm_run(bsp, &ex), 0);
 	CU_ASSERT_EQUAL(out_port(&ex, &v), 0xe0);
 	CU_ASSERT_EQUAL(v, 0x11);
+	/*
+	 * It halts with interrupts off while the AP waits for a SIPI:
+	 * nothing can wake either, so the VM halts.
+	 */
+	CU_ASSERT_EQUAL_FATAL(vm_run(bsp, &ex), 0);
+	CU_ASSERT_EQUAL(ex.exitcode, VM_EXITCODE_SUSPENDED);
+	CU_ASSERT_EQUAL(ex.u.suspended.how, VM_SUSPEND_HALT);
+	CU_ASSERT_EQUAL(vm_suspended(vm), VM_SUSPEND_HALT);
 	vm_destroy(vm);
 }
 
@@ -180,15 +200,35 @@ test_init_sipi(void)
 	CU_ASSERT_EQUAL_FATAL(vm_run(ap, &r.ex), 0);
 	CU_ASSERT_EQUAL(out_port(&r.ex, &v), 0xe7);
 	CU_ASSERT_EQUAL(v, 0x0010); /* CR0.ET; PE off: real mode */
-	CU_ASSERT_EQUAL_FATAL(vm_run(ap, &r.ex), 0);
-	CU_ASSERT_EQUAL(r.ex.exitcode, VM_EXITCODE_HLT);
 
 	/*
-	 * INIT on a running vCPU: its next vm_run() parks it in the INIT
-	 * state; suspension gets it out.
+	 * HLT with interrupts off: it sleeps in vm_run() (the BSP is awake,
+	 * so the VM goes on); a kick gets it out (BOGUS) and it sleeps on;
+	 * an interrupt does not wake it, an NMI does: its handler reports.
 	 */
-	vm_vcpu_init_signal(ap);
 	runner_start(&r);
+	CU_ASSERT_FALSE(runner_wait(&r, 200));
+	vm_vcpu_kick(ap);
+	CU_ASSERT_FATAL(runner_wait(&r, 5000));
+	CU_ASSERT_EQUAL(r.ex.exitcode, VM_EXITCODE_BOGUS);
+	runner_start(&r);
+	CU_ASSERT_FALSE(runner_wait(&r, 100));
+	vm_inject_extint(ap);
+	CU_ASSERT_FALSE(runner_wait(&r, 100));
+	CU_ASSERT_EQUAL(vm_suspended(vm), VM_SUSPEND_NONE);
+	vm_inject_nmi(ap);
+	CU_ASSERT_FATAL(runner_wait(&r, 5000));
+	CU_ASSERT_EQUAL(r.error, 0);
+	CU_ASSERT_EQUAL(out_port(&r.ex, &v), 0xe8);
+	CU_ASSERT_EQUAL(v, 0x77);
+
+	/*
+	 * INIT on a halted vCPU wakes it into the INIT state, where it
+	 * waits for a SIPI; suspension gets it out.
+	 */
+	runner_start(&r);
+	CU_ASSERT_FALSE(runner_wait(&r, 100));
+	vm_vcpu_init_signal(ap);
 	CU_ASSERT_FALSE(runner_wait(&r, 200));
 	CU_ASSERT_EQUAL(vm_suspend(vm, VM_SUSPEND_POWEROFF), 0);
 	CU_ASSERT_FATAL(runner_wait(&r, 5000));
