@@ -4,10 +4,13 @@
  *
  *   0x00  IOREGSEL  the register index
  *   0x10  IOWIN     the selected register: 0x00 ID (bits 27:24), 0x01
- *                   version (0x11, max redirection entry 23 in bits
+ *                   version (0x20, max redirection entry 23 in bits
  *                   23:16), 0x02 arbitration ID (reads as the ID),
  *                   0x10 + 2n / 0x11 + 2n the low / high half of pin n's
  *                   entry
+ *   0x40  EOI       (version 0x20 on) write a vector: as the local APICs'
+ *                   EOI broadcast for it, which a guest suppresses with
+ *                   SVR bit 12 to send the EOI here itself
  *
  * An entry: vector (7:0), delivery mode (10:8), destination mode (11,
  * 1 logical), delivery status (12, read-only: always idle here, a message
@@ -26,8 +29,8 @@
  * its asserted state while unmasked (an edge while masked is lost).  A
  * level-triggered pin sends one while it is asserted, unmasked and remote
  * IRR is clear, and sets remote IRR; the local APICs' EOI of its vector
- * (vioapic_process_eoi(), from the EOI register or the broadcast of
- * level-triggered vectors) clears remote IRR, and a pin still asserted
+ * (vioapic_process_eoi(), from their broadcast of level-triggered
+ * vectors, or our EOI register) clears remote IRR, and a pin still asserted
  * sends again.  Unmasking a level pin that is asserted sends too.
  * Messages go to vlapic_deliver_intr() under our lock (lock order: I/O
  * APIC, then local APIC), so message order is pin-change order.
@@ -41,11 +44,12 @@
 
 #define IOREGSEL         0x00
 #define IOWIN            0x10
+#define IOEOI            0x40
 #define IOAPIC_ID        0x00
 #define IOAPIC_VER       0x01
 #define IOAPIC_ARB       0x02
 #define IOAPIC_REDTBL    0x10
-#define IOAPIC_VERSION   0x11
+#define IOAPIC_VERSION   0x20 /* with the EOI register */
 
 #define IOART_INTVEC     0x000000ffULL
 #define IOART_DELMOD     0x00000700ULL
@@ -167,14 +171,9 @@ vm_ioapic_pulse_irq(struct vm *vm, int pin)
  * A local APIC's EOI of a level-triggered 'vector': every level pin with
  * that vector and remote IRR set is done; one still asserted fires again.
  */
-void
-vioapic_process_eoi(struct vm *vm, int vector)
+static void
+vioapic_eoi_locked(struct vioapic *vioapic, int vector)
 {
-	struct vioapic *vioapic = vm->vioapic;
-
-	if (vioapic == NULL)
-		return;
-	pthread_mutex_lock(&vioapic->mtx);
 	for (int pin = 0; pin < VIOAPIC_PINS; pin++) {
 		struct vioapic_pin *p = &vioapic->pins[pin];
 
@@ -184,6 +183,17 @@ vioapic_process_eoi(struct vm *vm, int vector)
 		p->rte &= ~IOART_REM_IRR;
 		vioapic_send_intr(vioapic, pin);
 	}
+}
+
+void
+vioapic_process_eoi(struct vm *vm, int vector)
+{
+	struct vioapic *vioapic = vm->vioapic;
+
+	if (vioapic == NULL)
+		return;
+	pthread_mutex_lock(&vioapic->mtx);
+	vioapic_eoi_locked(vioapic, vector);
 	pthread_mutex_unlock(&vioapic->mtx);
 }
 
@@ -264,6 +274,8 @@ vioapic_mmio(struct vcpu *vcpu, bool write, uint64_t gpa, int bytes,
 				      (uint32_t)*val);
 		else
 			*val = vioapic_read(vioapic, vioapic->ioregsel);
+	} else if (bytes == 4 && off == IOEOI && write) {
+		vioapic_eoi_locked(vioapic, (int)(*val & IOART_INTVEC));
 	}
 	pthread_mutex_unlock(&vioapic->mtx);
 	return 0;

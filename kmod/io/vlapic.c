@@ -237,7 +237,13 @@ vlapic_eoi(struct vlapic *vlapic, struct vlapic_post *post)
 	if (vector < 0)
 		return; /* no interrupt in service: ignored */
 	set_bit(vlapic->isr, vector, false);
-	if (test_bit(vlapic->tmr, vector))
+	/*
+	 * A level-triggered vector's EOI goes to the I/O APIC, unless the
+	 * guest suppressed the broadcast (SVR bit 12, SDM 10.8.5): it then
+	 * writes the I/O APIC's EOI register itself.
+	 */
+	if (test_bit(vlapic->tmr, vector) &&
+	    !(vlapic->svr & APIC_SVR_EOI_SUPPRESS))
 		post->eoi_vector = vector;
 	/* A lower-priority vector may now be deliverable. */
 	if (highest_bit(vlapic->irr) >= 0)
@@ -316,7 +322,8 @@ vlapic_read(struct vlapic *vlapic, uint32_t off, bool x2, uint64_t *val)
 		*val = vlapic_id(vlapic);
 		break;
 	case APIC_OFF_VER:
-		*val = VLAPIC_VERSION | (uint32_t)(LVT_COUNT - 1) << 16;
+		*val = VLAPIC_VERSION | (uint32_t)(LVT_COUNT - 1) << 16 |
+		       APIC_VER_EOI_SUPPRESS;
 		break;
 	case APIC_OFF_TPR:
 		*val = vlapic->tpr;
@@ -421,8 +428,8 @@ vlapic_write(struct vlapic *vlapic, uint32_t off, uint64_t val, bool x2,
 		vlapic->dfr = (v32 & 0xf0000000) | 0x0fffffff;
 		break;
 	case APIC_OFF_SVR:
-		vlapic->svr =
-		    v32 & (APIC_SVR_VECTOR | APIC_SVR_ENABLE | APIC_SVR_FOCUS);
+		vlapic->svr = v32 & (APIC_SVR_VECTOR | APIC_SVR_ENABLE |
+				     APIC_SVR_FOCUS | APIC_SVR_EOI_SUPPRESS);
 		if (!vlapic_sw_enabled(vlapic))
 			vlapic_mask_lvts(vlapic);
 		break;

@@ -65,6 +65,10 @@ enum {
 #define APIC_SVR_VECTOR       0x000000ffu
 #define APIC_SVR_ENABLE       0x00000100u
 #define APIC_SVR_FOCUS        0x00000200u
+#define APIC_SVR_EOI_SUPPRESS 0x00001000u /* no EOI broadcast */
+
+/* Version register: EOI-broadcast suppression is supported. */
+#define APIC_VER_EOI_SUPPRESS 0x01000000u
 
 #define APIC_ESR_SEND_ILLEGAL 0x20u
 #define APIC_ESR_RECV_ILLEGAL 0x40u

@@ -2,8 +2,9 @@
  * apic: the local APIC of vCPU 0, timed against the ACPI PM timer.
  *
  *   regs      ID, version, the state rhyve leaves (as a PC BIOS: enabled,
- *             LINT0 ExtINT, LINT1 NMI), IA32_APIC_BASE, SVR disable
- *             masking the LVTs and dropping interrupts
+ *             LINT0 ExtINT, LINT1 NMI), the CMCI, thermal and perf LVTs,
+ *             SVR's EOI-broadcast suppression bit, IA32_APIC_BASE, SVR
+ *             disable masking the LVTs and dropping interrupts
  *   self-IPI  xAPIC ICR with the self shorthand, and to its own ID
  *   ESR       an illegal vector sets "send illegal vector" once ESR is
  *             written, and raises the error LVT's interrupt
@@ -260,6 +261,7 @@ test_regs(void)
 	GUEST_ASSERT_EQ(apic_read(APIC_ID), 0);
 	GUEST_ASSERT_EQ(ver & 0xff, 0x14);
 	GUEST_ASSERT_EQ((ver >> 16) & 0xff, 6); /* 7 LVT entries */
+	GUEST_ASSERT(ver & (1u << 24));         /* EOI-broadcast suppression */
 	GUEST_ASSERT_EQ(apic_read(APIC_SVR), SVR_ENABLE | 0xff);
 	GUEST_ASSERT_EQ(apic_read(APIC_LINT0), 0x700);
 	GUEST_ASSERT_EQ(apic_read(APIC_LINT1), 0x400);
@@ -268,6 +270,22 @@ test_regs(void)
 	GUEST_ASSERT_EQ(apic_read(APIC_DFR), 0xffffffff);
 	GUEST_ASSERT_EQ(apic_read(APIC_LDR), 0);
 	GUEST_ASSERT_EQ(apic_read(APIC_TPR), 0);
+	/*
+	 * CMCI, thermal and performance-counter LVTs: masked after reset,
+	 * mask, delivery mode and vector writable (nothing raises them).
+	 */
+	for (uint32_t off = 0x2f0; off <= 0x340; off += 0x10) {
+		if (off >= 0x300 && off < 0x330)
+			continue; /* ICR, timer LVT */
+		GUEST_ASSERT_EQ(apic_read(off), LVT_MASKED);
+		apic_write(off, 0xffffffff);
+		GUEST_ASSERT_EQ(apic_read(off), LVT_MASKED | 0x7ff);
+		apic_write(off, LVT_MASKED);
+	}
+	/* SVR bit 12 (suppress EOI broadcasts) is writable. */
+	apic_write(APIC_SVR, 0x1000 | SVR_ENABLE | 0xff);
+	GUEST_ASSERT_EQ(apic_read(APIC_SVR), 0x1000 | SVR_ENABLE | 0xff);
+	apic_write(APIC_SVR, SVR_ENABLE | 0xff);
 	/* The ID is fixed; LDR keeps its top byte. */
 	apic_write(APIC_ID, 5u << 24);
 	GUEST_ASSERT_EQ(apic_read(APIC_ID), 0);

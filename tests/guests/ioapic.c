@@ -5,13 +5,16 @@
  * through vCPU 0's local APIC (EOI at 0xfee000b0).  The 8259 pair is
  * masked, so nothing arrives through LINT0.
  *
- *   regs      ID, version (0x11, 24 pins), entries masked after reset,
+ *   regs      ID, version (0x20, 24 pins), entries masked after reset,
  *             read-only remote IRR and delivery status
  *   edge      one interrupt per rising edge, none while the line stays up
  *   mask      an edge while masked is lost; a masked level pin waits
  *   level     remote IRR set at delivery (before the CPU takes it), no
  *             second message until the EOI; a line still up fires again
  *             after the EOI; lowered, the EOI clears remote IRR for good
+ *   directed  with the local APIC's SVR bit 12 its EOI does not reach the
+ *             I/O APIC: remote IRR stays until the I/O APIC's own EOI
+ *             register (0x40) gets the vector
  *   polarity  an active-low entry on an idle ISA line is asserted; raising
  *             the line releases it; pin 16 (PCI, active-low wire) works
  *             with its active-low entry
@@ -25,32 +28,35 @@
 #include "guest.h"
 #include "pc.h"
 
-#define IOAPIC_BASE   0xfec00000UL
-#define IOREGSEL      0x00
-#define IOWIN         0x10
-#define APIC_BASE     0xfee00000UL
-#define APIC_EOI      0x0b0
-#define APIC_LDR      0x0d0
-#define APIC_DFR      0x0e0
-#define APIC_ISR      0x100
-#define APIC_TMR      0x180
-#define APIC_IRR      0x200
-#define APIC_LINT0    0x350
+#define IOAPIC_BASE      0xfec00000UL
+#define IOREGSEL         0x00
+#define IOWIN            0x10
+#define IOEOI            0x40
+#define APIC_BASE        0xfee00000UL
+#define APIC_EOI         0x0b0
+#define APIC_SVR         0x0f0
+#define SVR_EOI_SUPPRESS 0x1000u
+#define APIC_LDR         0x0d0
+#define APIC_DFR         0x0e0
+#define APIC_ISR         0x100
+#define APIC_TMR         0x180
+#define APIC_IRR         0x200
+#define APIC_LINT0       0x350
 
-#define RTE_MASKED    0x10000u
-#define RTE_LEVEL     0x8000u
-#define RTE_REMOTEIRR 0x4000u
-#define RTE_ACTLOW    0x2000u
-#define RTE_DELIVS    0x1000u
-#define RTE_LOGICAL   0x800u
+#define RTE_MASKED       0x10000u
+#define RTE_LEVEL        0x8000u
+#define RTE_REMOTEIRR    0x4000u
+#define RTE_ACTLOW       0x2000u
+#define RTE_DELIVS       0x1000u
+#define RTE_LOGICAL      0x800u
 
-#define V_EDGE        0x41
-#define V_LEVEL       0x52
-#define V_POL         0x63
-#define V_PCI         0x74
-#define V_LOG         0x85
-#define V_PIT         0x96
-#define V_HPET        0xa7
+#define V_EDGE           0x41
+#define V_LEVEL          0x52
+#define V_POL            0x63
+#define V_PCI            0x74
+#define V_LOG            0x85
+#define V_PIT            0x96
+#define V_HPET           0xa7
 
 static volatile int count[256];
 static volatile uint32_t rirr_in_handler;
@@ -152,7 +158,7 @@ test_regs(void)
 {
 	uint32_t ver = ioapic_read(0x01);
 
-	GUEST_ASSERT_EQ(ver & 0xff, 0x11);
+	GUEST_ASSERT_EQ(ver & 0xff, 0x20); /* with the EOI register */
 	GUEST_ASSERT_EQ((ver >> 16) & 0xff, 23);
 	GUEST_ASSERT_EQ(ioapic_read(0x00), 0);
 	ioapic_write(0x00, 0x0f000000 | 0xff);
@@ -232,6 +238,45 @@ test_level(void)
 	GUEST_ASSERT_EQ(count[V_LEVEL], 3);
 	rte_set(10, RTE_MASKED, 0);
 	guest_printf("ioapic: level ok (remote IRR, EOI, re-fire)\n");
+}
+
+/* EOI-broadcast suppression: the handler EOIs the local APIC only. */
+static void
+on_level_local(struct guest_trap_frame *tf)
+{
+	count[tf->vector]++;
+	apic_write(APIC_EOI, 0);
+}
+
+static void
+test_directed_eoi(void)
+{
+	int n = count[V_LEVEL];
+
+	guest_set_trap_handler(V_LEVEL, on_level_local);
+	apic_write(APIC_SVR, apic_read(APIC_SVR) | SVR_EOI_SUPPRESS);
+	rte_set(10, RTE_LEVEL | V_LEVEL, 0);
+	testdev_irq_line(10, 1);
+	wait_count(V_LEVEL, n + 1);
+	/* EOI'd locally with the line up: no broadcast, no second one. */
+	GUEST_ASSERT(rte_lo(10) & RTE_REMOTEIRR);
+	GUEST_ASSERT(!apic_bit(APIC_IRR, V_LEVEL));
+	sti();
+	pm_delay_us(2000);
+	cli();
+	GUEST_ASSERT_EQ(count[V_LEVEL], n + 1);
+	/* Another vector's EOI leaves it; its own fires again. */
+	*(volatile uint32_t *)(IOAPIC_BASE + IOEOI) = V_LEVEL + 1;
+	GUEST_ASSERT(rte_lo(10) & RTE_REMOTEIRR);
+	*(volatile uint32_t *)(IOAPIC_BASE + IOEOI) = V_LEVEL;
+	wait_count(V_LEVEL, n + 2);
+	testdev_irq_line(10, 0);
+	*(volatile uint32_t *)(IOAPIC_BASE + IOEOI) = V_LEVEL;
+	GUEST_ASSERT_EQ(rte_lo(10) & RTE_REMOTEIRR, 0);
+	apic_write(APIC_SVR, apic_read(APIC_SVR) & ~SVR_EOI_SUPPRESS);
+	rte_set(10, RTE_MASKED, 0);
+	guest_set_trap_handler(V_LEVEL, on_level);
+	guest_printf("ioapic: EOI-broadcast suppression ok (EOI register)\n");
 }
 
 static void
@@ -325,6 +370,7 @@ guest_main(void)
 	test_regs();
 	test_edge();
 	test_level();
+	test_directed_eoi();
 	test_polarity();
 	test_logical();
 	test_pit();

@@ -78,13 +78,13 @@ static void
 test_registers(void)
 {
 	setup();
-	CU_ASSERT_EQUAL(ioapic_read(0x01), 0x00170011);
+	CU_ASSERT_EQUAL(ioapic_read(0x01), 0x00170020);
 	CU_ASSERT_EQUAL(ioapic_read(0x00), 0);
 	ioapic_write(0x00, 0xffffffff);
 	CU_ASSERT_EQUAL(ioapic_read(0x00), 0x0f000000);
 	CU_ASSERT_EQUAL(ioapic_read(0x02), 0x0f000000);
 	ioapic_write(0x01, 0); /* read-only */
-	CU_ASSERT_EQUAL(ioapic_read(0x01), 0x00170011);
+	CU_ASSERT_EQUAL(ioapic_read(0x01), 0x00170020);
 	for (uint32_t pin = 0; pin < VIOAPIC_PINS; pin++) {
 		CU_ASSERT_EQUAL(ioapic_read(0x10 + 2 * pin), 0x10000);
 		CU_ASSERT_EQUAL(ioapic_read(0x11 + 2 * pin), 0);
@@ -163,6 +163,47 @@ test_level_eoi(void)
 	teardown();
 }
 
+/*
+ * EOI-broadcast suppression: with SVR bit 12 (the local APIC's version
+ * advertises it in bit 24) the local EOI of a level vector leaves remote
+ * IRR set; the I/O APIC's own EOI register (0x40) clears it, and a pin
+ * still asserted fires again.  A write of another vector does nothing.
+ */
+static void
+test_directed_eoi(void)
+{
+	setup();
+	CU_ASSERT_TRUE(mmio(false, VLAPIC_BASE + 0x30, 4, 0) & (1u << 24));
+	mmio(true, VLAPIC_BASE + 0xf0, 4, 0x11ff); /* SVR: on, suppress */
+	CU_ASSERT_EQUAL(mmio(false, VLAPIC_BASE + 0xf0, 4, 0), 0x11ff);
+	ioapic_write(0x10 + 2 * 10, 0x8000 | 0x53); /* level, active-high */
+	vm_ioapic_assert_irq(vm, 10);
+	CU_ASSERT_EQUAL(take(), 0x53);
+	eoi();
+	CU_ASSERT_TRUE(ioapic_read(0x10 + 2 * 10) & 0x4000);
+	CU_ASSERT_EQUAL(take(), -1); /* no broadcast: no second message */
+	mmio(true, VIOAPIC_BASE + 0x40, 4, 0x54);
+	CU_ASSERT_TRUE(ioapic_read(0x10 + 2 * 10) & 0x4000);
+	mmio(true, VIOAPIC_BASE + 0x40, 4, 0x53); /* still asserted: again */
+	CU_ASSERT_EQUAL(take(), 0x53);
+	vm_ioapic_deassert_irq(vm, 10);
+	eoi();
+	CU_ASSERT_TRUE(ioapic_read(0x10 + 2 * 10) & 0x4000);
+	mmio(true, VIOAPIC_BASE + 0x40, 4, 0x53);
+	CU_ASSERT_FALSE(ioapic_read(0x10 + 2 * 10) & 0x4000);
+	CU_ASSERT_EQUAL(take(), -1);
+	/* The EOI register reads as 0. */
+	CU_ASSERT_EQUAL(mmio(false, VIOAPIC_BASE + 0x40, 4, 0), 0);
+	/* Broadcast back on: the local EOI clears remote IRR again. */
+	mmio(true, VLAPIC_BASE + 0xf0, 4, 0x1ff);
+	vm_ioapic_assert_irq(vm, 10);
+	CU_ASSERT_EQUAL(take(), 0x53);
+	vm_ioapic_deassert_irq(vm, 10);
+	eoi();
+	CU_ASSERT_FALSE(ioapic_read(0x10 + 2 * 10) & 0x4000);
+	teardown();
+}
+
 static void
 test_msi(void)
 {
@@ -189,6 +230,7 @@ static CU_TestInfo vioapic_tests[] = {
 	{ "registers", test_registers },
 	{ "edge pins, shared lines", test_edge_shared },
 	{ "level pins, remote IRR, EOI, polarity", test_level_eoi },
+	{ "EOI-broadcast suppression, EOI register", test_directed_eoi },
 	{ "MSI", test_msi },
 	CU_TEST_INFO_NULL,
 };

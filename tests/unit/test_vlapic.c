@@ -153,7 +153,7 @@ test_registers(void)
 	uint64_t v;
 
 	CU_ASSERT_EQUAL(rd(vm, 2, ID), 2u << 24);
-	CU_ASSERT_EQUAL(rd(vm, 0, VER), 0x14 | 6u << 16);
+	CU_ASSERT_EQUAL(rd(vm, 0, VER), 0x14 | 6u << 16 | 1u << 24);
 	CU_ASSERT_EQUAL(rd(vm, 1, SVR), 0x1ff);
 	CU_ASSERT_EQUAL(rd(vm, 1, LINT0), 0x700);
 	CU_ASSERT_EQUAL(rd(vm, 1, LINT1), 0x400);
@@ -170,6 +170,24 @@ test_registers(void)
 	CU_ASSERT_EQUAL(rd(vm, 0, LVTT), 0x700ff);
 	wr(vm, 0, LVTERR, 0xffffffff);
 	CU_ASSERT_EQUAL(rd(vm, 0, LVTERR), 0x100ff);
+	/*
+	 * CMCI, thermal and performance-counter LVTs (no source raises
+	 * them here): mask, delivery mode and vector; masked after reset.
+	 */
+	static const uint32_t lvts[] = { 0x2f0, 0x330, 0x340 };
+
+	for (size_t i = 0; i < sizeof(lvts) / sizeof(lvts[0]); i++) {
+		uint32_t off = lvts[i];
+
+		CU_ASSERT_EQUAL(rd(vm, 1, off), MASKED);
+		wr(vm, 0, off, 0xffffffff);
+		CU_ASSERT_EQUAL(rd(vm, 0, off), 0x107ff);
+		wr(vm, 0, off, 0x4e1);
+		CU_ASSERT_EQUAL(rd(vm, 0, off), 0x4e1);
+	}
+	/* SVR: vector, enable, focus check and EOI-broadcast suppression. */
+	wr(vm, 2, SVR, 0xffffffff);
+	CU_ASSERT_EQUAL(rd(vm, 2, SVR), 0x13ff);
 	wr(vm, 0, DFR, 0x0);
 	CU_ASSERT_EQUAL(rd(vm, 0, DFR), 0x0fffffff);
 	wr(vm, 0, TDCR, 0xff);
@@ -404,7 +422,7 @@ test_x2apic(void)
 		ex.u.mmio.gpa = 0xfe000000ULL + VER;
 		ex.u.mmio.bytes = 4;
 		CU_ASSERT_EQUAL(vm_iomem_emulate(c0, &ex), 1);
-		CU_ASSERT_EQUAL(ex.u.mmio.data, 0x14 | 6u << 16);
+		CU_ASSERT_EQUAL(ex.u.mmio.data, 0x14 | 6u << 16 | 1u << 24);
 	}
 	lapic_vm_destroy(vm);
 }
