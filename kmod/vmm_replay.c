@@ -81,6 +81,12 @@ struct vm_replayer {
 	 * step's TF onto the guest's stack, a write the recording lacks.
 	 */
 	bool inject_queued, handler_armed;
+	/*
+	 * The last exit's instruction is finished by the next KVM_RUN; under
+	 * a step that run ends with the step (after the instruction, before
+	 * any event), as a CPU's single-step trap comes before interrupts.
+	 */
+	bool io_pending;
 	int inject_vector;
 	uint64_t handler_lin;
 	/* vm_replay_restart(): vm_run returns once vCPU 0 is after exit N. */
@@ -94,6 +100,7 @@ struct vm_replayer {
 };
 
 static int debug_apply(struct vcpu *vcpu);
+static int complete_io(struct vcpu *vcpu, struct vm_exit *vmexit);
 
 /* ---- reading ---------------------------------------------------------- */
 
@@ -755,7 +762,7 @@ vm_replay_restart(struct vm *vm, struct trace_reader *r, uint64_t exits,
 			from = rp->ckpts[i].id;
 	/* What KVM still holds of the last exit (an IN's data) goes first. */
 	memset(&scratch, 0, sizeof(scratch));
-	vm->engine->complete_io(vcpu0->cookie, &scratch);
+	complete_io(vcpu0, &scratch);
 	keep = *rp;
 	memset(rp, 0, sizeof(*rp));
 	rp->r = r;
@@ -983,6 +990,34 @@ arm(struct vcpu *vcpu, bool bp, bool step)
 }
 
 /*
+ * The engine's complete_io, with a single step of the debugger's held
+ * off meanwhile: the KVM_RUN that finishes the last exit's instruction
+ * would otherwise end with the step's debug exit instead.
+ */
+static int
+complete_io(struct vcpu *vcpu, struct vm_exit *vmexit)
+{
+	struct vm_replayer *rp = vcpu->vm->replayer;
+	struct vm_guest_debug saved;
+	bool stepping;
+	int error;
+
+	rp->io_pending = false;
+	if (!vcpu->debug_step)
+		return vcpu->vm->engine->complete_io(vcpu->cookie, vmexit);
+	saved = rp->user[vcpu->id];
+	stepping = rp->stepping;
+	rp->user[vcpu->id].singlestep = false;
+	rp->stepping = false;
+	(void)debug_apply(vcpu);
+	error = vcpu->vm->engine->complete_io(vcpu->cookie, vmexit);
+	rp->user[vcpu->id] = saved;
+	rp->stepping = stepping;
+	(void)debug_apply(vcpu);
+	return error;
+}
+
+/*
  * The debugger's vm_set_guest_debug() during a replay: registers 0-2 are
  * its own (EBUSY for register 3, the replayer's).
  */
@@ -1181,8 +1216,7 @@ before_entry(struct vcpu *vcpu, struct vm_exit *vmexit)
 		case TRACE_EV_CKPT_BEGIN:
 			cindex = ev->index;
 			/* As the recorder: the last exit's access done. */
-			if (vcpu->vm->engine->complete_io(vcpu->cookie,
-							  vmexit) != 0 ||
+			if (complete_io(vcpu, vmexit) != 0 ||
 			    checkpoint(vcpu->vm, CKPT_VERIFY, &cindex, buf,
 				       sizeof(buf)) != 0)
 				return diverge(vcpu, cindex,
@@ -1225,8 +1259,7 @@ before_entry(struct vcpu *vcpu, struct vm_exit *vmexit)
 	 * writes its register on the way back in) before it saw the kick,
 	 * so finish it here too, then compare.
 	 */
-	if (!rp->bp_armed && !rp->stepping &&
-	    vcpu->vm->engine->complete_io(vcpu->cookie, vmexit) != 0)
+	if (!rp->bp_armed && !rp->stepping && complete_io(vcpu, vmexit) != 0)
 		return diverge(vcpu, rp->target.index, "an asynchronous exit",
 			       "the engine cannot complete the last exit");
 	if (regs_match(vcpu, rp->target.regs, rp->target.nregs, NULL, 0)) {
@@ -1259,12 +1292,29 @@ vm_replay_before_entry(struct vcpu *vcpu, struct vm_exit *vmexit)
 	if (rp->stop_set && vcpu->exits >= rp->stop_exits) {
 		rp->stop_set = false;
 		rp->stop_hit = true;
-		if (vcpu->vm->engine->complete_io(vcpu->cookie, vmexit) != 0)
+		if (complete_io(vcpu, vmexit) != 0)
 			return diverge(vcpu, 0, "a point to stop at",
 				       "the engine cannot complete the last "
 				       "exit");
 		memset(vmexit, 0, sizeof(*vmexit));
 		vmexit->exitcode = VM_EXITCODE_BOGUS;
+		return 3;
+	}
+	/*
+	 * A step of the debugger's made an exit: it ends right after that
+	 * instruction, before the events that follow (as a CPU's trap comes
+	 * first), whether or not KVM would trap there (after an OUT it has
+	 * already finished it can run one more instruction).
+	 */
+	if (rp->io_pending && user_stepping(rp, vcpu)) {
+		if (complete_io(vcpu, vmexit) != 0)
+			return diverge(vcpu, 0, "a debugger's step",
+				       "the engine cannot complete the last "
+				       "exit");
+		memset(vmexit, 0, sizeof(*vmexit));
+		vmexit->exitcode = VM_EXITCODE_DEBUG;
+		vmexit->u.debug.dr6 = DR6_BS;
+		vm_get_register(vcpu, VM_REG_GUEST_RIP, &vmexit->rip);
 		return 3;
 	}
 	rc = before_entry(vcpu, vmexit);
@@ -1274,15 +1324,24 @@ vm_replay_before_entry(struct vcpu *vcpu, struct vm_exit *vmexit)
 	 * The debugger steps into an event being delivered: a breakpoint on
 	 * its handler's first instruction takes the step's place.
 	 */
-	if (rp->inject_queued && user_stepping(rp, vcpu) &&
-	    !rp->handler_armed &&
-	    handler_linear(vcpu, rp->inject_vector, &lin) == 0) {
-		rp->handler_armed = true;
-		rp->handler_lin = lin;
-		if (debug_apply(vcpu) != 0)
-			return diverge(vcpu, 0, "a debugger's step",
-				       "the engine cannot set a breakpoint");
+	if (!user_stepping(rp, vcpu) || rp->handler_armed)
+		return 0;
+	if (!rp->inject_queued || rp->io_pending ||
+	    handler_linear(vcpu, rp->inject_vector, &lin) != 0) {
+		/*
+		 * The step's TF again: an IRET that returned from a handler
+		 * entered under the stand-in popped RFLAGS without it.
+		 */
+		return debug_apply(vcpu) == 0
+			   ? 0
+			   : diverge(vcpu, 0, "a debugger's step",
+				     "the engine cannot single-step");
 	}
+	rp->handler_armed = true;
+	rp->handler_lin = lin;
+	if (debug_apply(vcpu) != 0)
+		return diverge(vcpu, 0, "a debugger's step",
+			       "the engine cannot set a breakpoint");
 	return 0;
 }
 
@@ -1324,6 +1383,12 @@ stepped_over_hlt(struct vcpu *vcpu, struct vm_exit *vmexit)
 	    op != 0xf4 ||
 	    vm_get_register(vcpu, VM_REG_GUEST_RFLAGS, &rflags) != 0)
 		return false;
+	/*
+	 * Past the HLT for KVM too: on PVM hosts the step's exit reports
+	 * the next rip while the vCPU would take an interrupt at the HLT.
+	 */
+	if (vm_set_register(vcpu, VM_REG_GUEST_RIP, ev->u.exit.rip) != 0)
+		return false;
 	memset(vmexit, 0, sizeof(*vmexit));
 	vmexit->exitcode = VM_EXITCODE_HLT;
 	vmexit->rip = ev->u.exit.rip;
@@ -1346,7 +1411,11 @@ vm_replay_filter(struct vcpu *vcpu, struct vm_exit *vmexit)
 	 */
 	if (vmexit->exitcode == VM_EXITCODE_BOGUS)
 		return atomic_exchange(&vcpu->exit_request, false) ? 2 : 1;
-	rp->inject_queued = false; /* the guest ran: an event is delivered */
+	/* The guest ran: an event queued is delivered (not when a step
+	 * ended with the last exit's instruction). */
+	if (!rp->io_pending || vmexit->exitcode != VM_EXITCODE_DEBUG)
+		rp->inject_queued = false;
+	rp->io_pending = false;
 	if (vmexit->exitcode != VM_EXITCODE_DEBUG)
 		return 0;
 	handler_hit = rp->handler_armed && (dr6 & DR6_B(REPLAY_SLOT));
@@ -1491,6 +1560,10 @@ vm_replay_exit(struct vcpu *vcpu, struct vm_exit *vmexit)
 	}
 	rp->st.exits++;
 	vcpu->exits++;
+	rp->io_pending = vmexit->exitcode == VM_EXITCODE_INOUT ||
+			 vmexit->exitcode == VM_EXITCODE_MMIO ||
+			 vmexit->exitcode == VM_EXITCODE_RDMSR ||
+			 vmexit->exitcode == VM_EXITCODE_WRMSR;
 	return 0;
 }
 
