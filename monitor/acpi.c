@@ -374,11 +374,11 @@ acpi_fadt(struct acpi_builder *ab, uint64_t facs, uint64_t dsdt, size_t *offp)
 	/* IAPC_BOOT_ARCH: legacy devices, no 8042, no VGA. */
 	put16(t + 109, 0x0005);
 	/*
-	 * WBINVD, PROC_C1, PWR_BUTTON and SLP_BUTTON (no fixed buttons),
+	 * WBINVD, PROC_C1, SLP_BUTTON (no fixed sleep button; PWR_BUTTON
+	 * clear: the fixed power button is pm.c's, SIGTERM presses it),
 	 * FIX_RTC, RESET_REG_SUP; TMR_VAL_EXT clear: a 24-bit PM timer.
 	 */
-	put32(t + 112,
-	      1u << 0 | 1u << 2 | 1u << 4 | 1u << 5 | 1u << 6 | 1u << 10);
+	put32(t + 112, 1u << 0 | 1u << 2 | 1u << 5 | 1u << 6 | 1u << 10);
 	acpi_gas(t + 116, GAS_IO, 8, 1, PM_RESET_PORT);
 	put8(t + 128, 0x06); /* SYS_RST | RST_CPU */
 	put8(t + 131, 3);    /* FADT minor version: 6.3 */

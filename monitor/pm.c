@@ -13,9 +13,15 @@
  *
  * Writing SLP_EN with SLP_TYP = PM_SLP_TYP_S5 (the _S5 object of the
  * DSDT) powers the VM off: rhyve exits with status 1.  Other sleep types
- * are not offered (no _S1-_S4) and are ignored, as bhyve does.  No event
- * sets a status bit yet (no power button, no timer-overflow event), so
- * the SCI (IRQ 9) is never raised.
+ * are not offered (no _S1-_S4) and are ignored, as bhyve does.
+ *
+ * The SCI is a level interrupt that follows PM1_STS & PM1_EN, as bhyve's
+ * sci_update(): asserted on ISA IRQ 9 and I/O APIC pin 9 (the FADT's
+ * SCI_INT, which the MADT's override makes level, active-low) while an
+ * enabled status bit is set, deasserted when the guest clears the bit
+ * (writing 1) or its enable.  The one event that sets a status bit is the
+ * fixed power button (PWRBTN_STS), pressed by SIGTERM (pm_power_button(),
+ * as bhyve's power_button_handler()); no timer-overflow event.
  */
 #include <pthread.h>
 #include <string.h>
@@ -28,18 +34,21 @@
 #define PM1_LEN        6
 #define PM1_STS_MASK   0x8731 /* WAK, RTC, SLPBTN, PWRBTN, GBL, BM, TMR */
 #define PM1_EN_MASK    0x0721 /* RTC, SLPBTN, PWRBTN, GBL, TMR */
+#define PM1_PWRBTN     0x0100 /* PWRBTN_STS, PWRBTN_EN */
 #define PM1_CNT_SCI_EN 0x0001
 #define PM1_CNT_MASK   0x1c07 /* SLP_TYP, GBL_RLS, BM_RLD, SCI_EN */
 #define PM1_SLP_TYP(v) (((v) >> 10) & 7)
 #define PM1_SLP_EN     0x2000
 #define RESET_RST_CPU  0x04
 #define RESET_MASK     0x0e /* FULL_RST, RST_CPU, SYS_RST */
+#define SCI_IRQ        9    /* the FADT's SCI_INT: ISA IRQ 9, GSI 9 */
 
 static struct pm_softc {
 	struct vm *vm;
 	pthread_mutex_t mtx;
 	uint16_t sts, en, cnt;
 	uint8_t reset;
+	bool sci_asserted;
 	bool registered;
 } pm_sc = { .mtx = PTHREAD_MUTEX_INITIALIZER };
 
@@ -55,6 +64,38 @@ pm_merge(uint16_t old, int off, int bytes, uint32_t val, uint16_t *written)
 	}
 	*written = mask;
 	return (uint16_t)((old & ~mask) | (v & mask));
+}
+
+/* Make the SCI line follow PM1_STS & PM1_EN; lock held. */
+static void
+pm_sci_update(struct pm_softc *sc)
+{
+	bool need = (sc->sts & sc->en) != 0;
+
+	if (need == sc->sci_asserted)
+		return;
+	sc->sci_asserted = need;
+	/* Lock order: pm, then kmod's PIC and I/O APIC. */
+	if (need)
+		vm_isa_assert_irq(sc->vm, SCI_IRQ, SCI_IRQ);
+	else
+		vm_isa_deassert_irq(sc->vm, SCI_IRQ, SCI_IRQ);
+}
+
+bool
+pm_power_button(void)
+{
+	struct pm_softc *sc = &pm_sc;
+	bool listens;
+
+	pthread_mutex_lock(&sc->mtx);
+	listens = sc->registered && (sc->en & PM1_PWRBTN) != 0;
+	if (listens) {
+		sc->sts |= PM1_PWRBTN;
+		pm_sci_update(sc);
+	}
+	pthread_mutex_unlock(&sc->mtx);
+	return listens;
 }
 
 /*
@@ -109,6 +150,8 @@ pm1_io(struct vcpu *vcpu, bool in, int port, int bytes, uint32_t *eax,
 		}
 		i += n;
 	}
+	if (!in)
+		pm_sci_update(sc);
 	pthread_mutex_unlock(&sc->mtx);
 	if (in)
 		*eax = val;
@@ -158,6 +201,7 @@ pm_init(struct vm *vm)
 	sc->en = 0;
 	sc->cnt = PM1_CNT_SCI_EN;
 	sc->reset = 0;
+	sc->sci_asserted = false;
 	if (register_inout(&pm1_port) != 0) {
 		rhyve_warnx("ACPI PM1 ports 0x%x-0x%x are taken",
 			    PM_PM1A_EVT_PORT, PM_PM1A_EVT_PORT + PM1_LEN - 1);

@@ -484,6 +484,12 @@ int fwcfg_add_file(const char *name, const void *data, uint32_t size);
 
 int pm_init(struct vm *vm);
 void pm_deinit(void);
+/*
+ * Press the ACPI power button: if the guest enabled its event
+ * (PM1_EN.PWRBTN_EN), PWRBTN_STS is set and the SCI raised, and true is
+ * returned; false: the guest does not listen.
+ */
+bool pm_power_button(void);
 
 /* ---- acpi_aml.c: an AML byte builder (QEMU's aml-build.c, small) ----- */
 

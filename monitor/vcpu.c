@@ -231,8 +231,13 @@ rhyve_block_signals(void)
 }
 
 /*
- * SIGINT, SIGTERM and SIGHUP power the VM off, as a power button would;
- * SIGUSR1 puts a user marker into the recording ("SIGUSR1 1", ...).
+ * The first SIGTERM presses the ACPI power button, as bhyve's does, when
+ * the guest listens for it (PM1_EN.PWRBTN_EN): the guest shuts itself
+ * down.  SIGINT, SIGHUP, a second SIGTERM, or a SIGTERM the guest does
+ * not listen for power the VM off at once.  SIGUSR1 puts a user marker
+ * into the recording ("SIGUSR1 1", ...); the button press is one too
+ * (what reaches the guest, the SCI and the PM1_STS it reads, is recorded
+ * as any interrupt and port read).
  */
 static void *
 signal_thread(void *arg)
@@ -240,15 +245,24 @@ signal_thread(void *arg)
 	struct vm *vm = arg;
 	sigset_t set;
 	int sig, markers = 0;
+	bool pressed = false;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
-	while (sigwait(&set, &sig) == 0 && sig == SIGUSR1) {
+	while (sigwait(&set, &sig) == 0) {
 		char text[32];
 
+		if (sig == SIGTERM && !pressed &&
+		    vm_suspended(vm) == VM_SUSPEND_NONE && pm_power_button()) {
+			pressed = true;
+			vm_record_marker(vm, "SIGTERM power button");
+			continue;
+		}
+		if (sig != SIGUSR1)
+			break;
 		snprintf(text, sizeof(text), "SIGUSR1 %d", ++markers);
 		vm_record_marker(vm, text);
 	}

@@ -206,6 +206,9 @@ guest_main(void)
 	GUEST_ASSERT_EQ(ld64((const uint8_t *)hpet + 44), 0xfed00000);
 	GUEST_ASSERT_EQ(ld64((const uint8_t *)mcfg + 44), 0xe0000000);
 	GUEST_ASSERT_EQ(ld32(f + 76), 0x408); /* PM timer */
+	GUEST_ASSERT_EQ(ld16(f + 46), 9);     /* SCI_INT */
+	/* A fixed power button (PWR_BUTTON clear), no fixed sleep button. */
+	GUEST_ASSERT_EQ(ld32(f + 112) & (3u << 4), 2u << 4);
 	dsdt = table_at(ld64(f + 140), "DSDT");
 	GUEST_ASSERT_EQ(ld32(f + 40), (uint64_t)(uintptr_t)dsdt);
 	/* The FACS has no checksum; it must be 64-byte aligned. */
