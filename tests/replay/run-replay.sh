@@ -37,9 +37,9 @@ fi
 # The host input is in the trace as it came (INPUT events).
 if [ -n "${REPLAY_INPUT:-}" ]; then
 	rhyvetrace=$(dirname "$rhyve")/../tools/rhyvetrace/rhyvetrace
-	"$rhyvetrace" dump "$trace" --kind input | tee "$dir/$name.input"
+	"$rhyvetrace" dump "$trace" --kind input | tee "$dir/$name.trace-input"
 	first=$(head -n 1 "$REPLAY_INPUT")
-	grep -qF "$first" "$dir/$name.input" || {
+	grep -qF "$first" "$dir/$name.trace-input" || {
 		echo "FAIL: the console input is not in the trace"
 		exit 1
 	}
