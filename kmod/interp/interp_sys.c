@@ -60,6 +60,17 @@ op_sti(struct interp_cpu *c, const struct x86_instr *insn)
 	return INTERP_OK;
 }
 
+/* CLAC/STAC (SMAP): CPL 0 only, and only where CPUID has SMAP. */
+static int
+op_clac(struct interp_cpu *c, const struct x86_instr *insn)
+{
+	if (!cpl0(c))
+		return interp_ud(c);
+	c->rflags =
+	    insn->mnem == X86_M_STAC ? c->rflags | PSL_AC : c->rflags & ~PSL_AC;
+	return INTERP_OK;
+}
+
 static int
 op_cld(struct interp_cpu *c, const struct x86_instr *insn)
 {
@@ -648,6 +659,8 @@ const struct interp_op interp_ops_sys[] = {
 	{ X86_M_CLI, op_cli },
 	{ X86_M_STI, op_sti },
 	{ X86_M_CLD, op_cld },
+	{ X86_M_CLAC, op_clac },
+	{ X86_M_STAC, op_clac },
 	{ X86_M_STD, op_cld },
 	{ X86_M_HLT, op_hlt },
 	{ X86_M_LMSW, op_lmsw },
