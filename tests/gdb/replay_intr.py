@@ -8,7 +8,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gdbtest import *  # noqa: E402,F401
 
-interrupt_after(0.7)
+interrupt_after(0.25)
 ex("continue")
 ev = last_stop()
 check(isinstance(ev, gdb.SignalEvent) and ev.stop_signal == "SIGINT",
