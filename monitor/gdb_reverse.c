@@ -153,7 +153,7 @@ rev_goto(uint64_t exits)
 {
 	char buf[256];
 
-	gdb_target_load_debug(rv.vcpu, false, false);
+	gdb_target_load_debug(rv.vcpu, false, false, false);
 	if (rhyve_replay_rewind(rv.vm, exits, buf, sizeof(buf)) != 0) {
 		snprintf(rv.err, sizeof(rv.err), "%s", buf);
 		return -1;
@@ -190,11 +190,11 @@ rev_steps(uint64_t n)
 {
 	struct vm_exit vmexit;
 
-	gdb_target_load_debug(rv.vcpu, false, true);
+	gdb_target_load_debug(rv.vcpu, false, false, true);
 	for (uint64_t i = 0; i < n; i++)
 		if (rev_step(&vmexit) != 0)
 			return -1;
-	gdb_target_load_debug(rv.vcpu, false, false);
+	gdb_target_load_debug(rv.vcpu, false, false, false);
 	return 0;
 }
 
@@ -211,7 +211,7 @@ rev_find(uint64_t exits, const struct rev_sig *now)
 
 	if (rev_goto(exits) != 0)
 		return -1;
-	gdb_target_load_debug(rv.vcpu, false, true);
+	gdb_target_load_debug(rv.vcpu, false, false, true);
 	for (uint64_t i = 0; i <= REV_MAX_STEPS; i++) {
 		sig_take(&s);
 		if (sig_eq(&s, now)) {
@@ -221,7 +221,7 @@ rev_find(uint64_t exits, const struct rev_sig *now)
 		if (rev_step(&vmexit) != 0 || rv.pos->exits != exits)
 			break;
 	}
-	gdb_target_load_debug(rv.vcpu, false, false);
+	gdb_target_load_debug(rv.vcpu, false, false, false);
 	if (found < 0 && rv.err[0] == '\0')
 		snprintf(rv.err, sizeof(rv.err),
 			 "the current point is not found again after exit "
@@ -272,7 +272,7 @@ rev_stepi(struct gdb_stop *st)
 	/* The last point after exit e - 1, before the step that makes e. */
 	if (rev_goto(e - 1) != 0)
 		return -1;
-	gdb_target_load_debug(rv.vcpu, false, true);
+	gdb_target_load_debug(rv.vcpu, false, false, true);
 	before = *rv.pos;
 	while (vm_replay_exits(rv.vcpu) < e) {
 		before = *rv.pos;
@@ -304,26 +304,37 @@ struct rev_hit {
 /*
  * Replay with the debugger's breakpoints from (from, 0) until the n-th hit
  * (n > 0), or until (to, 0) counting them (n == 0).  The last hit is in
- * *hit; returns the number of hits, or -1.
+ * *hit; returns the number of hits, or -1.  'coarse': write watchpoints
+ * are not stepped but their bytes compared after every exit, *changed
+ * the last exit interval in which they changed (-1: none) and *hit_exit
+ * the exit interval of the last hit.
  */
 static int64_t
-rev_scan_run(uint64_t from, uint64_t to, uint64_t n, struct rev_hit *hit)
+rev_scan_run(uint64_t from, uint64_t to, uint64_t n, bool coarse,
+	     struct rev_hit *hit, int64_t *changed, uint64_t *hit_exit)
 {
 	struct vm_exit vmexit;
 	struct gdb_stop st;
-	uint64_t hits = 0;
+	uint64_t hits = 0, e;
 
+	*changed = -1;
 	if (rev_goto(from) != 0)
 		return -1;
 	if (from == to && n == 0)
 		return 0;
-	vm_replay_set_stop(rv.vcpu, to);
-	gdb_target_load_debug(rv.vcpu, true, false);
+	vm_replay_set_stop(rv.vcpu, coarse && n == 0 ? from + 1 : to);
+	gdb_target_load_debug(rv.vcpu, true, !coarse, false);
 	gdb_target_watch_snapshot();
 	for (;;) {
 		switch (rev_next(&vmexit)) {
 		case REV_STOPPED:
-			return (int64_t)hits;
+			e = vm_replay_exits(rv.vcpu);
+			if (coarse && n == 0 && gdb_target_watch_changed())
+				*changed = (int64_t)e - 1;
+			if (e >= to || !coarse || n != 0)
+				return (int64_t)hits;
+			vm_replay_set_stop(rv.vcpu, e + 1);
+			break;
 		case REV_FAILED:
 			return -1;
 		case REV_DEBUG:
@@ -334,21 +345,24 @@ rev_scan_run(uint64_t from, uint64_t to, uint64_t n, struct rev_hit *hit)
 			hit->stepped = false;
 			hit->n = hits;
 			hit->st = st;
+			*hit_exit = vm_replay_exits(rv.vcpu);
 			if (hits == n) {
 				vm_replay_set_stop(rv.vcpu, UINT64_MAX);
 				rv.pos->known = false;
 				rv.pos->exits = vm_replay_exits(rv.vcpu);
-				gdb_target_load_debug(rv.vcpu, false, false);
+				gdb_target_load_debug(rv.vcpu, false, false,
+						      false);
 				return (int64_t)hits;
 			}
 			if (vmexit.u.debug.dr6 & DR6_BS)
 				break; /* a watch's step: run on */
 			/* Past the breakpoint by a step without it. */
-			gdb_target_load_debug(rv.vcpu, false, true);
+			gdb_target_load_debug(rv.vcpu, false, false, true);
 			if (rev_step(&vmexit) != 0)
 				return -1;
-			gdb_target_load_debug(rv.vcpu, true, false);
-			gdb_target_watch_snapshot();
+			gdb_target_load_debug(rv.vcpu, true, !coarse, false);
+			if (!coarse)
+				gdb_target_watch_snapshot();
 			break;
 		default:
 			break;
@@ -371,7 +385,7 @@ rev_scan_steps(uint64_t e, uint64_t k, struct rev_hit *hit)
 
 	if (rev_goto(e) != 0)
 		return -1;
-	gdb_target_load_debug(rv.vcpu, false, true);
+	gdb_target_load_debug(rv.vcpu, false, false, true);
 	gdb_target_watch_snapshot();
 	while (rv.pos->exits == e && rv.pos->steps < k) {
 		if (vm_get_register(rv.vcpu, VM_REG_GUEST_RIP, &rip) == 0 &&
@@ -382,15 +396,20 @@ rev_scan_steps(uint64_t e, uint64_t k, struct rev_hit *hit)
 		if (rev_step(&vmexit) != 0)
 			return -1;
 		if (gdb_target_watch_stepping()) {
-			/* The watch's bytes, checked as by a forward step. */
+			/*
+			 * The watch's bytes, checked as by a forward step;
+			 * going backwards gdb stops before the write (the
+			 * value it shows is the one before).
+			 */
 			vmexit.u.debug.dr6 = DR6_BS;
 			if (gdb_target_hit(&vmexit, &st) &&
 			    rv.pos->exits == e && rv.pos->steps < k)
-				*hit = (struct rev_hit){ true, true, 0,
-							 rv.pos->steps, st };
+				*hit =
+				    (struct rev_hit){ true, true, 0,
+						      rv.pos->steps - 1, st };
 		}
 	}
-	gdb_target_load_debug(rv.vcpu, false, false);
+	gdb_target_load_debug(rv.vcpu, false, false, false);
 	return 0;
 }
 
@@ -398,10 +417,11 @@ rev_scan_steps(uint64_t e, uint64_t k, struct rev_hit *hit)
 static int
 rev_continue(struct gdb_stop *st)
 {
-	uint64_t ck[REV_MAX_CKPTS], e, k, hi;
+	uint64_t ck[REV_MAX_CKPTS], e, k, hi, hit_exit = 0;
 	struct rev_hit hit = { .found = false };
+	int64_t n, changed;
 	size_t nck;
-	int64_t n;
+	bool coarse;
 
 	if (rev_where(&e, &k) != 0)
 		return -1;
@@ -417,15 +437,36 @@ rev_continue(struct gdb_stop *st)
 		*st = hit.st;
 		return 0;
 	}
+	/*
+	 * Write watchpoints are found by their bytes changing between exits,
+	 * then by single steps in the last interval where they changed.
+	 */
+	coarse = gdb_target_watch_stepping();
 	hi = e;
 	for (size_t i = nck; gdb_target_have_bps() && i-- > 0;) {
 		if (ck[i] > hi)
 			continue;
-		n = rev_scan_run(ck[i], hi, 0, &hit);
+		n = rev_scan_run(ck[i], hi, 0, coarse, &hit, &changed,
+				 &hit_exit);
 		if (n < 0)
 			return -1;
+		if (changed >= 0 && (n == 0 || hit_exit <= (uint64_t)changed)) {
+			struct rev_hit h2 = { .found = false };
+
+			if (rev_scan_steps((uint64_t)changed, UINT64_MAX,
+					   &h2) != 0)
+				return -1;
+			if (h2.found) {
+				if (rev_goto((uint64_t)changed) != 0 ||
+				    rev_steps(h2.k) != 0)
+					return -1;
+				*st = h2.st;
+				return 0;
+			}
+		}
 		if (n > 0) {
-			if (rev_scan_run(ck[i], hi, (uint64_t)n, &hit) != n)
+			if (rev_scan_run(ck[i], hi, (uint64_t)n, coarse, &hit,
+					 &changed, &hit_exit) != n)
 				return -1;
 			*st = hit.st;
 			return 0;

@@ -1028,24 +1028,32 @@ gdb_target_vm_ended(void)
 
 /*
  * The debugger's debug state into vCPU 0 as a resume would load it, with
- * or without its breakpoints and watchpoints ('bps'), and a step.
+ * or without its breakpoints and watchpoints ('bps'), write watchpoints
+ * by stepping or not ('watch'), and a step.
  */
 void
-gdb_target_load_debug(struct vcpu *vcpu, bool bps, bool step)
+gdb_target_load_debug(struct vcpu *vcpu, bool bps, bool watch, bool step)
 {
 	struct gdb_slot saved[GDB_NSLOTS];
 	bool ws = gt.watch_step;
 
-	if (bps) {
-		load_debug(vcpu, step);
-		return;
-	}
 	memcpy(saved, gt.slot, sizeof(saved));
-	memset(gt.slot, 0, sizeof(gt.slot));
-	gt.watch_step = false;
+	if (!bps)
+		memset(gt.slot, 0, sizeof(gt.slot));
+	gt.watch_step = ws && watch;
 	load_debug(vcpu, step);
 	memcpy(gt.slot, saved, sizeof(saved));
 	gt.watch_step = ws;
+}
+
+/* A write watchpoint's bytes changed since the snapshot (taken again). */
+bool
+gdb_target_watch_changed(void)
+{
+	bool changed = watch_changed(1) >= 0;
+
+	watch_snapshot(1);
+	return changed;
 }
 
 /* Which stop a slot's hit is. */

@@ -655,7 +655,8 @@ void gdb_reverse(struct vcpu *vcpu, bool step, struct gdb_replay_pos *pos,
 void gdb_replay_step(struct gdb_replay_pos *pos, const struct vm_exit *vmexit,
 		     uint64_t exits);
 /* gdb_target.c for gdb_reverse.c. */
-void gdb_target_load_debug(struct vcpu *vcpu, bool bps, bool step);
+void gdb_target_load_debug(struct vcpu *vcpu, bool bps, bool watch, bool step);
+bool gdb_target_watch_changed(void);
 bool gdb_target_hit(const struct vm_exit *vmexit, struct gdb_stop *st);
 bool gdb_target_bp_at(uint64_t lin, struct gdb_stop *st);
 bool gdb_target_have_bps(void);
