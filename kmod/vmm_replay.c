@@ -87,6 +87,12 @@ struct vm_replayer {
 	 * any event), as a CPU's single-step trap comes before interrupts.
 	 */
 	bool io_pending;
+	/*
+	 * A HLT the recording exited on runs without the step (KVM would
+	 * end the step instead of the HLT exit, and on PVM hosts later take
+	 * the halt at the wrong moment).
+	 */
+	bool hlt_unstepped;
 	int inject_vector;
 	uint64_t handler_lin;
 	/* vm_replay_restart(): vm_run returns once vCPU 0 is after exit N. */
@@ -101,6 +107,7 @@ struct vm_replayer {
 
 static int debug_apply(struct vcpu *vcpu);
 static int complete_io(struct vcpu *vcpu, struct vm_exit *vmexit);
+static bool next_is_recorded_hlt(struct vcpu *vcpu);
 
 /* ---- reading ---------------------------------------------------------- */
 
@@ -967,7 +974,7 @@ debug_apply(struct vcpu *vcpu)
 		dbg.dr7 &= ~(0xfULL << DR7_RW_SHIFT(REPLAY_SLOT));
 		dbg.dr7 |= DR7_L(REPLAY_SLOT);
 	}
-	if (rp->handler_armed)
+	if (rp->handler_armed || rp->hlt_unstepped)
 		dbg.singlestep = false; /* the breakpoint steps instead */
 	else if (rp->stepping)
 		dbg.singlestep = true;
@@ -1326,6 +1333,13 @@ vm_replay_before_entry(struct vcpu *vcpu, struct vm_exit *vmexit)
 	 */
 	if (!user_stepping(rp, vcpu) || rp->handler_armed)
 		return 0;
+	if (next_is_recorded_hlt(vcpu)) {
+		rp->hlt_unstepped = true;
+		return debug_apply(vcpu) == 0
+			   ? 0
+			   : diverge(vcpu, 0, "a debugger's step",
+				     "the engine cannot stop single-stepping");
+	}
 	if (!rp->inject_queued || rp->io_pending ||
 	    handler_linear(vcpu, rp->inject_vector, &lin) != 0) {
 		/*
@@ -1357,6 +1371,26 @@ user_debug_exit(struct vm_replayer *rp, struct vcpu *vcpu, uint64_t dr6)
 		if ((dr6 & DR6_B(i)) && (u->dr7 & DR7_L(i)))
 			return true;
 	return (dr6 & DR6_BS) && u->singlestep;
+}
+
+/* The next instruction is a HLT the recording exited on next. */
+static bool
+next_is_recorded_hlt(struct vcpu *vcpu)
+{
+	struct vm_replayer *rp = vcpu->vm->replayer;
+	struct trace_event *ev;
+	struct seg_desc cs;
+	uint64_t rip;
+	uint8_t op;
+
+	return !rp->inject_queued && !rp->target.valid &&
+	       (ev = peek(rp)) != NULL && ev->kind == TRACE_EV_EXIT &&
+	       ev->vcpu == (uint32_t)vcpu->id &&
+	       ev->u.exit.exitcode == VM_EXITCODE_HLT &&
+	       vm_get_register(vcpu, VM_REG_GUEST_RIP, &rip) == 0 &&
+	       ev->u.exit.rip == rip + 1 &&
+	       vm_get_seg_desc(vcpu, VM_REG_GUEST_CS, &cs) == 0 &&
+	       read_linear(vcpu, cs.base + rip, &op, 1) == 0 && op == 0xf4;
 }
 
 /*
@@ -1416,6 +1450,7 @@ vm_replay_filter(struct vcpu *vcpu, struct vm_exit *vmexit)
 	if (!rp->io_pending || vmexit->exitcode != VM_EXITCODE_DEBUG)
 		rp->inject_queued = false;
 	rp->io_pending = false;
+	rp->hlt_unstepped = false;
 	if (vmexit->exitcode != VM_EXITCODE_DEBUG)
 		return 0;
 	handler_hit = rp->handler_armed && (dr6 & DR6_B(REPLAY_SLOT));

@@ -91,31 +91,36 @@ same(state(), start, "reverse-continue with no earlier hit: the start")
 ex("continue")
 same(state(), hits[0], "continue from the start: the first hit again")
 
-# A watchpoint going backwards: from the second hit, reverse-continue
-# with a write watchpoint stops before the first round's write (gdb shows
-# the value going back from 7 to 0); a step on is the state the forward
-# watchpoint stopped at.
+# Watchpoints: forward from the first round's write to the second (a
+# stretch the watchpoint single-steps, across the HLT that waits for the
+# timer and its interrupt handler); then from the third hit,
+# reverse-continue with the watchpoint stops before the second round's
+# write (gdb shows the value going back from 14 to 7), and a step on is
+# the state the forward watchpoint stopped at.
 ex("delete")
 ex("watch rev_value")
 ex("continue")
 check(val("rev_value") == 7, "watch: the first round's write")
-w1 = state()
+ex("continue")
+check(val("rev_value") == 14 and val("$rdi") == 2,
+      "watch: the second round's write, across the HLT")
+w2 = state()
 ex("delete")
 ex("hbreak rev_round")
 ex("continue")
-check(val("$rdi") == 2, "continue: the second hit")
+check(val("$rdi") == 3, "continue: the third hit")
 ex("delete")
 ex("watch rev_value")
-out = ex("reverse-continue")
-check(val("rev_value") == 0 and val("$pc") + insn_length(val("$pc")) ==
-      w1["pc"], "reverse-continue with the watchpoint: before the first "
-      "round's write (gdb shows the value before it)")
+ex("reverse-continue")
+check(val("rev_value") == 7 and val("$pc") + insn_length(val("$pc")) ==
+      w2["pc"], "reverse-continue with the watchpoint: before the second "
+      "round's write")
 ev = last_stop()
 check(isinstance(ev, gdb.BreakpointEvent) and
       ev.breakpoints[0].type == gdb.BP_HARDWARE_WATCHPOINT,
-      "gdb reports the watchpoint (Old value = 7, New value = 0)")
+      "gdb reports the watchpoint (Old value = 14, New value = 7)")
 ex("stepi")
-same(state(), w1, "a step on: the state the forward watchpoint stopped at")
+same(state(), w2, "a step on: the state the forward watchpoint stopped at")
 ex("delete")
 
 passed()
