@@ -7,10 +7,13 @@
 #   make bench   benchmarks (figures, not pass/fail)
 #   make fuzz    run the libFuzzer targets for a while (FUZZ_SECONDS each)
 #   make replay-soak  every record/replay test 20 times in a row
+#   make lockstep  every test guest on the lockstep tester (kvm and interp
+#                compared instruction by instruction), slow ones included
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
+LOCKSTEP_BUILD ?= build-lockstep
 FUZZ_SECONDS ?= 60
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DRHYVE_WERROR=ON
@@ -20,7 +23,7 @@ DEBS = build-essential cmake pkg-config clang gdb libelf-dev libzstd-dev \
 
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build demo check asan bench fuzz replay-soak clean
+.PHONY: all deps build demo check asan bench fuzz replay-soak lockstep clean
 
 all: build
 
@@ -73,6 +76,14 @@ asan: deps
 replay-soak: build
 	REPLAY_RUNS=2 ctest --test-dir $(BUILD) -L replay --output-on-failure \
 		--repeat until-fail:20 -j $(JOBS)
+
+# The lockstep.guest.* tests for every guest: the normal suite has the
+# quick ones; RHYVE_LOCKSTEP_ALL adds the rest (in a build of its own, so
+# that `make check` stays quick).
+lockstep: deps
+	cmake -S . -B $(LOCKSTEP_BUILD) $(CMAKE_FLAGS) -DRHYVE_LOCKSTEP_ALL=ON
+	cmake --build $(LOCKSTEP_BUILD) -j $(JOBS)
+	ctest --test-dir $(LOCKSTEP_BUILD) -L lockstep --output-on-failure -j $(JOBS)
 
 bench: build
 	cmake --build $(BUILD) --target bench

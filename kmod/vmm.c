@@ -13,6 +13,7 @@
 static const struct vmm_engine *const vmm_engines[] = {
 	&vmm_engine_kvm,
 	&vmm_engine_interp,
+	&vmm_engine_lockstep,
 };
 
 static const struct vmm_engine *

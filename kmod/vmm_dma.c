@@ -73,6 +73,8 @@ vm_dma_apply(struct vm *vm, uint64_t gpa, const uint8_t *data, size_t len)
 	if (len == 0 || host == NULL)
 		return EFAULT;
 	memcpy(host, data, len);
+	if (vm->engine->dma_done != NULL)
+		vm->engine->dma_done(vm->cookie, gpa, data, len);
 	pthread_mutex_lock(&vm->dma_mtx);
 	if (vm->dma_dirty != NULL)
 		dma_mark_dirty(vm, gpa, len);

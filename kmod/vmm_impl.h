@@ -77,10 +77,17 @@ struct vmm_engine {
 			 int n);
 	int (*getfpu)(void *vcookie, struct vm_fpu *fpu);
 	int (*setfpu)(void *vcookie, const struct vm_fpu *fpu);
+	/*
+	 * Optional: device data was written into guest RAM (vm_dma_apply),
+	 * for an engine that keeps its own copy of it (lockstep).
+	 */
+	void (*dma_done)(void *cookie, uint64_t gpa, const uint8_t *data,
+			 size_t len);
 };
 
 extern const struct vmm_engine vmm_engine_kvm;
 extern const struct vmm_engine vmm_engine_interp;
+extern const struct vmm_engine vmm_engine_lockstep;
 
 struct vm_memseg {
 	size_t len;

@@ -208,6 +208,9 @@ struct interp_cpu {
 
 	_Atomic bool kicked;
 	uint64_t icount; /* instructions retired */
+	/* The instruction step() last fetched (NULL: its fetch faulted),
+	 * valid until the next one; for the lockstep tester. */
+	const struct x86_instr *last_insn;
 };
 
 /* ---- interp_mem.c: guest memory ------------------------------------- */

@@ -215,6 +215,31 @@ interp_store_pending(struct interp_cpu *c)
 	return true;
 }
 
+/* Exceptions of the fault class (not traps #DB #BP #OF, nor aborts). */
+static bool
+fault_class(unsigned int vector)
+{
+	switch (vector) {
+	case 0:  /* #DE */
+	case 5:  /* #BR */
+	case 6:  /* #UD */
+	case 7:  /* #NM */
+	case 10: /* #TS */
+	case 11: /* #NP */
+	case 12: /* #SS */
+	case 13: /* #GP */
+	case 14: /* #PF */
+	case 16: /* #MF */
+	case 17: /* #AC */
+	case 19: /* #XM */
+	case 20: /* #VE */
+	case 21: /* #CP */
+		return true;
+	default:
+		return false;
+	}
+}
+
 /*
  * Execute the instruction at rip.  Returns INTERP_OK (retired, nothing
  * to report), INTERP_EXIT (c->exit filled in: retired, or restarting
@@ -232,6 +257,7 @@ step(struct interp_cpu *c)
 
 	c->mmio_used = 0;
 	rc = fetch_cached(c, &insn, bytes);
+	c->last_insn = rc == INTERP_OK ? insn : NULL;
 	if (rc == INTERP_OK) {
 		c->next_rip = (c->rip + insn->length) & ip_mask(c);
 		fn = interp_dispatch[insn->mnem];
@@ -277,6 +303,13 @@ step(struct interp_cpu *c)
 		c->nmmio_stores = c->mmio_store_next = 0;
 		c->nmmio_done = c->mmio_used = 0;
 		c->io_done = c->msr_done = false;
+		/*
+		 * A fault's frame holds RF = 1, so that the restarted
+		 * instruction does not hit its instruction breakpoint again
+		 * (Intel SDM vol. 3, 18.3.1.1); the handler runs with RF = 0.
+		 */
+		if (fault_class(c->exc.vector))
+			c->rflags |= PSL_RF;
 		rc = interp_deliver(c, c->exc.vector, c->exc.has_ec, c->exc.ec,
 				    false);
 		return rc == INTERP_OK ? INTERP_OK : rc;
@@ -295,6 +328,9 @@ deliver_event(struct interp_cpu *c)
 	if (ev.type == INTERP_EV_NMI)
 		c->nmi_blocked = true;
 	c->intr_shadow = false;
+	/* An injected fault's frame holds RF = 1 too, as KVM's does. */
+	if (ev.type == INTERP_EV_EXC && fault_class(ev.vector))
+		c->rflags |= PSL_RF;
 	return interp_deliver(c, ev.vector, ev.has_ec, ev.ec, false);
 }
 
@@ -335,7 +371,11 @@ interp_exec(struct interp_cpu *c, struct vm_exit *vmexit, uint64_t budget)
 		rc = step(c);
 		if (rc != INTERP_OK)
 			goto out;
-		n++;
+		/* It counts: a budget of 1 completes it and no more. */
+		if (budget != 0 && ++n >= budget) {
+			vmexit->exitcode = VM_EXITCODE_BOGUS;
+			goto out;
+		}
 	}
 	for (;;) {
 		if (!c->event.pending && c->nmi_queued && !c->nmi_blocked &&
@@ -380,7 +420,7 @@ interp_exec(struct interp_cpu *c, struct vm_exit *vmexit, uint64_t budget)
 			vmexit->exitcode = VM_EXITCODE_BOGUS;
 			break;
 		}
-		if (budget != 0 && ++n == budget) {
+		if (budget != 0 && ++n >= budget) {
 			vmexit->exitcode = VM_EXITCODE_BOGUS;
 			break;
 		}
