@@ -767,6 +767,42 @@ static const uint32_t ls_msrs[] = {
 	MSR_SYSENTER_ESP, MSR_SYSENTER_EIP,   MSR_PAT,
 };
 
+/*
+ * The x87/SSE state (an ioctl on kvm): the control, status and tag words,
+ * MXCSR, the 80 bits of each x87 register and the XMM registers; the
+ * last instruction and operand pointers differ in format (FXSAVE64 or
+ * not) and are left out.  NULL: the same, else what differs.
+ */
+static bool
+fpu_diff(struct ls_vcpu *lc, char *buf, size_t len)
+{
+	struct vm_fpu k, i;
+
+	if (kvm->getfpu(lc->kvc, &k) != 0 || itp->getfpu(lc->ic, &i) != 0)
+		return false;
+	if (k.fcw != i.fcw || k.fsw != i.fsw || k.ftw != i.ftw ||
+	    k.mxcsr != i.mxcsr) {
+		snprintf(buf, len,
+			 "x87/SSE control differs: kvm fcw %04x fsw %04x ftw "
+			 "%02x mxcsr %08x, interp fcw %04x fsw %04x ftw %02x "
+			 "mxcsr %08x",
+			 k.fcw, k.fsw, k.ftw, k.mxcsr, i.fcw, i.fsw, i.ftw,
+			 i.mxcsr);
+		return true;
+	}
+	for (int r = 0; r < 8; r++)
+		if (memcmp(k.st[r], i.st[r], 10) != 0) {
+			snprintf(buf, len, "x87 register st(%d) differs", r);
+			return true;
+		}
+	for (int r = 0; r < 16; r++)
+		if (memcmp(k.xmm[r], i.xmm[r], 16) != 0) {
+			snprintf(buf, len, "xmm%d differs", r);
+			return true;
+		}
+	return false;
+}
+
 static bool
 exit_state_check(struct ls_vcpu *lc, struct vm_exit *vmexit, const char *insn,
 		 uint64_t rip)
@@ -794,6 +830,10 @@ exit_state_check(struct ls_vcpu *lc, struct vm_exit *vmexit, const char *insn,
 			 "MSR 0x%x differs: kvm 0x%" PRIx64
 			 ", interp 0x%" PRIx64,
 			 ls_msrs[n], kv, iv);
+		ls_fail(lc, vmexit, what, insn, rip, NULL, NULL, 0);
+		return false;
+	}
+	if (fpu_diff(lc, what, sizeof(what))) {
 		ls_fail(lc, vmexit, what, insn, rip, NULL, NULL, 0);
 		return false;
 	}
@@ -983,7 +1023,7 @@ ls_step(struct ls_vcpu *lc, struct vm_exit *vmexit)
 	uint64_t diff = 0, rip0 = ic->rip, undef, take, icount;
 	const struct x86_instr *insn = NULL;
 	enum ls_after after = lc->after;
-	bool executed = false, faulted, lag = lc->rep_lag, bogus = false;
+	bool executed = false, faulted, lag = lc->rep_lag, bogus = false, full;
 	unsigned int nexec = 0;
 	char text[96], what[256], kd[120], id[120];
 	int error;
@@ -1219,8 +1259,10 @@ compared:
 		ic->gpr[3] ^= 1;
 	}
 	insn_text(insn, rip0, text, sizeof(text));
-	if (!mem_check(lc, vmexit, ++lc->since_memcheck >= LS_MEMCHECK_STEPS,
-		       text, rip0))
+	/* Every so often the checks of an exit too. */
+	full = ++lc->since_memcheck >= LS_MEMCHECK_STEPS;
+	if ((full && !exit_state_check(lc, vmexit, text, rip0)) ||
+	    !mem_check(lc, vmexit, full, text, rip0))
 		return false;
 	if (vmexit->exitcode == VM_EXITCODE_BOGUS)
 		return false;
@@ -1266,6 +1308,7 @@ ls_start(struct ls_vcpu *lc, struct vm_exit *vmexit)
 {
 	struct ls_vm *lvm = lc->lvm;
 	struct ls_state ks, is;
+	struct vm_fpu fpu;
 	uint64_t diff;
 
 	if (!lvm->started) {
@@ -1280,6 +1323,12 @@ ls_start(struct ls_vcpu *lc, struct vm_exit *vmexit)
 		}
 		lvm->started = true;
 	}
+	/*
+	 * The x87/SSE state nobody set: kvm's, for a start (KVM on this
+	 * host reports MXCSR 0 after creation where RESET gives 0x1f80).
+	 */
+	if (kvm->getfpu(lc->kvc, &fpu) == 0)
+		itp->setfpu(lc->ic, &fpu);
 	clock_gettime(CLOCK_MONOTONIC, &lc->t0);
 	state_get(kvm, lc->kvc, &ks);
 	state_get(itp, lc->ic, &is);
