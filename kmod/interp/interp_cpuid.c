@@ -66,6 +66,15 @@ interp_cpuid_supported(void *cookie, struct vm_cpuid_entry *out, int max)
 	(void)cookie;
 	for (int i = 0; i < 3; i++)
 		put_string(&t[6 + i], brand + 16 * i);
+	/* SSE3, SSSE3, SSE4.1: executed on the host's SIMD unit
+	 * (interp_sse_*.c), so only where the host has them. */
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("sse3"))
+		t[1].ecx |= F(0);
+	if (__builtin_cpu_supports("ssse3"))
+		t[1].ecx |= F(9);
+	if (__builtin_cpu_supports("sse4.1"))
+		t[1].ecx |= F(19);
 	if (n > max)
 		return -ENOSPC;
 	memcpy(out, t, sizeof(t));

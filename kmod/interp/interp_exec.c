@@ -261,7 +261,14 @@ step(struct interp_cpu *c)
 	if (rc == INTERP_OK) {
 		c->next_rip = (c->rip + insn->length) & ip_mask(c);
 		fn = interp_dispatch[insn->mnem];
-		if (fn == NULL) {
+		if (fn == NULL &&
+		    ((insn->prefixes &
+		      (X86_PFX_VEX | X86_PFX_EVEX | X86_PFX_XOP)) ||
+		     insn->map == X86_MAP_3DNOW || insn->mnem == X86_M_FEMMS)) {
+			/* AVX, AVX-512, XOP, 3DNow!: not this CPU's (CPUID
+			 * does not list them), so #UD as on such a CPU. */
+			rc = interp_ud(c);
+		} else if (fn == NULL) {
 			char text[96];
 
 			x86_format(insn, c->rip, text, sizeof(text));

@@ -512,7 +512,186 @@ op_emms(struct interp_cpu *c, const struct x86_instr *insn)
 	return INTERP_OK;
 }
 
+/* ---- x87 environment: FNSTENV FLDENV FNSAVE FRSTOR ----------------- */
+
+/* The full tag of physical register p (SDM vol. 1 8.1.7): 0 valid,
+ * 1 zero, 2 special (NaN, infinity, denormal, unnormal), 3 empty. */
+static unsigned int
+fpu_tag(const struct interp_cpu *c, unsigned int p)
+{
+	const uint8_t *r = c->fpu.st[(p - interp_fpu_top(c)) & 7];
+	uint64_t mant;
+	uint16_t exp;
+
+	if (!(c->fpu.ftw & (1u << p)))
+		return 3;
+	memcpy(&mant, r, 8);
+	memcpy(&exp, r + 8, 2);
+	exp &= 0x7fff;
+	if (exp == 0x7fff)
+		return 2;
+	if (exp == 0)
+		return mant == 0 ? 1 : 2;
+	return (mant >> 63) ? 0 : 2;
+}
+
+/*
+ * The environment image (SDM vol. 1 figures 8-9 to 8-12): 28 bytes with
+ * a 32-bit operand size, 14 with 16; protected-mode layouts give FIP
+ * and FDP as offsets with selectors (rhyve keeps none: 0), real-mode
+ * ones as linear addresses split around the opcode.  Reserved halves
+ * read as ones, as the CPU writes them.
+ */
+static unsigned int
+fpu_env_store(const struct interp_cpu *c, bool o32, uint8_t *env)
+{
+	bool real = !(c->cr0 & CR0_PE) || (c->rflags & PSL_VM);
+	uint16_t tw = 0;
+	uint32_t fip = (uint32_t)c->fpu.fip, fdp = (uint32_t)c->fpu.fdp;
+
+	for (unsigned int p = 0; p < 8; p++)
+		tw |= (uint16_t)(fpu_tag(c, p) << (2 * p));
+	if (!o32) {
+		put16(env, c->fpu.fcw);
+		put16(env + 2, c->fpu.fsw);
+		put16(env + 4, tw);
+		put16(env + 6, (uint16_t)fip);
+		put16(env + 10, (uint16_t)fdp);
+		if (real) {
+			put16(env + 8, (uint16_t)((fip >> 16 & 0xf) << 12 |
+						  (c->fpu.fop & 0x7ff)));
+			put16(env + 12, (uint16_t)((fdp >> 16 & 0xf) << 12));
+		} else {
+			put16(env + 8, 0);  /* FCS */
+			put16(env + 12, 0); /* FDS */
+		}
+		return 14;
+	}
+	memset(env, 0xff, 28);
+	put16(env, c->fpu.fcw);
+	put16(env + 4, c->fpu.fsw);
+	put16(env + 8, tw);
+	if (real) {
+		put16(env + 12, (uint16_t)fip);
+		put32(env + 16, (fip >> 16) << 12 | (c->fpu.fop & 0x7ff));
+		put16(env + 20, (uint16_t)fdp);
+		put32(env + 24, (fdp >> 16) << 12);
+	} else {
+		put32(env + 12, fip);
+		put32(env + 16, (uint32_t)(c->fpu.fop & 0x7ff) << 16);
+		put32(env + 20, fdp);
+		put16(env + 24, 0); /* FDS */
+	}
+	return 28;
+}
+
+static void
+fpu_env_load(struct interp_cpu *c, bool o32, const uint8_t *env)
+{
+	bool real = !(c->cr0 & CR0_PE) || (c->rflags & PSL_VM);
+	uint16_t fcw, fsw, tw, w;
+	uint32_t fip, fdp, x;
+
+	if (!o32) {
+		memcpy(&fcw, env, 2);
+		memcpy(&fsw, env + 2, 2);
+		memcpy(&tw, env + 4, 2);
+		memcpy(&w, env + 6, 2);
+		fip = w;
+		memcpy(&w, env + 10, 2);
+		fdp = w;
+		if (real) {
+			memcpy(&w, env + 8, 2);
+			fip |= (uint32_t)(w >> 12) << 16;
+			c->fpu.fop = w & 0x7ff;
+			memcpy(&w, env + 12, 2);
+			fdp |= (uint32_t)(w >> 12) << 16;
+		}
+	} else {
+		memcpy(&fcw, env, 2);
+		memcpy(&fsw, env + 4, 2);
+		memcpy(&tw, env + 8, 2);
+		if (real) {
+			memcpy(&w, env + 12, 2);
+			x = get32(env + 16);
+			fip = w | (x >> 12) << 16;
+			c->fpu.fop = x & 0x7ff;
+			memcpy(&w, env + 20, 2);
+			fdp = w | (get32(env + 24) >> 12) << 16;
+		} else {
+			fip = get32(env + 12);
+			c->fpu.fop = (get32(env + 16) >> 16) & 0x7ff;
+			fdp = get32(env + 20);
+		}
+	}
+	c->fpu.fcw = (uint16_t)((fcw & 0x1f3f) | 0x40);
+	interp_fpu_set_top(c, (fsw >> 11) & 7); /* st[] follows TOP */
+	c->fpu.fsw = fsw;
+	c->fpu.ftw = 0;
+	for (unsigned int p = 0; p < 8; p++)
+		if (((tw >> (2 * p)) & 3) != 3)
+			c->fpu.ftw |= (uint8_t)(1u << p);
+	c->fpu.fip = fip;
+	c->fpu.fdp = fdp;
+	interp_fpu_update_es(c);
+}
+
+/* FNSTENV / FNSAVE (the environment, then with FNSAVE the registers
+ * ST(0)..ST(7) and an FNINIT); FLDENV / FRSTOR the other way. */
+static int
+op_fpu_env(struct interp_cpu *c, const struct x86_instr *insn)
+{
+	const struct x86_operand *m = &insn->ops[0];
+	bool o32 = insn->opsize != 2;
+	bool save = insn->mnem == X86_M_FNSTENV || insn->mnem == X86_M_FNSAVE;
+	bool regs = insn->mnem == X86_M_FNSAVE || insn->mnem == X86_M_FRSTOR;
+	unsigned int envlen = o32 ? 28 : 14, len = envlen + (regs ? 80 : 0);
+	int access = (m->seg == X86_R_SS ? X86_MEM_STACK : 0) |
+		     (save ? X86_MEM_WRITE : X86_MEM_READ);
+	uint8_t img[108];
+	int rc;
+
+	if (m->type != X86_OPND_MEM)
+		return interp_ud(c);
+	if ((rc = interp_x87_check(c, false)) != INTERP_OK)
+		return rc;
+	if (save) {
+		fpu_env_store(c, o32, img);
+		for (int i = 0; regs && i < 8; i++)
+			memcpy(img + envlen + 10 * i, c->fpu.st[i], 10);
+		rc = interp_mem_write(c, m->seg, interp_ea(c, insn, m),
+				      insn->addrsize, img, len, access);
+		if (rc != INTERP_OK)
+			return rc;
+		if (regs) {
+			interp_fpu_set_top(c, 0);
+			c->fpu.fcw = 0x37f;
+			c->fpu.fsw = 0;
+			c->fpu.ftw = 0;
+			c->fpu.fop = 0;
+			c->fpu.fip = c->fpu.fdp = 0;
+		} else {
+			/* FNSTENV masks every exception afterwards. */
+			c->fpu.fcw |= 0x3f;
+			interp_fpu_update_es(c);
+		}
+		return INTERP_OK;
+	}
+	rc = interp_mem_read(c, m->seg, interp_ea(c, insn, m), insn->addrsize,
+			     img, len, access);
+	if (rc != INTERP_OK)
+		return rc;
+	fpu_env_load(c, o32, img);
+	for (int i = 0; regs && i < 8; i++) {
+		memset(c->fpu.st[i], 0, 16);
+		memcpy(c->fpu.st[i], img + envlen + 10 * i, 10);
+	}
+	return INTERP_OK;
+}
+
 const struct interp_op interp_ops_fpu[] = {
+	{ X86_M_FNSTENV, op_fpu_env }, { X86_M_FLDENV, op_fpu_env },
+	{ X86_M_FNSAVE, op_fpu_env },  { X86_M_FRSTOR, op_fpu_env },
 	{ X86_M_FXSAVE, op_fxsave },   { X86_M_FXSAVE64, op_fxsave },
 	{ X86_M_FXRSTOR, op_fxrstor }, { X86_M_FXRSTOR64, op_fxrstor },
 	{ X86_M_LDMXCSR, op_ldmxcsr }, { X86_M_STMXCSR, op_stmxcsr },

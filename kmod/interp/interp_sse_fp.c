@@ -394,7 +394,105 @@ op_comis(struct interp_cpu *c, const struct x86_instr *insn)
 	return INTERP_OK;
 }
 
+/* One scalar step on the host (MXCSR already the guest's). */
+static uint32_t
+host_ss(bool mul, uint32_t a, uint32_t b)
+{
+	float fa, fb;
+
+	memcpy(&fa, &a, 4);
+	memcpy(&fb, &b, 4);
+	if (mul)
+		__asm__ volatile("mulss %1, %0" : "+x"(fa) : "x"(fb));
+	else
+		__asm__ volatile("addss %1, %0" : "+x"(fa) : "x"(fb));
+	memcpy(&a, &fa, 4);
+	return a;
+}
+
+static uint64_t
+host_sd(bool mul, uint64_t a, uint64_t b)
+{
+	double fa, fb;
+
+	memcpy(&fa, &a, 8);
+	memcpy(&fb, &b, 8);
+	if (mul)
+		__asm__ volatile("mulsd %1, %0" : "+x"(fa) : "x"(fb));
+	else
+		__asm__ volatile("addsd %1, %0" : "+x"(fa) : "x"(fb));
+	memcpy(&a, &fa, 8);
+	return a;
+}
+
+/*
+ * DPPS / DPPD: the products imm8[7:4] selects (others +0.0), summed
+ * pairwise in the SDM's order, into the elements imm8[3:0] selects
+ * (others +0.0); each step rounds as MXCSR says.
+ */
+static int
+op_dpp(struct interp_cpu *c, const struct x86_instr *insn)
+{
+	unsigned int imm = (unsigned int)insn->ops[2].imm & 0xff;
+	union interp_xmm d, s, r = { 0 };
+	uint32_t host;
+	int rc;
+
+	pthread_once(&fp_ops_once, fp_ops_build);
+	if (!host_has[H_SSE41])
+		return interp_ud(c);
+	if ((rc = interp_sse_check(c)) != INTERP_OK ||
+	    (rc = interp_simd_read(c, insn, 1, &s)) != INTERP_OK ||
+	    (rc = interp_simd_read(c, insn, 0, &d)) != INTERP_OK)
+		return rc;
+	/* The products, the pairwise sums and the last sum are separate
+	 * steps to the CPU: each finds its exceptions (a denormal product
+	 * is a denormal operand of the sum) and an unmasked one ends the
+	 * instruction there. */
+	if (insn->mnem == X86_M_DPPS) {
+		uint32_t t[4], u[2];
+
+		host = interp_sse_fp_begin(c);
+		for (int i = 0; i < 4; i++)
+			t[i] = (imm >> (4 + i)) & 1
+				   ? host_ss(true, d.d[i], s.d[i])
+				   : 0;
+		if ((rc = interp_sse_fp_end(c, host)) != INTERP_OK)
+			return rc;
+		host = interp_sse_fp_begin(c);
+		u[0] = host_ss(false, t[0], t[1]);
+		u[1] = host_ss(false, t[2], t[3]);
+		if ((rc = interp_sse_fp_end(c, host)) != INTERP_OK)
+			return rc;
+		host = interp_sse_fp_begin(c);
+		u[0] = host_ss(false, u[0], u[1]);
+		if ((rc = interp_sse_fp_end(c, host)) != INTERP_OK)
+			return rc;
+		for (int i = 0; i < 4; i++)
+			r.d[i] = (imm >> i) & 1 ? u[0] : 0;
+	} else {
+		uint64_t t[2];
+
+		host = interp_sse_fp_begin(c);
+		for (int i = 0; i < 2; i++)
+			t[i] = (imm >> (4 + i)) & 1
+				   ? host_sd(true, d.q[i], s.q[i])
+				   : 0;
+		if ((rc = interp_sse_fp_end(c, host)) != INTERP_OK)
+			return rc;
+		host = interp_sse_fp_begin(c);
+		t[0] = host_sd(false, t[0], t[1]);
+		if ((rc = interp_sse_fp_end(c, host)) != INTERP_OK)
+			return rc;
+		for (int i = 0; i < 2; i++)
+			r.q[i] = (imm >> i) & 1 ? t[0] : 0;
+	}
+	return interp_simd_write(c, insn, 0, &r);
+}
+
 const struct interp_op interp_ops_sse_fp[] = {
+	{ X86_M_DPPS, op_dpp },
+	{ X86_M_DPPD, op_dpp },
 #define X(name, host) { X86_M_##name, op_fp },
 	FP_OPS(X)
 #undef X

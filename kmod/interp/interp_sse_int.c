@@ -443,7 +443,60 @@ op_phminposuw(struct interp_cpu *c, const struct x86_instr *insn)
 	return write_dst(c, insn, &r);
 }
 
+/* MPSADBW: eight sums of absolute differences of 4-byte blocks. */
+static int
+op_mpsadbw(struct interp_cpu *c, const struct x86_instr *insn)
+{
+	unsigned int imm = (unsigned int)insn->ops[2].imm;
+	unsigned int doff = (imm & 4) ? 4 : 0, soff = (imm & 3) * 4;
+	union interp_xmm d, s, r;
+	int rc;
+
+	pthread_once(&int_ops_once, int_ops_build);
+	if (!host_has[H_SSE41])
+		return interp_ud(c);
+	if ((rc = interp_sse_check(c)) != INTERP_OK ||
+	    (rc = read_two(c, insn, &d, &s)) != INTERP_OK)
+		return rc;
+	for (unsigned int i = 0; i < 8; i++) {
+		unsigned int sum = 0;
+
+		for (unsigned int j = 0; j < 4; j++) {
+			int a = d.b[doff + i + j], b = s.b[soff + j];
+
+			sum += (unsigned int)(a > b ? a - b : b - a);
+		}
+		r.w[i] = (uint16_t)sum;
+	}
+	return write_dst(c, insn, &r);
+}
+
+/* INSERTPS: one single (imm8[7:6] of a register, or m32) into element
+ * imm8[5:4], then the elements imm8[3:0] zeroed. */
+static int
+op_insertps(struct interp_cpu *c, const struct x86_instr *insn)
+{
+	unsigned int imm = (unsigned int)insn->ops[2].imm & 0xff;
+	union interp_xmm d, s;
+	int rc;
+
+	pthread_once(&int_ops_once, int_ops_build);
+	if (!host_has[H_SSE41])
+		return interp_ud(c);
+	if ((rc = interp_sse_check(c)) != INTERP_OK ||
+	    (rc = read_two(c, insn, &d, &s)) != INTERP_OK)
+		return rc;
+	d.d[(imm >> 4) & 3] =
+	    insn->ops[1].type == X86_OPND_MEM ? s.d[0] : s.d[imm >> 6];
+	for (int i = 0; i < 4; i++)
+		if (imm & (1u << i))
+			d.d[i] = 0;
+	return write_dst(c, insn, &d);
+}
+
 const struct interp_op interp_ops_sse_int[] = {
+	{ X86_M_MPSADBW, op_mpsadbw },
+	{ X86_M_INSERTPS, op_insertps },
 #define X(name, kind, host) { X86_M_##name, op_int },
 	INT_OPS(X)
 #undef X

@@ -10,10 +10,13 @@
  * faulting: the CR0/CR4 checks, alignment, FXSAVE/FXRSTOR, unmasked
  * SIMD exceptions (#XM/#UD).
  */
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 
 #include "cunit.h"
 #include "interp/interp.h"
@@ -68,6 +71,9 @@ put64(uint8_t *p, uint64_t v)
 static void
 guest_setup(void)
 {
+	/* Another seed: INTERP_FPU_SEED=n (the default run is fixed). */
+	if (getenv("INTERP_FPU_SEED") != NULL)
+		rng = strtoull(getenv("INTERP_FPU_SEED"), NULL, 0) | 1;
 	guest = aligned_alloc(1 << 21, G_RAM);
 	CU_ASSERT_FATAL(guest != NULL);
 	memset(guest, 0, G_RAM);
@@ -262,6 +268,49 @@ native_run(struct state *s, const uint8_t *insn, size_t len)
 	n = emit(p, n, "480fae07"); /* fxsave64 [rdi] */
 	emit(p, n, "415f 415e 415d 415c 5d 5b c3");
 	((natfn)(void *)natcode)(s);
+}
+
+/* The SIMD exceptions the random cases unmask: IE, DE, ZE (see
+ * docs/architecture.md for the post-computation ones). */
+#define UNMASKABLE 0x0380u
+
+/*
+ * Native runs that may raise an unmasked SIMD exception: #XM arrives as
+ * SIGFPE with the state at the fault in the signal frame.
+ */
+static sigjmp_buf fpe_jmp;
+static uint32_t fpe_mxcsr;
+static uint8_t fpe_xmm[16][16];
+
+static void
+fpe_handler(int sig, siginfo_t *si, void *ucp)
+{
+	ucontext_t *uc = ucp;
+
+	(void)sig;
+	(void)si;
+	fpe_mxcsr = uc->uc_mcontext.fpregs->mxcsr;
+	memcpy(fpe_xmm, uc->uc_mcontext.fpregs->_xmm, sizeof(fpe_xmm));
+	siglongjmp(fpe_jmp, 1);
+}
+
+/* native_run(); true if the instruction raised #XM. */
+static bool
+native_run_xm(struct state *s, const uint8_t *insn, size_t len)
+{
+	struct sigaction sa, old;
+	bool xm = false;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = fpe_handler;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGFPE, &sa, &old);
+	if (sigsetjmp(fpe_jmp, 1) == 0)
+		native_run(s, insn, len);
+	else
+		xm = true;
+	sigaction(SIGFPE, &old, NULL);
+	return xm;
 }
 
 /* ---- random operands ------------------------------------------------ */
@@ -600,6 +649,11 @@ static const struct form forms[] = {
 	F("blendps", "660f3a0c", "I"),
 	F("blendpd", "660f3a0d", "I"),
 	F("pblendw", "660f3a0e", "I"),
+	F("dpps", "660f3a40", "IE"),
+	F("dppd", "660f3a41", "IE"),
+	F("mpsadbw", "660f3a42", "I"),
+	F("insertps", "660f3a21", "I"),
+	F("movntdqa", "660f382a", "M"),
 	/* floating-point bitwise, unpack, shuffle */
 	F("andps", "0f54", "P"),
 	F("andnps", "0f55", "P"),
@@ -609,55 +663,55 @@ static const struct form forms[] = {
 	F("unpckhps", "0f15", "P"),
 	F("shufps", "0fc6", "PI"),
 	/* floating point: the four prefixes */
-	F("sqrt", "0f51", "S"),
-	F("rsqrt", "0f52", "Q"),
-	F("rcp", "0f53", "Q"),
-	F("add", "0f58", "S"),
-	F("mul", "0f59", "S"),
-	F("cvt ps/pd/ss/sd", "0f5a", "S"),
-	F("sub", "0f5c", "S"),
-	F("min", "0f5d", "S"),
-	F("div", "0f5e", "S"),
-	F("max", "0f5f", "S"),
-	F("cmp", "0fc2", "SI"),
-	F("cvtdq2ps", "0f5b", ""),
-	F("cvtps2dq", "660f5b", ""),
-	F("cvttps2dq", "f30f5b", ""),
-	F("cvttpd2dq", "660fe6", ""),
-	F("cvtdq2pd", "f30fe6", ""),
-	F("cvtpd2dq", "f20fe6", ""),
-	F("ucomiss", "0f2e", ""),
-	F("ucomisd", "660f2e", ""),
-	F("comiss", "0f2f", ""),
-	F("comisd", "660f2f", ""),
-	F("cvtsi2ss", "f30f2a", "G"),
-	F("cvtsi2ss q", "f3W0f2a", "G"),
-	F("cvtsi2sd", "f20f2a", "G"),
-	F("cvtsi2sd q", "f2W0f2a", "G"),
-	F("cvttss2si", "f30f2c", "G"),
-	F("cvttss2si q", "f3W0f2c", "G"),
-	F("cvtss2si", "f30f2d", "G"),
-	F("cvtss2si q", "f3W0f2d", "G"),
-	F("cvttsd2si", "f20f2c", "G"),
-	F("cvttsd2si q", "f2W0f2c", "G"),
-	F("cvtsd2si", "f20f2d", "G"),
-	F("cvtsd2si q", "f2W0f2d", "G"),
-	F("cvtpi2ps", "0f2a", ""),
-	F("cvtpi2pd", "660f2a", ""),
-	F("cvttps2pi", "0f2c", ""),
-	F("cvtps2pi", "0f2d", ""),
-	F("cvttpd2pi", "660f2c", ""),
-	F("cvtpd2pi", "660f2d", ""),
-	F("haddps", "f20f7c", ""),
-	F("haddpd", "660f7c", ""),
-	F("hsubps", "f20f7d", ""),
-	F("hsubpd", "660f7d", ""),
-	F("addsubps", "f20fd0", ""),
-	F("addsubpd", "660fd0", ""),
-	F("roundps", "660f3a08", "I"),
-	F("roundpd", "660f3a09", "I"),
-	F("roundss", "660f3a0a", "I"),
-	F("roundsd", "660f3a0b", "I"),
+	F("sqrt", "0f51", "SE"),
+	F("rsqrt", "0f52", "QE"),
+	F("rcp", "0f53", "QE"),
+	F("add", "0f58", "SE"),
+	F("mul", "0f59", "SE"),
+	F("cvt ps/pd/ss/sd", "0f5a", "SE"),
+	F("sub", "0f5c", "SE"),
+	F("min", "0f5d", "SE"),
+	F("div", "0f5e", "SE"),
+	F("max", "0f5f", "SE"),
+	F("cmp", "0fc2", "SIE"),
+	F("cvtdq2ps", "0f5b", "E"),
+	F("cvtps2dq", "660f5b", "E"),
+	F("cvttps2dq", "f30f5b", "E"),
+	F("cvttpd2dq", "660fe6", "E"),
+	F("cvtdq2pd", "f30fe6", "E"),
+	F("cvtpd2dq", "f20fe6", "E"),
+	F("ucomiss", "0f2e", "E"),
+	F("ucomisd", "660f2e", "E"),
+	F("comiss", "0f2f", "E"),
+	F("comisd", "660f2f", "E"),
+	F("cvtsi2ss", "f30f2a", "GE"),
+	F("cvtsi2ss q", "f3W0f2a", "GE"),
+	F("cvtsi2sd", "f20f2a", "GE"),
+	F("cvtsi2sd q", "f2W0f2a", "GE"),
+	F("cvttss2si", "f30f2c", "GE"),
+	F("cvttss2si q", "f3W0f2c", "GE"),
+	F("cvtss2si", "f30f2d", "GE"),
+	F("cvtss2si q", "f3W0f2d", "GE"),
+	F("cvttsd2si", "f20f2c", "GE"),
+	F("cvttsd2si q", "f2W0f2c", "GE"),
+	F("cvtsd2si", "f20f2d", "GE"),
+	F("cvtsd2si q", "f2W0f2d", "GE"),
+	F("cvtpi2ps", "0f2a", "E"),
+	F("cvtpi2pd", "660f2a", "E"),
+	F("cvttps2pi", "0f2c", "E"),
+	F("cvtps2pi", "0f2d", "E"),
+	F("cvttpd2pi", "660f2c", "E"),
+	F("cvtpd2pi", "660f2d", "E"),
+	F("haddps", "f20f7c", "E"),
+	F("haddpd", "660f7c", "E"),
+	F("hsubps", "f20f7d", "E"),
+	F("hsubpd", "660f7d", "E"),
+	F("addsubps", "f20fd0", "E"),
+	F("addsubpd", "660fd0", "E"),
+	F("roundps", "660f3a08", "IE"),
+	F("roundpd", "660f3a09", "IE"),
+	F("roundss", "660f3a0a", "IE"),
+	F("roundsd", "660f3a0b", "IE"),
 	/* state */
 	FD("fxsave", "0fae", "MF", 0),
 	FD("fxsave64", "W0fae", "MF", 0),
@@ -799,6 +853,7 @@ run_case(const struct form *f, const char *prefix, bool mem)
 	struct state s0, nat, emu;
 	uint8_t m0[MEM_SIZE];
 	char err[400];
+	bool xm;
 	int vec;
 
 	rnd_state(&s0, has(f, 'X') || has(f, 'N'));
@@ -815,13 +870,21 @@ run_case(const struct form *f, const char *prefix, bool mem)
 
 		memcpy(m0 + 24, &m, 4);
 	}
+	if (has(f, 'E') && rnd() % 2) {
+		/* Some SIMD exceptions unmasked. */
+		uint32_t m;
+
+		memcpy(&m, s0.fx + 24, 4);
+		m &= ~(uint32_t)(rnd() & UNMASKABLE);
+		memcpy(s0.fx + 24, &m, 4);
+	}
 	/* Native. */
 	nat = s0;
 	nat.gpr[3] = (uint64_t)(uintptr_t)natmem;
 	if (has(f, 'D'))
 		nat.gpr[7] = nat.gpr[3];
 	memcpy(natmem, m0, MEM_SIZE);
-	native_run(&nat, code, len);
+	xm = native_run_xm(&nat, code, len);
 	/* Interpreted. */
 	cpu_reset();
 	emu = s0;
@@ -831,6 +894,20 @@ run_case(const struct form *f, const char *prefix, bool mem)
 	state_to_cpu(&emu);
 	memcpy(guest + G_DATA, m0, MEM_SIZE);
 	vec = interp_run_code(code, len, err, sizeof(err));
+	if (xm) {
+		/* #XM: the same flags, nothing written. */
+		if (vec == 19 && cpu->fpu.mxcsr == fpe_mxcsr &&
+		    memcmp(cpu->fpu.xmm, fpe_xmm, sizeof(fpe_xmm)) == 0 &&
+		    memcmp(guest + G_DATA, m0, MEM_SIZE) == 0)
+			return true;
+		printf("\n  %s [", f->name);
+		for (size_t i = 0; i < len; i++)
+			printf("%02x", code[i]);
+		printf("]: #XM natively (mxcsr %08x), here vector %d mxcsr "
+		       "%08x",
+		       fpe_mxcsr, vec, cpu->fpu.mxcsr);
+		return false;
+	}
 	if (vec != -1) {
 		printf("\n  %s [", f->name);
 		for (size_t i = 0; i < len; i++)
@@ -887,8 +964,7 @@ test_forms(void)
 
 /*
  * x87: random opcodes D8-DF with random ModRM (memory forms on [rbx]),
- * every one the decoder accepts but the environment instructions
- * (FLDENV FNSTENV FRSTOR FNSAVE, not done yet); random TOP, tags,
+ * every one the decoder accepts, with and without 66; random TOP, tags,
  * control word (precision, rounding, masks) and masked flags.
  */
 static void
@@ -905,23 +981,19 @@ test_x87(void)
 		uint8_t m0[MEM_SIZE];
 		char err[400];
 		uint16_t fcw, fsw;
+		size_t n = 0;
+		bool o16 = rnd() % 4 == 0;
 		int vec;
 
-		code[0] = (uint8_t)(0xd8 + rnd() % 8);
-		code[1] = (uint8_t)rnd();
-		if (code[1] < 0xc0)
-			code[1] = (uint8_t)((code[1] & 0x38) | 3);
-		if (x86_decode(&in, X86_MODE_64, code, 2) != X86_DEC_OK)
+		if (o16)
+			code[n++] = 0x66;
+		code[n] = (uint8_t)(0xd8 + rnd() % 8);
+		code[n + 1] = (uint8_t)rnd();
+		if (code[n + 1] < 0xc0)
+			code[n + 1] = (uint8_t)((code[n + 1] & 0x38) | 3);
+		n += 2;
+		if (x86_decode(&in, X86_MODE_64, code, n) != X86_DEC_OK)
 			continue;
-		switch (in.mnem) {
-		case X86_M_FLDENV:
-		case X86_M_FNSTENV:
-		case X86_M_FRSTOR:
-		case X86_M_FNSAVE:
-			continue;
-		default:
-			break;
-		}
 		rnd_state(&s0, true);
 		fcw = (uint16_t)((rnd() & 0x0f3f) | 0x40);
 		if (rnd() % 2)
@@ -933,22 +1005,31 @@ test_x87(void)
 		nat = s0;
 		nat.gpr[3] = (uint64_t)(uintptr_t)natmem;
 		memcpy(natmem, m0, MEM_SIZE);
-		native_run(&nat, code, 2);
+		native_run(&nat, code, n);
 		cpu_reset();
 		emu = s0;
 		emu.gpr[3] = G_DATA;
 		state_to_cpu(&emu);
 		memcpy(guest + G_DATA, m0, MEM_SIZE);
 		total++;
-		vec = interp_run_code(code, 2, err, sizeof(err));
+		vec = interp_run_code(code, n, err, sizeof(err));
 		if (vec != -1) {
-			printf("\n  x87 [%02x%02x]: %s (vector %d)", code[0],
-			       code[1], vec == -2 ? err : "fault", vec);
+			printf("\n  x87 [%02x%02x]: %s (vector %d)",
+			       code[n - 2], code[n - 1],
+			       vec == -2 ? err : "fault", vec);
 			bad++;
 			continue;
 		}
+		/* FIP, FCS, FOP, FDP, FDS in a stored environment are the
+		 * host's natively. */
+		if (in.mnem == X86_M_FNSTENV || in.mnem == X86_M_FNSAVE) {
+			if (o16)
+				memcpy(natmem + 6, guest + G_DATA + 6, 8);
+			else
+				memcpy(natmem + 12, guest + G_DATA + 12, 14);
+		}
 		cpu_to_state(&emu);
-		if (!compare(x86_mnem_name(in.mnem), code, 2, &nat, &emu,
+		if (!compare(x86_mnem_name(in.mnem), code, n, &nat, &emu,
 			     natmem, guest + G_DATA))
 			bad++;
 	}
@@ -1106,6 +1187,10 @@ test_exceptions(void)
 	CU_ASSERT_EQUAL(run_hex("0fae03", set_misaligned), 13);
 	CU_ASSERT_EQUAL(run_hex("0f100b", set_misaligned), -1);
 	CU_ASSERT_EQUAL(run_hex("f30f100b", set_misaligned), -1);
+	/* AVX and 3DNow! are not there: #UD. */
+	CU_ASSERT_EQUAL(run_hex("c5f858ca", NULL), 6); /* vaddps */
+	CU_ASSERT_EQUAL(run_hex("0f0ec1", NULL), 6);   /* femms */
+	CU_ASSERT_EQUAL(run_hex("0f0fc1b4", NULL), 6); /* pfmul */
 	/* LDMXCSR with a reserved bit: #GP(0). */
 	memset(guest + G_DATA, 0, 4);
 	guest[G_DATA + 2] = 1;
