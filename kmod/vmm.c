@@ -54,6 +54,8 @@ vm_create(const char *name, const char *engine, struct vm **vmp, char *errbuf,
 	vm_mem_init(vm);
 	vm_dma_init(vm);
 	vm->clock_base = vm_clock_ns(vm); /* clock_base is 0 here */
+	vm->virtual_time = eng->virtual_time;
+	vm->idle_skip = true;
 	error = eng->vm_init(vm, &vm->cookie, errbuf, errlen);
 	if (error != 0) {
 		vm_dma_cleanup(vm);
@@ -111,6 +113,19 @@ const char *
 vm_name(const struct vm *vm)
 {
 	return vm->name;
+}
+
+int
+vm_set_idle_skip(struct vm *vm, bool on)
+{
+	vm->idle_skip = on;
+	return 0;
+}
+
+bool
+vm_virtual_time(const struct vm *vm)
+{
+	return vm->virtual_time;
 }
 
 const char *
@@ -648,6 +663,9 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vmexit)
 		}
 		if (vm->recorder != NULL)
 			vm_record_maybe_checkpoint(vcpu, vmexit);
+		/* Virtual time: the timers due run here, between exits. */
+		if (vm->virtual_time)
+			vm_callouts_run_due(vm);
 		error = vcpu_wait_idle(vcpu, vmexit);
 		if (error != 0)
 			return error > 0 ? error : 0;

@@ -200,6 +200,16 @@ struct vm_exit {
  * under kmod/; vm_create() picks one by name.
  */
 const char *vm_engine_name(const struct vm *vm);
+/*
+ * Virtual time: on engines that count instructions (interp) the VM's
+ * clock, which every timer and the TSC follow, is the engine's -- one ns
+ * per instruction retired, 1 us per port access -- not the host's.  When
+ * every vCPU is idle it jumps to the next timer deadline, unless
+ * vm_set_idle_skip(vm, false) (config vm.idle_skip=false): then idle
+ * vCPUs wait for that deadline in host time.
+ */
+bool vm_virtual_time(const struct vm *vm);
+int vm_set_idle_skip(struct vm *vm, bool on);
 
 /* VM life cycle.  'errbuf' receives a one-line reason on failure. */
 int vm_create(const char *name, const char *engine, struct vm **vmp,

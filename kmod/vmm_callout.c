@@ -3,6 +3,11 @@
  * sleeps until the earliest deadline on the VM's clock and runs the
  * expired callouts' functions.  Devices raise interrupts from there; the
  * interrupts reach the guest through vm_inject_pending() only.
+ *
+ * With virtual time (engines that count instructions) the VM's clock is
+ * what the engine says, not the host's: the vCPU threads run the expired
+ * callouts themselves (vm_callouts_run_due()) at points fixed by the
+ * instruction stream, and the thread only waits to be stopped.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -20,6 +25,8 @@ struct vm_callouts {
 	bool stop;
 	struct callout *head;    /* pending, sorted by deadline */
 	struct callout *running; /* whose function runs now */
+	pthread_t runner;        /* ... on this thread */
+	_Atomic uint64_t next;   /* head's deadline, UINT64_MAX: none */
 };
 
 uint64_t
@@ -27,9 +34,19 @@ vm_clock_ns(struct vm *vm)
 {
 	struct timespec ts;
 
+	if (vm->virtual_time)
+		return atomic_load_explicit(&vm->vclock_ns,
+					    memory_order_relaxed);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec -
 	       vm->clock_base;
+}
+
+static void
+set_next(struct vm_callouts *co)
+{
+	atomic_store(&co->next,
+		     co->head != NULL ? co->head->deadline : UINT64_MAX);
 }
 
 static void
@@ -43,6 +60,26 @@ unlink_callout(struct vm_callouts *co, struct callout *c)
 	}
 	c->pending = false;
 	c->next = NULL;
+	set_next(co);
+}
+
+/* Run the first expired callout (co->mtx held); false: none expired. */
+static bool
+run_one(struct vm_callouts *co, uint64_t now)
+{
+	struct callout *c = co->head;
+
+	if (c == NULL || c->deadline > now)
+		return false;
+	unlink_callout(co, c);
+	co->running = c;
+	co->runner = pthread_self();
+	pthread_mutex_unlock(&co->mtx);
+	c->fn(c->arg);
+	pthread_mutex_lock(&co->mtx);
+	co->running = NULL;
+	pthread_cond_broadcast(&co->done);
+	return true;
 }
 
 static void *
@@ -55,7 +92,7 @@ callout_thread(void *arg)
 		struct callout *c = co->head;
 		uint64_t now = vm_clock_ns(co->vm);
 
-		if (c == NULL) {
+		if (c == NULL || co->vm->virtual_time) {
 			pthread_cond_wait(&co->cv, &co->mtx);
 			continue;
 		}
@@ -67,13 +104,7 @@ callout_thread(void *arg)
 			pthread_cond_timedwait(&co->cv, &co->mtx, &ts);
 			continue;
 		}
-		unlink_callout(co, c);
-		co->running = c;
-		pthread_mutex_unlock(&co->mtx);
-		c->fn(c->arg);
-		pthread_mutex_lock(&co->mtx);
-		co->running = NULL;
-		pthread_cond_broadcast(&co->done);
+		run_one(co, now);
 	}
 	pthread_mutex_unlock(&co->mtx);
 	return NULL;
@@ -93,6 +124,7 @@ callouts_get(struct vm *vm)
 		if (co == NULL)
 			abort(); /* a VM without timers cannot run */
 		co->vm = vm;
+		atomic_init(&co->next, UINT64_MAX);
 		pthread_mutex_init(&co->mtx, NULL);
 		pthread_condattr_init(&attr);
 		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -135,6 +167,7 @@ callout_reset(struct callout *c, uint64_t deadline, callout_func_t fn,
 		;
 	c->next = *pp;
 	*pp = c;
+	set_next(co);
 	pthread_cond_signal(&co->cv);
 	pthread_mutex_unlock(&co->mtx);
 }
@@ -150,7 +183,7 @@ callout_stop(struct callout *c)
 	if (c->pending)
 		unlink_callout(co, c);
 	/* Wait out a running function, unless we are that function. */
-	while (co->running == c && !pthread_equal(pthread_self(), co->thread))
+	while (co->running == c && !pthread_equal(pthread_self(), co->runner))
 		pthread_cond_wait(&co->done, &co->mtx);
 	pthread_mutex_unlock(&co->mtx);
 }
@@ -159,6 +192,43 @@ bool
 callout_pending(const struct callout *c)
 {
 	return c->pending;
+}
+
+uint64_t
+vm_callout_next(struct vm *vm)
+{
+	struct vm_callouts *co = vm->callouts;
+
+	return co != NULL ? atomic_load(&co->next) : UINT64_MAX;
+}
+
+void
+vm_callouts_run_due(struct vm *vm)
+{
+	struct vm_callouts *co = vm->callouts;
+
+	if (co == NULL || atomic_load(&co->next) > vm_clock_ns(vm))
+		return;
+	pthread_mutex_lock(&co->mtx);
+	while (run_one(co, vm_clock_ns(vm)))
+		;
+	pthread_mutex_unlock(&co->mtx);
+}
+
+void
+vm_clock_advance(struct vm *vm, uint64_t ns)
+{
+	atomic_fetch_add_explicit(&vm->vclock_ns, ns, memory_order_relaxed);
+}
+
+void
+vm_clock_set_at_least(struct vm *vm, uint64_t t)
+{
+	uint64_t now = atomic_load(&vm->vclock_ns);
+
+	while (now < t &&
+	       !atomic_compare_exchange_weak(&vm->vclock_ns, &now, t))
+		;
 }
 
 void

@@ -17,6 +17,8 @@
  */
 struct vmm_engine {
 	const char *name;
+	/* The engine drives the VM's clock (virtual time, vmm_callout.c). */
+	bool virtual_time;
 	int (*vm_init)(struct vm *vm, void **cookiep, char *errbuf,
 		       size_t errlen);
 	void (*vm_cleanup)(void *cookie);
@@ -140,6 +142,15 @@ void callout_reset(struct callout *c, uint64_t deadline, callout_func_t fn,
 		   void *arg);
 /* Cancel; on return fn is not running (unless called from fn itself). */
 void callout_stop(struct callout *c);
+/*
+ * Virtual time (struct vm.virtual_time): the earliest pending deadline
+ * (UINT64_MAX: none); run the expired callouts on this thread; move the
+ * clock on by 'ns', or to 't' if it is earlier.
+ */
+uint64_t vm_callout_next(struct vm *vm);
+void vm_callouts_run_due(struct vm *vm);
+void vm_clock_advance(struct vm *vm, uint64_t ns);
+void vm_clock_set_at_least(struct vm *vm, uint64_t t);
 bool callout_pending(const struct callout *c);
 void vm_callouts_cleanup(struct vm *vm);
 
@@ -318,6 +329,15 @@ struct vm {
 	 */
 	_Atomic uint64_t idle_cpus;
 	uint64_t clock_base; /* host CLOCK_MONOTONIC ns at creation */
+	/*
+	 * Virtual time, on engines that count instructions (the engine's
+	 * virtual_time): vm_clock_ns() is vclock_ns, which the engine moves
+	 * on as instructions retire and which jumps to the next timer
+	 * deadline when every vCPU is idle (idle_skip, config vm.idle_skip).
+	 */
+	bool virtual_time, idle_skip;
+	_Atomic uint64_t vclock_ns;
+	_Atomic uint64_t sleeping; /* bit n: vCPU n in vm_handle_hlt() */
 	struct vm_callouts *callouts;
 	struct vm_recorder *recorder; /* NULL: not recording */
 	struct vm_replayer *replayer; /* NULL: not replaying */

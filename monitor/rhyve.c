@@ -109,6 +109,7 @@ build_vm(struct vm **vmp)
 		return -1;
 	}
 	*vmp = vm;
+	vm_set_idle_skip(vm, get_config_bool_default("vm.idle_skip", true));
 	/* CPUID's view of the vCPUs, before they exist. */
 	if ((error = vm_set_topology(vm, topo.sockets, topo.cores,
 				     topo.threads)) != 0 ||

@@ -211,6 +211,9 @@ struct interp_cpu {
 	/* The instruction step() last fetched (NULL: its fetch faulted),
 	 * valid until the next one; for the lockstep tester. */
 	const struct x86_instr *last_insn;
+	/* Virtual time not yet added to the VM's clock (ns), and the next
+	 * timer deadline as last read. */
+	uint64_t vtime_pending, deadline;
 };
 
 /* ---- interp_mem.c: guest memory ------------------------------------- */
@@ -506,6 +509,14 @@ int interp_cpuid_supported(void *cookie, struct vm_cpuid_entry *out, int max);
 int interp_mov_special(struct interp_cpu *c, const struct x86_instr *insn);
 
 /* ---- interp_exec.c: the fetch-decode-execute loop ------------------- */
+
+/* Virtual time: a retired instruction costs 1 ns, a port access 1 us
+ * (an LPC bus cycle on a PC takes about that long). */
+#define INTERP_NS_PER_INSN 1
+#define INTERP_NS_PER_PIO  1000
+/* The VM's clock is brought up to date (and timers looked at) at every
+ * exit and every INTERP_TIME_QUANTUM instructions. */
+#define INTERP_TIME_QUANTUM 64
 
 void interp_exec_init(void);
 /*

@@ -287,6 +287,7 @@ step(struct interp_cpu *c)
 	case INTERP_EXIT:
 		c->rip = c->next_rip;
 		c->icount++;
+		c->vtime_pending += INTERP_NS_PER_INSN;
 		c->nmmio_done = c->mmio_used = 0;
 		c->io_done = c->msr_done = false;
 		/* STI / MOV SS block interrupts for one instruction. */
@@ -362,6 +363,27 @@ exec_breakpoint(const struct interp_cpu *c)
 	return 0;
 }
 
+/*
+ * Virtual time: add what has retired to the VM's clock.  Returns true when
+ * a timer is due (kmod runs it between exits).  Called at points fixed by
+ * the instruction count, so a run's timing does not depend on the host.
+ */
+static bool
+time_sync(struct interp_cpu *c)
+{
+	struct vm *vm = c->ivm->vm;
+
+	/* (Unit tests run a CPU without a VM: no clock then.) */
+	if (vm == NULL || !vm_virtual_time(vm))
+		return false;
+	if (c->vtime_pending != 0) {
+		vm_clock_advance(vm, c->vtime_pending);
+		c->vtime_pending = 0;
+	}
+	c->deadline = vm_callout_next(vm);
+	return vm_clock_ns(vm) >= c->deadline;
+}
+
 void
 interp_exec(struct interp_cpu *c, struct vm_exit *vmexit, uint64_t budget)
 {
@@ -416,6 +438,10 @@ interp_exec(struct interp_cpu *c, struct vm_exit *vmexit, uint64_t budget)
 		rc = step(c);
 		if (rc != INTERP_OK)
 			break;
+		if (c->icount % INTERP_TIME_QUANTUM == 0 && time_sync(c)) {
+			vmexit->exitcode = VM_EXITCODE_BOGUS;
+			break;
+		}
 		if (c->debug.enable && c->debug.singlestep) {
 			vmexit->exitcode = VM_EXITCODE_DEBUG;
 			vmexit->u.debug.dr6 = DR6_BS;
@@ -433,6 +459,7 @@ interp_exec(struct interp_cpu *c, struct vm_exit *vmexit, uint64_t budget)
 		}
 	}
 out:
+	time_sync(c);
 	if (vmexit->exitcode != VM_EXITCODE_INOUT &&
 	    vmexit->exitcode != VM_EXITCODE_MMIO)
 		vmexit->rip = c->rip;

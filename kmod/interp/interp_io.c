@@ -80,6 +80,7 @@ op_in(struct interp_cpu *c, const struct x86_instr *insn)
 	}
 	memcpy(&v, c->io_buf, size);
 	interp_reg_write(c, insn->ops[0].reg, v);
+	c->vtime_pending += INTERP_NS_PER_PIO;
 	return INTERP_OK;
 }
 
@@ -95,6 +96,7 @@ op_out(struct interp_cpu *c, const struct x86_instr *insn)
 		return rc;
 	memcpy(c->io_buf, &v, size);
 	io_exit(c, port, size, false, false, false);
+	c->vtime_pending += INTERP_NS_PER_PIO;
 	return INTERP_EXIT;
 }
 
@@ -150,6 +152,7 @@ op_ins(struct interp_cpu *c, const struct x86_instr *insn)
 	if (rc != INTERP_OK)
 		return rc;
 	string_advance(c, insn, 7, size, rep);
+	c->vtime_pending += INTERP_NS_PER_PIO;
 	return INTERP_OK;
 }
 
@@ -172,6 +175,7 @@ op_outs(struct interp_cpu *c, const struct x86_instr *insn)
 		return rc;
 	string_advance(c, insn, 6, size, rep);
 	io_exit(c, port, size, false, true, rep);
+	c->vtime_pending += INTERP_NS_PER_PIO;
 	return INTERP_EXIT;
 }
 

@@ -2,8 +2,9 @@
  * The interp engine as kmod sees it (struct vmm_engine): rhyve's own CPU
  * (interp.h) behind the same operations as kvm, producing the same exits.
  *
- * Time: the guest TSC runs at INTERP_TSC_HZ on the VM clock, as the
- * platform's timers do.
+ * Time: the VM's clock is virtual (vm_virtual_time()): it runs on as
+ * instructions retire (interp_exec.c), and the guest TSC runs at
+ * INTERP_TSC_HZ on it, as the platform's timers do.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -546,6 +547,7 @@ interp_set_cpuid(void *vcookie, const struct vm_cpuid_entry *table, int n)
 
 const struct vmm_engine vmm_engine_interp = {
 	.name = "interp",
+	.virtual_time = true,
 	.vm_init = interp_vm_init,
 	.vm_cleanup = interp_vm_cleanup,
 	.mem_map = interp_mem_map,
