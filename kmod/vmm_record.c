@@ -14,6 +14,7 @@
 
 #include "trace.h"
 #include "vmm_impl.h"
+#include "io/vio.h"
 
 #define CKPT_PAGES_PER_EVENT 64 /* 256 KiB of guest memory per event */
 
@@ -413,6 +414,23 @@ record_cpuid(struct vcpu *vcpu)
 	}
 }
 
+/* The local APIC's state (io/vlapic_state.c), a CKPT_DEVICE. */
+static void
+record_vlapic(struct vcpu *vcpu)
+{
+	uint8_t state[VLAPIC_STATE_SIZE];
+	struct trace_event ev = { .kind = TRACE_EV_CKPT_DEVICE,
+				  .vcpu = (uint32_t)vcpu->id,
+				  .time_ns = vm_clock_ns(vcpu->vm) };
+
+	ev.u.ckpt_device.len = (uint32_t)vlapic_get_state(vcpu, state);
+	if (ev.u.ckpt_device.len == 0)
+		return;
+	ev.u.ckpt_device.name = VLAPIC_STATE_NAME;
+	ev.u.ckpt_device.data = state;
+	record(vcpu->vm, &ev);
+}
+
 int
 vm_record_checkpoint(struct vm *vm)
 {
@@ -461,6 +479,7 @@ vm_record_checkpoint(struct vm *vm)
 		 */
 		if (rec->ckpt_id == 0)
 			record_cpuid(vm->vcpus[i]);
+		record_vlapic(vm->vcpus[i]);
 	}
 	mem = vm_memseg_ptr(vm, VM_SYSMEM, NULL);
 	record_pages(vm, 0, mem, vm->lowmem, dirty, 0);

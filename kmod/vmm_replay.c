@@ -35,6 +35,7 @@
 
 #include "trace.h"
 #include "vmm_impl.h"
+#include "io/vio.h"
 
 /* The replayer's breakpoint: register 3, execute (R/W 00, LEN 00). */
 #define REPLAY_SLOT 3
@@ -93,6 +94,11 @@ struct vm_replayer {
 	 * the halt at the wrong moment).
 	 */
 	bool hlt_unstepped;
+	/*
+	 * Loaded from a checkpoint and not run since: KVM's view of whether
+	 * the vCPU can take an interrupt is not the loaded state's yet.
+	 */
+	bool unsynced;
 	int inject_vector;
 	uint64_t handler_lin;
 	/* vm_replay_restart(): vm_run returns once vCPU 0 is after exit N. */
@@ -466,6 +472,49 @@ ckpt_note(struct vm_replayer *rp, uint64_t id, uint64_t exits)
 }
 
 /*
+ * A device's state in a checkpoint: loaded, or compared with the VM's.
+ * Devices rhyve does not know (a later format's) are passed over; traces
+ * from before a device's state was recorded simply have none.
+ */
+static int
+checkpoint_device(struct vm *vm, const struct trace_event *ev, bool load,
+		  char *errbuf, size_t errlen)
+{
+	struct vcpu *vcpu = vm_vcpu(vm, (int)ev->vcpu);
+	char why[256];
+	int error;
+
+	if (strcmp(ev->u.ckpt_device.name, VLAPIC_STATE_NAME) != 0)
+		return 0;
+	if (vcpu == NULL) {
+		snprintf(errbuf, errlen,
+			 "event %llu: local APIC of vCPU %u, which the VM "
+			 "does not have",
+			 (unsigned long long)ev->index, ev->vcpu);
+		return -1;
+	}
+	if (load) {
+		error = vlapic_set_state(vcpu, ev->u.ckpt_device.data,
+					 ev->u.ckpt_device.len);
+		if (error == 0)
+			return 0;
+		snprintf(errbuf, errlen,
+			 "event %llu: cannot load the local APIC state of "
+			 "vCPU %d: %s",
+			 (unsigned long long)ev->index, vcpu->id,
+			 strerror(error));
+		return -1;
+	}
+	if (vlapic_state_matches(vcpu, ev->u.ckpt_device.data,
+				 ev->u.ckpt_device.len, why, sizeof(why)))
+		return 0;
+	snprintf(errbuf, errlen,
+		 "checkpoint local APIC of vCPU %d (event %llu): recorded %s",
+		 vcpu->id, (unsigned long long)ev->index, why);
+	return -1;
+}
+
+/*
  * A checkpoint in the event stream, from its CKPT_BEGIN: with 'load' it
  * becomes the VM's state (the first one, which holds every non-zero page:
  * the others are zeroed), otherwise the VM's state is compared with it
@@ -590,8 +639,13 @@ checkpoint(struct vm *vm, enum ckpt_mode mode, uint64_t *cindex, char *errbuf,
 			    cpuid_load_add(vm, cl, ev, errbuf, errlen) != 0)
 				goto out;
 			break;
+		case TRACE_EV_CKPT_DEVICE:
+			if (checkpoint_device(vm, ev, load, errbuf, errlen) !=
+			    0)
+				goto out;
+			break;
 		default:
-			/* CKPT_DEVICE and what later formats add. */
+			/* What later formats add. */
 			break;
 		}
 		consume(rp);
@@ -711,6 +765,7 @@ replay_begin(struct vm *vm, uint64_t from, char *errbuf, size_t errlen)
 	if (checkpoint(vm, CKPT_LOAD, &cindex, errbuf, errlen) != 0 ||
 	    replay_forward(vm, from, errbuf, errlen) != 0)
 		return -1;
+	rp->unsynced = true;
 	return 0;
 }
 
@@ -1216,6 +1271,17 @@ before_entry(struct vcpu *vcpu, struct vm_exit *vmexit)
 				       "vCPUs ran is not supported yet");
 		switch (ev->kind) {
 		case TRACE_EV_INJECT:
+			/*
+			 * Right where the replay started: a KVM_RUN that
+			 * enters nothing brings KVM's view of the loaded
+			 * state up to date, as the recorder's checkpoint
+			 * did before it injected.
+			 */
+			if (rp->unsynced && complete_io(vcpu, vmexit) != 0)
+				return diverge(vcpu, ev->index, "an injection",
+					       "the engine cannot take the "
+					       "checkpoint's state");
+			rp->unsynced = false;
 			if (perform_inject(vcpu, ev) != 0)
 				return -1;
 			consume(rp);
@@ -1437,6 +1503,8 @@ vm_replay_filter(struct vcpu *vcpu, struct vm_exit *vmexit)
 	struct vm_replayer *rp = vcpu->vm->replayer;
 	uint64_t dr6 = vmexit->u.debug.dr6;
 	bool handler_hit;
+
+	rp->unsynced = false;
 
 	/*
 	 * A kick: the monitor's (vm_vcpu_kick(), a debugger stopping the VM)

@@ -63,6 +63,20 @@ bool vhpet_legacy_routing(struct vm *vm);
 int vlapic_init(struct vcpu *vcpu);
 void vlapic_cleanup(struct vcpu *vcpu);
 /*
+ * vlapic_state.c: the local APIC's state in a checkpoint (a CKPT_DEVICE
+ * "vlapic" per vCPU, docs/trace-format.md).  vlapic_get_state() writes
+ * VLAPIC_STATE_SIZE bytes (0: the vCPU has no APIC); vlapic_set_state()
+ * loads them (EINVAL: not a state of this layout); vlapic_state_matches()
+ * compares what the guest programs with a recorded state ('why' says
+ * what differs).
+ */
+#define VLAPIC_STATE_NAME "vlapic"
+#define VLAPIC_STATE_SIZE 208
+size_t vlapic_get_state(struct vcpu *vcpu, uint8_t *buf);
+int vlapic_set_state(struct vcpu *vcpu, const uint8_t *buf, size_t len);
+bool vlapic_state_matches(struct vcpu *vcpu, const uint8_t *rec, size_t len,
+			  char *why, size_t whylen);
+/*
  * An interrupt message to the local APICs it names, as bhyve's
  * vlapic_deliver_intr(): from the I/O APIC, an MSI or an IPI.  'dest' is
  * a physical APIC ID ('phys') or a logical destination (flat or cluster,

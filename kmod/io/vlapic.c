@@ -656,7 +656,7 @@ vlapic_post_run(struct vlapic *vlapic, struct vlapic_post *post)
 /* ---- the xAPIC page -------------------------------------------------- */
 
 /* Make sure the page at 'base' exits to vlapic_mmio(). */
-static int
+int
 vlapic_register_page(struct vm *vm, uint64_t base)
 {
 	for (int i = 0; i < vm->niomems; i++) {

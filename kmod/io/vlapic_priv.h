@@ -176,6 +176,9 @@ void vlapic_fire_lvt(struct vlapic *vlapic, int lvt, struct vlapic_post *post);
 /* With no lock held: raise what 'post' says on 'vcpu'. */
 void vlapic_notify(struct vcpu *vcpu, const struct vlapic_post *post);
 
+/* vlapic.c, no lock held: make the xAPIC page at 'base' exit to us. */
+int vlapic_register_page(struct vm *vm, uint64_t base);
+
 /* vlapic_timer.c, all with the lock held. */
 void vlapic_timer_init(struct vlapic *vlapic);
 void vlapic_timer_reset(struct vlapic *vlapic);
@@ -186,6 +189,12 @@ void vlapic_timer_set_dcr(struct vlapic *vlapic, uint32_t dcr);
 /* The timer LVT changed from 'old': a mode change disarms. */
 void vlapic_timer_lvt_changed(struct vlapic *vlapic, uint32_t old);
 uint64_t vlapic_tsc_deadline_read(struct vlapic *vlapic);
+/*
+ * A checkpoint's timer (vlapic_state.c): the count loaded 'elapsed' ns
+ * ago, and if 'armed' the next expiry 'remaining' ns from now.
+ */
+void vlapic_timer_restore(struct vlapic *vlapic, uint64_t elapsed, bool armed,
+			  uint64_t remaining);
 void vlapic_tsc_deadline_write(struct vlapic *vlapic, uint64_t deadline);
 
 #endif

@@ -206,6 +206,20 @@ vlapic_tsc_deadline_write(struct vlapic *vlapic, uint64_t deadline)
 }
 
 void
+vlapic_timer_restore(struct vlapic *vlapic, uint64_t elapsed, bool armed,
+		     uint64_t remaining)
+{
+	uint64_t now = vm_clock_ns(vlapic->vm);
+
+	/* Modulo 2^64: the replay's VM clock may be younger than that. */
+	vlapic->timer_start = now - elapsed;
+	/* A pending callout finds the state moved on. */
+	vlapic->timer_armed = false;
+	if (armed)
+		timer_schedule(vlapic, now + remaining);
+}
+
+void
 vlapic_timer_init(struct vlapic *vlapic)
 {
 	callout_init(vlapic->vm, &vlapic->callout);

@@ -3,9 +3,11 @@
  * engine (fake_vm.h) with four vCPUs: registers through the xAPIC page
  * and the x2APIC MSRs, IA32_APIC_BASE mode changes, message delivery
  * between APICs (physical, logical flat and cluster, lowest priority,
- * shorthands, NMI, INIT, SIPI), TPR/PPR/EOI, LINT0/LINT1 and the timer on
- * the VM clock.  No /dev/kvm.
+ * shorthands, NMI, INIT, SIPI), TPR/PPR/EOI, LINT0/LINT1, the timer on
+ * the VM clock, and the checkpoint state (vlapic_state.c).  No /dev/kvm.
  */
+#include <errno.h>
+#include <string.h>
 #include <time.h>
 
 #include "cunit.h"
@@ -519,6 +521,61 @@ test_timer(void)
 	lapic_vm_destroy(vm);
 }
 
+/*
+ * The checkpoint state (vlapic_state.c): what one APIC holds loads into
+ * another, timer running; a replay's comparison sees a register the guest
+ * programmed differently; blobs of another layout are refused.
+ */
+static void
+test_state(void)
+{
+	struct vm *vm = lapic_vm();
+	uint8_t st[VLAPIC_STATE_SIZE], bad[VLAPIC_STATE_SIZE];
+	char why[128];
+	uint64_t v;
+
+	wr(vm, 0, LDR, 0x03000000);
+	wr(vm, 0, TDCR, 0xb);
+	wr(vm, 0, LVTT, 0x20000 | 0x55); /* periodic */
+	wr(vm, 0, TICR, (uint32_t)(BUS_HZ / 10));
+	CU_ASSERT_EQUAL(vlapic_get_state(vm->vcpus[0], st), VLAPIC_STATE_SIZE);
+	CU_ASSERT_TRUE(vlapic_state_matches(vm->vcpus[0], st, sizeof(st), why,
+					    sizeof(why)));
+	CU_ASSERT_FALSE(vlapic_state_matches(vm->vcpus[1], st, sizeof(st), why,
+					     sizeof(why)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "LDR 0x3000000 (replay 0x0)"));
+	CU_ASSERT_EQUAL(vlapic_set_state(vm->vcpus[1], st, sizeof(st)), 0);
+	CU_ASSERT_TRUE(vlapic_state_matches(vm->vcpus[1], st, sizeof(st), why,
+					    sizeof(why)));
+	CU_ASSERT_EQUAL(rd(vm, 1, LDR), 0x03000000);
+	CU_ASSERT_EQUAL(rd(vm, 1, LVTT), 0x20055);
+	CU_ASSERT_EQUAL(rd(vm, 1, TICR), BUS_HZ / 10);
+	v = rd(vm, 1, TCCR);
+	CU_ASSERT_TRUE(v > 0 && v <= BUS_HZ / 10); /* counting */
+	/* The BSP flag stays the vCPU's own. */
+	CU_ASSERT_EQUAL(vlapic_rdmsr(vm->vcpus[1], APICBASE, &v), 0);
+	CU_ASSERT_EQUAL(v, VLAPIC_BASE | BASE_EN);
+	/* Short, another version, x2APIC without enable, a bad divider. */
+	CU_ASSERT_EQUAL(vlapic_set_state(vm->vcpus[1], st, sizeof(st) - 1),
+			EINVAL);
+	memcpy(bad, st, sizeof(bad));
+	bad[0] = 2;
+	CU_ASSERT_EQUAL(vlapic_set_state(vm->vcpus[1], bad, sizeof(bad)),
+			EINVAL);
+	CU_ASSERT_FALSE(vlapic_state_matches(vm->vcpus[1], bad, sizeof(bad),
+					     why, sizeof(why)));
+	memcpy(bad, st, sizeof(bad));
+	bad[5] = (uint8_t)((bad[5] | 0x04) & ~0x08); /* EXTD, not EN */
+	CU_ASSERT_EQUAL(vlapic_set_state(vm->vcpus[1], bad, sizeof(bad)),
+			EINVAL);
+	memcpy(bad, st, sizeof(bad));
+	bad[176] = 3; /* divider 3 */
+	CU_ASSERT_EQUAL(vlapic_set_state(vm->vcpus[1], bad, sizeof(bad)),
+			EINVAL);
+	CU_ASSERT_EQUAL(rd(vm, 1, LDR), 0x03000000); /* unchanged */
+	lapic_vm_destroy(vm);
+}
+
 static CU_TestInfo vlapic_tests[] = {
 	{ "registers, masks, ESR", test_registers },
 	{ "TPR, PPR, ISR and EOI; illegal vectors", test_priority },
@@ -527,6 +584,7 @@ static CU_TestInfo vlapic_tests[] = {
 	{ "x2APIC MSRs and IA32_APIC_BASE", test_x2apic },
 	{ "LINT0 and LINT1", test_lint },
 	{ "the timer on the VM clock", test_timer },
+	{ "checkpoint state: save, load, compare", test_state },
 	CU_TEST_INFO_NULL,
 };
 
