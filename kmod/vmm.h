@@ -203,7 +203,8 @@ const char *vm_engine_name(const struct vm *vm);
 /*
  * Virtual time: on engines that count instructions (interp) the VM's
  * clock, which every timer and the TSC follow, is the engine's -- one ns
- * per instruction retired, 1 us per port access -- not the host's.  When
+ * per instruction retired, 1 us per port access, 140 ns per PAUSE -- not
+ * the host's.  When
  * every vCPU is idle it jumps to the next timer deadline, unless
  * vm_set_idle_skip(vm, false) (config vm.idle_skip=false): then idle
  * vCPUs wait for that deadline in host time.

@@ -182,6 +182,10 @@ struct interp_cpu {
 	 * has completed. */
 	struct interp_mmio_done mmio_stores[INTERP_MMIO_STORES_MAX];
 	unsigned int nmmio_stores, mmio_store_next;
+	/* ... and the instruction they came from (its rip, decode, bytes). */
+	uint64_t store_rip;
+	struct x86_instr store_insn;
+	uint8_t store_bytes[15];
 	/* The last exit's values for the restarted instruction: IN data
 	 * (io_buf is the exit's inout.data), an RDMSR's value. */
 	bool io_done, msr_done;
@@ -512,8 +516,9 @@ int interp_mov_special(struct interp_cpu *c, const struct x86_instr *insn);
 
 /* Virtual time: a retired instruction costs 1 ns, a port access 1 us
  * (an LPC bus cycle on a PC takes about that long). */
-#define INTERP_NS_PER_INSN 1
-#define INTERP_NS_PER_PIO  1000
+#define INTERP_NS_PER_INSN  1
+#define INTERP_NS_PER_PIO   1000
+#define INTERP_NS_PER_PAUSE 140
 /* The VM's clock is brought up to date (and timers looked at) at every
  * exit and every INTERP_TIME_QUANTUM instructions. */
 #define INTERP_TIME_QUANTUM 64

@@ -190,12 +190,24 @@ exit_set_insn(struct interp_cpu *c, uint64_t rip, const struct x86_instr *insn,
 	memcpy(e->insn_bytes, bytes, insn->length);
 }
 
-/* The next queued MMIO store as an exit. */
+/*
+ * The next queued MMIO store as an exit, named after the instruction that
+ * made it (kept for the stores reported at later run() calls).  Stores
+ * made while delivering an exception or interrupt (its frame) carry the
+ * instruction that was interrupted, or none (length 0) after a fetch
+ * fault.
+ */
 static void
 exit_mmio_store(struct interp_cpu *c)
 {
 	struct interp_mmio_done *d = &c->mmio_stores[c->mmio_store_next++];
 	struct vm_exit *e = c->exit;
+
+	e->rip = c->store_rip;
+	e->inst_length = c->store_insn.length;
+	e->has_insn = true;
+	e->insn = c->store_insn;
+	memcpy(e->insn_bytes, c->store_bytes, sizeof(e->insn_bytes));
 
 	e->exitcode = VM_EXITCODE_MMIO;
 	e->u.mmio.gpa = d->gpa;
@@ -204,6 +216,25 @@ exit_mmio_store(struct interp_cpu *c)
 	e->u.mmio.data = d->value;
 	if (c->mmio_store_next == c->nmmio_stores)
 		c->nmmio_stores = c->mmio_store_next = 0;
+}
+
+/* Keep the instruction behind queued stores; report the first. */
+static int
+emit_stores(struct interp_cpu *c, uint64_t rip, const struct x86_instr *insn,
+	    const uint8_t *bytes)
+{
+	if (c->nmmio_stores == 0)
+		return INTERP_OK;
+	c->store_rip = rip;
+	memset(c->store_bytes, 0, sizeof(c->store_bytes));
+	if (insn != NULL && insn->status == X86_DEC_OK) {
+		c->store_insn = *insn;
+		memcpy(c->store_bytes, bytes, insn->length);
+	} else {
+		memset(&c->store_insn, 0, sizeof(c->store_insn));
+	}
+	exit_mmio_store(c);
+	return INTERP_EXIT;
 }
 
 bool
@@ -296,18 +327,14 @@ step(struct interp_cpu *c)
 			exit_set_insn(c, start, insn, bytes);
 			return INTERP_EXIT;
 		}
-		if (c->nmmio_stores > 0) {
-			exit_mmio_store(c);
-			exit_set_insn(c, start, insn, bytes);
-			return INTERP_EXIT;
-		}
-		return INTERP_OK;
+		return emit_stores(c, start, insn, bytes);
 	case INTERP_RESTART:
 		c->nmmio_stores = c->mmio_store_next = 0;
 		c->pending_restart = true;
 		exit_set_insn(c, start, insn, bytes);
 		return INTERP_EXIT;
 	case INTERP_FAULT:
+		/* Its own stores are void; the frame's (below) are real. */
 		c->nmmio_stores = c->mmio_store_next = 0;
 		c->nmmio_done = c->mmio_used = 0;
 		c->io_done = c->msr_done = false;
@@ -320,7 +347,10 @@ step(struct interp_cpu *c)
 			c->rflags |= PSL_RF;
 		rc = interp_deliver(c, c->exc.vector, c->exc.has_ec, c->exc.ec,
 				    false);
-		return rc == INTERP_OK ? INTERP_OK : rc;
+		if (rc == INTERP_OK)
+			return emit_stores(c, start, insn, bytes);
+		c->nmmio_stores = c->mmio_store_next = 0;
+		return rc;
 	default:
 		return INTERP_ERROR;
 	}
@@ -415,7 +445,11 @@ interp_exec(struct interp_cpu *c, struct vm_exit *vmexit, uint64_t budget)
 							  .vector = 2 };
 		}
 		if (c->event.pending) {
+			uint64_t at = c->rip;
+
 			rc = deliver_event(c);
+			if (rc == INTERP_OK)
+				rc = emit_stores(c, at, NULL, NULL);
 			if (rc != INTERP_OK)
 				break;
 		}
