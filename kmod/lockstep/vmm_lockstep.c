@@ -65,6 +65,7 @@
 
 #define LS_PAGE           4096ULL
 #define LS_MEMCHECK_STEPS 4096 /* kvm's dirty log every so many steps */
+#define LS_USER_CATCHUP   2    /* see ls_step(), 6. */
 #define LS_NREGS          (VM_REG_GUEST_INTR_SHADOW + 1)
 
 struct ls_slot {
@@ -115,6 +116,7 @@ struct ls_vcpu {
 	char diverged[256];  /* an injection interp refused, for run() */
 	struct vm_exit prev; /* kvm's last exit, answered, for interp */
 	bool rep_lag;        /* kvm has an empty REP iteration to go */
+	bool user_seen;      /* this step ran at CPL 3 (pvm_seg_quirk) */
 	uint8_t inbuf[4096]; /* its IN data (a REP INS: several elements) */
 	uint64_t steps, events, exits, taken;
 	uint64_t since_memcheck;
@@ -887,7 +889,8 @@ interp_take_msr(struct ls_vcpu *lc, struct vm_exit *ix,
 /*
  * PVM keeps ES/DS/FS/GS where IRET (and RET far) to CPL 3 load them with
  * null because their DPL is below the new CPL (Intel SDM vol. 2, IRET:
- * RETURN-TO-OUTER-PRIVILEGE-LEVEL), as interp does: kvm's are taken.
+ * RETURN-TO-OUTER-PRIVILEGE-LEVEL), as interp does: kvm's are taken, at
+ * CPL 3 or in a step that was there (and trapped back to CPL 0).
  */
 static uint64_t
 pvm_seg_quirk(struct ls_vcpu *lc, const struct ls_state *k,
@@ -898,7 +901,7 @@ pvm_seg_quirk(struct ls_vcpu *lc, const struct ls_state *k,
 	const struct seg_desc *kss =
 	    &k->desc[VM_REG_GUEST_SS - VM_REG_GUEST_ES];
 
-	if (((kss->access >> 5) & 3) != 3)
+	if (((kss->access >> 5) & 3) != 3 && !lc->user_seen)
 		return diff;
 	for (size_t n = 0; n < sizeof(segs) / sizeof(segs[0]); n++) {
 		int r = segs[n];
@@ -929,6 +932,12 @@ compare_now(struct ls_vcpu *lc, const struct ls_state *ks, struct ls_state *is)
 	if (diff != 0)
 		diff = pvm_seg_quirk(lc, ks, is, diff);
 	return diff;
+}
+
+static bool
+at_cpl3(const struct interp_cpu *c)
+{
+	return ((c->seg[X86_R_CS - X86_R_ES].desc.access >> 5) & 3) == 3;
 }
 
 static bool
@@ -1072,6 +1081,7 @@ ls_step(struct ls_vcpu *lc, struct vm_exit *vmexit)
 	}
 	lc->after = LS_AFTER_NONE;
 	lc->rep_lag = false;
+	lc->user_seen = false;
 	if (vmexit->exitcode == VM_EXITCODE_ENGINE_ERROR)
 		return false;
 	if (!vmexit->has_insn &&
@@ -1145,7 +1155,9 @@ ls_step(struct ls_vcpu *lc, struct vm_exit *vmexit)
 	if (ix.exitcode == VM_EXITCODE_BOGUS) {
 		rip0 = ic->rip;
 		icount = ic->icount;
+		lc->user_seen |= at_cpl3(ic);
 		interp_one(lc, &ix);
+		lc->user_seen |= at_cpl3(ic);
 		insn = ic->last_insn;
 		executed = true;
 		nexec++;
@@ -1162,11 +1174,32 @@ ls_step(struct ls_vcpu *lc, struct vm_exit *vmexit)
 		     (is_iret(insn) && ix.exitcode == VM_EXITCODE_BOGUS)) &&
 		    (vmexit->exitcode != VM_EXITCODE_DEBUG || diff != 0)) {
 			interp_one(lc, &ix);
+			lc->user_seen |= at_cpl3(ic);
 			nexec++;
 			if (ic->last_insn != NULL) {
 				insn = ic->last_insn;
 				rip0 = is.reg[VM_REG_GUEST_RIP];
 			}
+			diff = compare_now(lc, &ks, &is);
+		}
+		/*
+		 * 6. At CPL 3 PVM runs the guest on the CPU and may lose a
+		 * single-step trap before an instruction that faults: the
+		 * step then also holds the fault's delivery and the
+		 * handler's first instruction.  interp catches up by up to
+		 * LS_USER_CATCHUP instructions while it differs.
+		 */
+		for (int n = 0;
+		     n < LS_USER_CATCHUP && lc->user_seen && diff != 0 &&
+		     vmexit->exitcode == VM_EXITCODE_DEBUG &&
+		     ix.exitcode == VM_EXITCODE_BOGUS;
+		     n++) {
+			rip0 = is.reg[VM_REG_GUEST_RIP];
+			interp_one(lc, &ix);
+			nexec++;
+			if (ic->last_insn != NULL)
+				insn = ic->last_insn;
+			diff = compare_now(lc, &ks, &is);
 		}
 	}
 
