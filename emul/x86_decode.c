@@ -1153,35 +1153,25 @@ done:
 
 /*
  * Zeroes the whole insn with 16-byte stores: a memset of its 192 bytes
- * becomes `rep stos`, whose start-up is a good part of a decode.
+ * becomes `rep stos`, whose start-up is a good part of a decode.  The
+ * stores go through a byte pointer: with a pointer to a 16-byte vector
+ * type the compiler may assume 16-byte alignment (movaps), which a
+ * struct x86_instr inside another struct need not have.
  */
-typedef long long x86_v16 __attribute__((vector_size(16), may_alias));
+typedef long long x86_v16 __attribute__((vector_size(16)));
 
 static inline void
 insn_init(struct x86_instr *in, enum x86_mode mode)
 {
 	const x86_v16 z = { 0, 0 };
-	x86_v16 *p = (x86_v16 *)(void *)in;
+	unsigned char *p = (unsigned char *)in;
 
-	/* a struct of another size (it grew): the stores below no longer fit */
-	if (sizeof(*in) != 12 * sizeof(x86_v16)) {
+	if (sizeof(*in) % sizeof(z) != 0) {
 		memset(in, 0, sizeof(*in));
-		in->mode = (uint8_t)mode;
-		return;
+	} else {
+		for (size_t i = 0; i < sizeof(*in); i += sizeof(z))
+			__builtin_memcpy(p + i, &z, sizeof(z));
 	}
-	/* unaligned-safe: x86_v16 stores compile to movups */
-	__builtin_memcpy(&p[0], &z, 16);
-	__builtin_memcpy(&p[1], &z, 16);
-	__builtin_memcpy(&p[2], &z, 16);
-	__builtin_memcpy(&p[3], &z, 16);
-	__builtin_memcpy(&p[4], &z, 16);
-	__builtin_memcpy(&p[5], &z, 16);
-	__builtin_memcpy(&p[6], &z, 16);
-	__builtin_memcpy(&p[7], &z, 16);
-	__builtin_memcpy(&p[8], &z, 16);
-	__builtin_memcpy(&p[9], &z, 16);
-	__builtin_memcpy(&p[10], &z, 16);
-	__builtin_memcpy(&p[11], &z, 16);
 	in->mode = (uint8_t)mode;
 }
 
