@@ -312,6 +312,10 @@ int interp_opnd_read(struct interp_cpu *c, const struct x86_instr *insn, int i,
 		     uint64_t *val);
 int interp_opnd_write(struct interp_cpu *c, const struct x86_instr *insn, int i,
 		      uint64_t val);
+/* A far pointer, operand i: ptr16:16/32 in the instruction or m16:xx in
+ * memory (offset of the operand size, then the selector). */
+int interp_far_pointer(struct interp_cpu *c, const struct x86_instr *insn,
+		       int i, uint16_t *sel, uint64_t *off);
 /* The stack: push/pop 'size' bytes with the stack-address size of SS
  * (64-bit mode: 8-byte RSP); RSP moves only when the access succeeds.
  * POP into memory peeks, writes, then moves RSP (interp_sp_add). */

@@ -137,34 +137,6 @@ op_loop(struct interp_cpu *c, const struct x86_instr *insn)
 
 /* ---- far transfers -------------------------------------------------- */
 
-/* The selector and offset of a far operand (ptr16:xx or m16:xx). */
-static int
-far_pointer(struct interp_cpu *c, const struct x86_instr *insn, uint16_t *sel,
-	    uint64_t *off)
-{
-	const struct x86_operand *op = &insn->ops[0];
-	unsigned int size = insn->opsize;
-	uint8_t buf[10] = { 0 };
-	int rc;
-
-	if (op->type == X86_OPND_FAR) {
-		*sel = op->sel;
-		*off = (uint64_t)op->imm & interp_mask(size);
-		return INTERP_OK;
-	}
-	if (op->type != X86_OPND_MEM)
-		return interp_ud(c);
-	rc = interp_mem_read(c, op->seg, interp_ea(c, insn, op), insn->addrsize,
-			     buf, size + 2, X86_MEM_READ);
-	if (rc != INTERP_OK)
-		return rc;
-	*off = 0;
-	for (unsigned int i = 0; i < size; i++)
-		*off |= (uint64_t)buf[i] << (8 * i);
-	*sel = (uint16_t)(buf[size] | buf[size + 1] << 8);
-	return INTERP_OK;
-}
-
 /* Checks for a far JMP/CALL to a code segment at the same privilege. */
 static int
 far_code(struct interp_cpu *c, uint16_t sel, struct x86_segdesc *d)
@@ -217,7 +189,7 @@ op_jmpf(struct interp_cpu *c, const struct x86_instr *insn)
 	uint64_t off;
 	int rc;
 
-	if ((rc = far_pointer(c, insn, &sel, &off)) != INTERP_OK ||
+	if ((rc = interp_far_pointer(c, insn, 0, &sel, &off)) != INTERP_OK ||
 	    (rc = far_code(c, sel, &d)) != INTERP_OK)
 		return rc;
 	if (!(d.access & X86_SEG_L) && off > d.limit)
@@ -236,7 +208,7 @@ op_callf(struct interp_cpu *c, const struct x86_instr *insn)
 	uint16_t sel;
 	int rc;
 
-	if ((rc = far_pointer(c, insn, &sel, &off)) != INTERP_OK ||
+	if ((rc = interp_far_pointer(c, insn, 0, &sel, &off)) != INTERP_OK ||
 	    (rc = far_code(c, sel, &d)) != INTERP_OK)
 		return rc;
 	if (!(d.access & X86_SEG_L) && off > d.limit)

@@ -225,22 +225,14 @@ op_lseg(struct interp_cpu *c, const struct x86_instr *insn)
 		[X86_M_LSS] = X86_R_SS, [X86_M_LFS] = X86_R_FS,
 		[X86_M_LGS] = X86_R_GS,
 	};
-	const struct x86_operand *m = &insn->ops[1];
-	unsigned int size = insn->opsize;
-	uint8_t buf[10] = { 0 };
-	uint64_t off = 0;
+	uint64_t off;
 	uint16_t sel;
 	int rc;
 
-	if (m->type != X86_OPND_MEM)
+	if (insn->ops[1].type != X86_OPND_MEM)
 		return interp_ud(c);
-	rc = interp_mem_read(c, m->seg, interp_ea(c, insn, m), insn->addrsize,
-			     buf, size + 2, X86_MEM_READ);
-	if (rc != INTERP_OK)
+	if ((rc = interp_far_pointer(c, insn, 1, &sel, &off)) != INTERP_OK)
 		return rc;
-	for (unsigned int i = 0; i < size; i++)
-		off |= (uint64_t)buf[i] << (8 * i);
-	sel = (uint16_t)(buf[size] | buf[size + 1] << 8);
 	if ((rc = interp_load_seg(c, seg_of[insn->mnem], sel)) != INTERP_OK)
 		return rc;
 	interp_reg_write(c, insn->ops[0].reg, off);

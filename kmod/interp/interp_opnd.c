@@ -192,6 +192,33 @@ interp_opnd_write(struct interp_cpu *c, const struct x86_instr *insn, int i,
 	}
 }
 
+int
+interp_far_pointer(struct interp_cpu *c, const struct x86_instr *insn, int i,
+		   uint16_t *sel, uint64_t *off)
+{
+	const struct x86_operand *op = &insn->ops[i];
+	unsigned int size = insn->opsize;
+	uint8_t buf[10] = { 0 };
+	int rc;
+
+	if (op->type == X86_OPND_FAR) {
+		*sel = op->sel;
+		*off = (uint64_t)op->imm & interp_mask(size);
+		return INTERP_OK;
+	}
+	if (op->type != X86_OPND_MEM)
+		return interp_ud(c);
+	rc = interp_mem_read(c, op->seg, interp_ea(c, insn, op), insn->addrsize,
+			     buf, size + 2, X86_MEM_READ);
+	if (rc != INTERP_OK)
+		return rc;
+	*off = 0;
+	for (unsigned int b = 0; b < size; b++)
+		*off |= (uint64_t)buf[b] << (8 * b);
+	*sel = (uint16_t)(buf[size] | buf[size + 1] << 8);
+	return INTERP_OK;
+}
+
 /* ---- the stack ------------------------------------------------------ */
 
 unsigned int
