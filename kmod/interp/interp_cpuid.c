@@ -2,10 +2,9 @@
  * What the interp engine's CPU is, as CPUID says it (the engine's
  * cpuid_supported op; kmod's vmm_cpuid.c builds the guest's table from
  * it, as from KVM_GET_SUPPORTED_CPUID).  Only what the engine executes
- * is advertised; the x86-64 baseline (x87, MMX, SSE, SSE2, FXSR) is
- * architectural in long mode and listed even where the engine does not
- * execute every instruction of it yet (it stops with a message naming
- * the instruction, never silently).
+ * is advertised: x87, MMX, SSE, SSE2 and FXSR completely, SSE3, SSSE3
+ * and SSE4.1 where the host has them (interp_sse_*.c run them on the
+ * host's SIMD unit); not SSE4.2 (no PCMPxSTRx, CRC32), XSAVE or AVX.
  */
 #include <errno.h>
 #include <string.h>
