@@ -22,12 +22,16 @@
 	 F(24) /* FXSR */ | F(25) /* SSE */ | F(26) /* SSE2 */)
 /* CPUID.1:ECX */
 #define ID1_ECX                                                                \
-	(F(13) /* CX16 */ | F(21) /* x2APIC */ | F(23) /* POPCNT */ |          \
-	 F(24) /* TSC deadline */ | F(31) /* hypervisor */)
+	(F(13) /* CX16 */ | F(21) /* x2APIC */ | F(22) /* MOVBE */ |           \
+	 F(23) /* POPCNT */ | F(24) /* TSC deadline */ |                       \
+	 F(31) /* hypervisor */)
 /* CPUID.7.0:EBX */
-#define ID7_EBX (F(7) /* SMEP */ | F(20) /* SMAP */)
+#define ID7_EBX                                                                \
+	(F(3) /* BMI1 */ | F(7) /* SMEP */ | F(8) /* BMI2 */ |                 \
+	 F(19) /* ADX */ | F(20) /* SMAP */)
 /* CPUID.80000001H */
-#define EXT1_ECX F(0) /* LAHF/SAHF in 64-bit mode */
+/* LAHF/SAHF in 64-bit mode; LZCNT (else F3 0F BD would be BSR) */
+#define EXT1_ECX (F(0) | F(5))
 #define EXT1_EDX                                                               \
 	(F(11) /* SYSCALL */ | F(20) /* NX */ | F(26) /* 1 GiB */ |            \
 	 F(27) /* RDTSCP */ | F(29) /* LM */)
