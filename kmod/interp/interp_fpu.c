@@ -139,6 +139,15 @@ simd_unaligned_ok(unsigned int mnem)
 	}
 }
 
+/* A 16-byte memory operand's alignment. */
+static int
+simd_mem_check(struct interp_cpu *c, const struct x86_instr *insn, int i)
+{
+	if (insn->ops[i].size == 16 && !simd_unaligned_ok(insn->mnem))
+		return interp_simd_align(c, insn, i, 16);
+	return INTERP_OK;
+}
+
 int
 interp_simd_read(struct interp_cpu *c, const struct x86_instr *insn, int i,
 		 union interp_xmm *v)
@@ -166,8 +175,7 @@ interp_simd_read(struct interp_cpu *c, const struct x86_instr *insn, int i,
 			return interp_error(c, "%s: %u-byte SIMD operand",
 					    x86_mnem_name(insn->mnem),
 					    op->size);
-		if (op->size == 16 && !simd_unaligned_ok(insn->mnem) &&
-		    (rc = interp_simd_align(c, insn, i, 16)) != INTERP_OK)
+		if ((rc = simd_mem_check(c, insn, i)) != INTERP_OK)
 			return rc;
 		return interp_mem_read(c, op->seg, interp_ea(c, insn, op),
 				       insn->addrsize, v, op->size,
@@ -210,8 +218,7 @@ interp_simd_write(struct interp_cpu *c, const struct x86_instr *insn, int i,
 	case X86_OPND_MEM:
 		if (op->size > 16)
 			break;
-		if (op->size == 16 && !simd_unaligned_ok(insn->mnem) &&
-		    (rc = interp_simd_align(c, insn, i, 16)) != INTERP_OK)
+		if ((rc = simd_mem_check(c, insn, i)) != INTERP_OK)
 			return rc;
 		return interp_mem_write(c, op->seg, interp_ea(c, insn, op),
 					insn->addrsize, v, op->size,
@@ -306,92 +313,96 @@ get32(const uint8_t *p)
 	return v;
 }
 
-/* FXSAVE's image: the 64-bit format with REX.W (64-bit FIP/FDP), else
- * 32-bit offsets with FCS/FDS, which rhyve does not keep (stored 0, as
- * CPUs that deprecate them do).  XMM8-15 exist in 64-bit mode only. */
+/* FXSAVE and FXRSTOR's checks: a memory operand (else #UD), EM or TS
+ * #NM (OSFXSR is not needed), the image aligned (#GP(0)). */
 static int
-op_fxsave(struct interp_cpu *c, const struct x86_instr *insn)
+fx_check(struct interp_cpu *c, const struct x86_instr *insn, unsigned int align)
 {
-	const struct x86_operand *m = &insn->ops[0];
-	bool mode64 = interp_code_mode(c) == X86_MODE_64;
-	bool rexw = insn->opsize == 8;
-	uint8_t img[416];
-	int rc;
-
-	if (m->type != X86_OPND_MEM)
+	if (insn->ops[0].type != X86_OPND_MEM)
 		return interp_ud(c);
 	if (c->cr0 & (CR0_EM | CR0_TS))
 		return interp_raise(c, VEC_NM, false, 0);
-	if ((rc = interp_simd_align(c, insn, 0, 16)) != INTERP_OK)
-		return rc;
-	memset(img, 0, sizeof(img));
-	put16(img, c->fpu.fcw);
-	put16(img + 2, c->fpu.fsw);
-	img[4] = c->fpu.ftw;
-	put16(img + 6, c->fpu.fop);
-	if (rexw) {
-		memcpy(img + 8, &c->fpu.fip, 8);
-		memcpy(img + 16, &c->fpu.fdp, 8);
-	} else {
-		put32(img + 8, (uint32_t)c->fpu.fip);
-		put32(img + 16, (uint32_t)c->fpu.fdp);
-	}
-	put32(img + 24, c->fpu.mxcsr);
-	put32(img + 28, INTERP_MXCSR_MASK);
-	for (int i = 0; i < 8; i++)
-		memcpy(img + 32 + 16 * i, c->fpu.st[i], 10);
-	memcpy(img + 160, c->fpu.xmm, (mode64 ? 16 : 8) * 16);
-	return interp_mem_write(c, m->seg, interp_ea(c, insn, m),
-				insn->addrsize, img, mode64 ? 416 : 288,
-				simd_access(m, X86_MEM_WRITE));
+	return interp_simd_align(c, insn, 0, align);
 }
 
+/* Copy n bytes between the image and the state, 'save' says which way. */
+static void
+fx_xfer(uint8_t *img, void *state, size_t n, bool save)
+{
+	if (save)
+		memcpy(img, state, n);
+	else
+		memcpy(state, img, n);
+}
+
+/*
+ * The x87 part of FXSAVE's image (bytes 0-23 but MXCSR, and the
+ * registers at 32-159), 'save' into a zeroed image or restore from it:
+ * the 64-bit format with REX.W (64-bit FIP/FDP), else 32-bit offsets
+ * with FCS/FDS, which rhyve does not keep (stored 0, as CPUs that
+ * deprecate them do).  XSAVE's x87 component is the same.
+ */
+static void
+fx_x87(struct interp_cpu *c, uint8_t *img, bool rexw, bool save)
+{
+	size_t ptr = rexw ? 8 : 4;
+
+	if (!save) {
+		c->fpu.fip = c->fpu.fdp = 0;
+		memset(c->fpu.st, 0, sizeof(c->fpu.st));
+	}
+	fx_xfer(img, &c->fpu.fcw, 2, save);
+	fx_xfer(img + 2, &c->fpu.fsw, 2, save);
+	fx_xfer(img + 4, &c->fpu.ftw, 1, save);
+	fx_xfer(img + 6, &c->fpu.fop, 2, save);
+	fx_xfer(img + 8, &c->fpu.fip, ptr, save);
+	fx_xfer(img + 16, &c->fpu.fdp, ptr, save);
+	for (int i = 0; i < 8; i++)
+		fx_xfer(img + 32 + 16 * i, c->fpu.st[i], 10, save);
+	if (save)
+		return;
+	/* As FLDCW: bit 6 reads 1, 7 and 13-15 read 0; ES and B follow
+	 * from the flags and masks loaded. */
+	c->fpu.fcw = (uint16_t)((c->fpu.fcw & 0x1f3f) | 0x40);
+	interp_fpu_update_es(c);
+	c->fpu.fop &= 0x7ff;
+}
+
+/* FXSAVE / FXRSTOR: the image is 512 bytes of which the CPU uses the
+ * first 416 (288 outside 64-bit mode: XMM8-15 exist there only). */
 static int
-op_fxrstor(struct interp_cpu *c, const struct x86_instr *insn)
+op_fx(struct interp_cpu *c, const struct x86_instr *insn)
 {
 	const struct x86_operand *m = &insn->ops[0];
-	bool mode64 = interp_code_mode(c) == X86_MODE_64;
-	bool rexw = insn->opsize == 8;
+	bool save = insn->mnem == X86_M_FXSAVE || insn->mnem == X86_M_FXSAVE64;
+	size_t nxmm = interp_code_mode(c) == X86_MODE_64 ? 16 : 8;
+	uint64_t ea = interp_ea(c, insn, m);
 	uint8_t img[416];
 	uint32_t mxcsr;
 	int rc;
 
-	if (m->type != X86_OPND_MEM)
-		return interp_ud(c);
-	if (c->cr0 & (CR0_EM | CR0_TS))
-		return interp_raise(c, VEC_NM, false, 0);
-	if ((rc = interp_simd_align(c, insn, 0, 16)) != INTERP_OK)
+	if ((rc = fx_check(c, insn, 16)) != INTERP_OK)
 		return rc;
-	rc = interp_mem_read(c, m->seg, interp_ea(c, insn, m), insn->addrsize,
-			     img, mode64 ? 416 : 288,
-			     simd_access(m, X86_MEM_READ));
+	if (save) {
+		memset(img, 0, sizeof(img));
+		fx_x87(c, img, insn->opsize == 8, true);
+		put32(img + 24, c->fpu.mxcsr);
+		put32(img + 28, INTERP_MXCSR_MASK);
+		memcpy(img + 160, c->fpu.xmm, nxmm * 16);
+		return interp_mem_write(c, m->seg, ea, insn->addrsize, img,
+					160 + nxmm * 16,
+					simd_access(m, X86_MEM_WRITE));
+	}
+	rc = interp_mem_read(c, m->seg, ea, insn->addrsize, img,
+			     160 + nxmm * 16, simd_access(m, X86_MEM_READ));
 	if (rc != INTERP_OK)
 		return rc;
 	mxcsr = get32(img + 24);
 	if (mxcsr & ~INTERP_MXCSR_MASK)
 		return interp_gp0(c);
-	memcpy(&c->fpu.fcw, img, 2);
-	memcpy(&c->fpu.fsw, img + 2, 2);
-	/* As FLDCW: bit 6 reads 1, 7 and 13-15 read 0; ES and B follow
-	 * from the flags and masks loaded. */
-	c->fpu.fcw = (uint16_t)((c->fpu.fcw & 0x1f3f) | 0x40);
-	interp_fpu_update_es(c);
-	c->fpu.ftw = img[4];
-	memcpy(&c->fpu.fop, img + 6, 2);
-	c->fpu.fop &= 0x7ff;
-	if (rexw) {
-		memcpy(&c->fpu.fip, img + 8, 8);
-		memcpy(&c->fpu.fdp, img + 16, 8);
-	} else {
-		c->fpu.fip = get32(img + 8);
-		c->fpu.fdp = get32(img + 16);
-	}
+	fx_x87(c, img, insn->opsize == 8, false);
 	c->fpu.mxcsr = mxcsr;
-	for (int i = 0; i < 8; i++) {
-		memset(c->fpu.st[i], 0, 16);
-		memcpy(c->fpu.st[i], img + 32 + 16 * i, 10);
-	}
-	memcpy(c->fpu.xmm, img + 160, (mode64 ? 16 : 8) * 16);
+	memcpy(c->fpu.xmm, img + 160, nxmm * 16);
 	return INTERP_OK;
 }
 
@@ -420,14 +431,10 @@ op_stmxcsr(struct interp_cpu *c, const struct x86_instr *insn)
 	return interp_opnd_write(c, insn, 0, c->fpu.mxcsr);
 }
 
-static int
-op_fninit(struct interp_cpu *c, const struct x86_instr *insn)
+/* What FNINIT does (FNSAVE too, after storing). */
+static void
+fpu_init(struct interp_cpu *c)
 {
-	int rc;
-
-	(void)insn;
-	if ((rc = interp_x87_check(c, false)) != INTERP_OK)
-		return rc;
 	/* The registers keep their contents; TOP = 0 without rotating
 	 * them is what FNINIT does to the physical stack, so rotate. */
 	interp_fpu_set_top(c, 0);
@@ -436,54 +443,39 @@ op_fninit(struct interp_cpu *c, const struct x86_instr *insn)
 	c->fpu.ftw = 0;
 	c->fpu.fop = 0;
 	c->fpu.fip = c->fpu.fdp = 0;
-	return INTERP_OK;
 }
 
+/*
+ * The x87 control instructions without a wait (FNINIT FNSTCW FLDCW
+ * FNSTSW FNCLEX): EM or TS #NM; a pending exception is ignored.
+ */
 static int
-op_fnstcw(struct interp_cpu *c, const struct x86_instr *insn)
-{
-	int rc;
-
-	if ((rc = interp_x87_check(c, false)) != INTERP_OK)
-		return rc;
-	return interp_opnd_write(c, insn, 0, c->fpu.fcw);
-}
-
-static int
-op_fldcw(struct interp_cpu *c, const struct x86_instr *insn)
+op_x87_ctl(struct interp_cpu *c, const struct x86_instr *insn)
 {
 	uint64_t v;
 	int rc;
 
-	if ((rc = interp_x87_check(c, false)) != INTERP_OK ||
-	    (rc = interp_opnd_read(c, insn, 0, &v)) != INTERP_OK)
-		return rc;
-	/* Bit 6 reads as 1, bits 7 and 13-15 as 0. */
-	c->fpu.fcw = (uint16_t)((v & 0x1f3f) | 0x40);
-	interp_fpu_update_es(c);
-	return INTERP_OK;
-}
-
-static int
-op_fnstsw(struct interp_cpu *c, const struct x86_instr *insn)
-{
-	int rc;
-
 	if ((rc = interp_x87_check(c, false)) != INTERP_OK)
 		return rc;
-	return interp_opnd_write(c, insn, 0, c->fpu.fsw);
-}
-
-static int
-op_fnclex(struct interp_cpu *c, const struct x86_instr *insn)
-{
-	int rc;
-
-	(void)insn;
-	if ((rc = interp_x87_check(c, false)) != INTERP_OK)
-		return rc;
-	c->fpu.fsw &= (uint16_t) ~(FSW_EXC | FSW_SF | FSW_ES | FSW_B);
-	return INTERP_OK;
+	switch (insn->mnem) {
+	case X86_M_FNINIT:
+		fpu_init(c);
+		return INTERP_OK;
+	case X86_M_FNSTCW:
+		return interp_opnd_write(c, insn, 0, c->fpu.fcw);
+	case X86_M_FNSTSW:
+		return interp_opnd_write(c, insn, 0, c->fpu.fsw);
+	case X86_M_FLDCW:
+		if ((rc = interp_opnd_read(c, insn, 0, &v)) != INTERP_OK)
+			return rc;
+		/* Bit 6 reads as 1, bits 7 and 13-15 as 0. */
+		c->fpu.fcw = (uint16_t)((v & 0x1f3f) | 0x40);
+		interp_fpu_update_es(c);
+		return INTERP_OK;
+	default: /* FNCLEX */
+		c->fpu.fsw &= (uint16_t) ~(FSW_EXC | FSW_SF | FSW_ES | FSW_B);
+		return INTERP_OK;
+	}
 }
 
 static int
@@ -664,12 +656,7 @@ op_fpu_env(struct interp_cpu *c, const struct x86_instr *insn)
 		if (rc != INTERP_OK)
 			return rc;
 		if (regs) {
-			interp_fpu_set_top(c, 0);
-			c->fpu.fcw = 0x37f;
-			c->fpu.fsw = 0;
-			c->fpu.ftw = 0;
-			c->fpu.fop = 0;
-			c->fpu.fip = c->fpu.fdp = 0;
+			fpu_init(c);
 		} else {
 			/* FNSTENV masks every exception afterwards. */
 			c->fpu.fcw |= 0x3f;
@@ -692,11 +679,11 @@ op_fpu_env(struct interp_cpu *c, const struct x86_instr *insn)
 const struct interp_op interp_ops_fpu[] = {
 	{ X86_M_FNSTENV, op_fpu_env }, { X86_M_FLDENV, op_fpu_env },
 	{ X86_M_FNSAVE, op_fpu_env },  { X86_M_FRSTOR, op_fpu_env },
-	{ X86_M_FXSAVE, op_fxsave },   { X86_M_FXSAVE64, op_fxsave },
-	{ X86_M_FXRSTOR, op_fxrstor }, { X86_M_FXRSTOR64, op_fxrstor },
+	{ X86_M_FXSAVE, op_fx },       { X86_M_FXSAVE64, op_fx },
+	{ X86_M_FXRSTOR, op_fx },      { X86_M_FXRSTOR64, op_fx },
 	{ X86_M_LDMXCSR, op_ldmxcsr }, { X86_M_STMXCSR, op_stmxcsr },
-	{ X86_M_FNINIT, op_fninit },   { X86_M_FNSTCW, op_fnstcw },
-	{ X86_M_FLDCW, op_fldcw },     { X86_M_FNSTSW, op_fnstsw },
-	{ X86_M_FNCLEX, op_fnclex },   { X86_M_FWAIT, op_fwait },
+	{ X86_M_FNINIT, op_x87_ctl },  { X86_M_FNSTCW, op_x87_ctl },
+	{ X86_M_FLDCW, op_x87_ctl },   { X86_M_FNSTSW, op_x87_ctl },
+	{ X86_M_FNCLEX, op_x87_ctl },  { X86_M_FWAIT, op_fwait },
 	{ X86_M_EMMS, op_emms },       { 0, NULL },
 };

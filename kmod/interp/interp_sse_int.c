@@ -232,6 +232,23 @@ write_dst(struct interp_cpu *c, const struct x86_instr *insn,
 	return interp_simd_write(c, insn, 0, d);
 }
 
+/* The start of every instruction here: the host must have the
+ * extension (else #UD, as a CPU without it), then the MMX or SSE checks
+ * and operands 0 and 1. */
+static int
+int_begin(struct interp_cpu *c, const struct x86_instr *insn, unsigned int host,
+	  union interp_xmm *d, union interp_xmm *s)
+{
+	int rc;
+
+	pthread_once(&int_ops_once, int_ops_build);
+	if (!host_has[host])
+		return interp_ud(c);
+	if ((rc = simd_check(c, insn)) != INTERP_OK)
+		return rc;
+	return read_two(c, insn, d, s);
+}
+
 static int
 op_int(struct interp_cpu *c, const struct x86_instr *insn)
 {
@@ -244,11 +261,9 @@ op_int(struct interp_cpu *c, const struct x86_instr *insn)
 	pthread_once(&int_ops_once, int_ops_build);
 	o = &int_ops[insn->mnem];
 	fn = o->fn;
-	if (!host_has[o->host] || (mmx && o->kind == K_SSE) ||
-	    insn->ops[0].type != X86_OPND_REG)
+	if ((mmx && o->kind == K_SSE) || insn->ops[0].type != X86_OPND_REG)
 		return interp_ud(c);
-	if ((rc = simd_check(c, insn)) != INTERP_OK ||
-	    (rc = read_two(c, insn, &d, &s)) != INTERP_OK)
+	if ((rc = int_begin(c, insn, o->host, &d, &s)) != INTERP_OK)
 		return rc;
 	if (mmx) {
 		switch (o->kind) {
@@ -281,8 +296,7 @@ op_byteshift(struct interp_cpu *c, const struct x86_instr *insn)
 	union interp_xmm d, s, r = { 0 };
 	int rc;
 
-	if ((rc = interp_sse_check(c)) != INTERP_OK ||
-	    (rc = read_two(c, insn, &d, &s)) != INTERP_OK)
+	if ((rc = int_begin(c, insn, H_SSE2, &d, &s)) != INTERP_OK)
 		return rc;
 	if (n < 16) {
 		if (insn->mnem == X86_M_PSLLDQ)
@@ -303,13 +317,9 @@ op_shuffle(struct interp_cpu *c, const struct x86_instr *insn)
 	uint8_t cat[32];
 	int rc;
 
-	if (insn->mnem == X86_M_PALIGNR) {
-		pthread_once(&int_ops_once, int_ops_build);
-		if (!host_has[H_SSSE3])
-			return interp_ud(c);
-	}
-	if ((rc = simd_check(c, insn)) != INTERP_OK ||
-	    (rc = read_two(c, insn, &d, &s)) != INTERP_OK)
+	rc = int_begin(c, insn, insn->mnem == X86_M_PALIGNR ? H_SSSE3 : H_SSE2,
+		       &d, &s);
+	if (rc != INTERP_OK)
 		return rc;
 	r = d;
 	switch (insn->mnem) {
@@ -363,11 +373,7 @@ op_blend(struct interp_cpu *c, const struct x86_instr *insn)
 	union interp_xmm d, s, m;
 	int rc;
 
-	pthread_once(&int_ops_once, int_ops_build);
-	if (!host_has[H_SSE41])
-		return interp_ud(c);
-	if ((rc = interp_sse_check(c)) != INTERP_OK ||
-	    (rc = read_two(c, insn, &d, &s)) != INTERP_OK)
+	if ((rc = int_begin(c, insn, H_SSE41, &d, &s)) != INTERP_OK)
 		return rc;
 	switch (insn->mnem) {
 	case X86_M_PBLENDW:
@@ -407,11 +413,7 @@ op_ptest(struct interp_cpu *c, const struct x86_instr *insn)
 	uint64_t f = 0;
 	int rc;
 
-	pthread_once(&int_ops_once, int_ops_build);
-	if (!host_has[H_SSE41])
-		return interp_ud(c);
-	if ((rc = interp_sse_check(c)) != INTERP_OK ||
-	    (rc = read_two(c, insn, &d, &s)) != INTERP_OK)
+	if ((rc = int_begin(c, insn, H_SSE41, &d, &s)) != INTERP_OK)
 		return rc;
 	if (((d.q[0] & s.q[0]) | (d.q[1] & s.q[1])) == 0)
 		f |= PSL_Z;
@@ -429,11 +431,7 @@ op_phminposuw(struct interp_cpu *c, const struct x86_instr *insn)
 	unsigned int best = 0;
 	int rc;
 
-	pthread_once(&int_ops_once, int_ops_build);
-	if (!host_has[H_SSE41])
-		return interp_ud(c);
-	if ((rc = interp_sse_check(c)) != INTERP_OK ||
-	    (rc = read_two(c, insn, &d, &s)) != INTERP_OK)
+	if ((rc = int_begin(c, insn, H_SSE41, &d, &s)) != INTERP_OK)
 		return rc;
 	for (unsigned int i = 1; i < 8; i++)
 		if (s.w[i] < s.w[best])
@@ -452,11 +450,7 @@ op_mpsadbw(struct interp_cpu *c, const struct x86_instr *insn)
 	union interp_xmm d, s, r;
 	int rc;
 
-	pthread_once(&int_ops_once, int_ops_build);
-	if (!host_has[H_SSE41])
-		return interp_ud(c);
-	if ((rc = interp_sse_check(c)) != INTERP_OK ||
-	    (rc = read_two(c, insn, &d, &s)) != INTERP_OK)
+	if ((rc = int_begin(c, insn, H_SSE41, &d, &s)) != INTERP_OK)
 		return rc;
 	for (unsigned int i = 0; i < 8; i++) {
 		unsigned int sum = 0;
@@ -480,11 +474,7 @@ op_insertps(struct interp_cpu *c, const struct x86_instr *insn)
 	union interp_xmm d, s;
 	int rc;
 
-	pthread_once(&int_ops_once, int_ops_build);
-	if (!host_has[H_SSE41])
-		return interp_ud(c);
-	if ((rc = interp_sse_check(c)) != INTERP_OK ||
-	    (rc = read_two(c, insn, &d, &s)) != INTERP_OK)
+	if ((rc = int_begin(c, insn, H_SSE41, &d, &s)) != INTERP_OK)
 		return rc;
 	d.d[(imm >> 4) & 3] =
 	    insn->ops[1].type == X86_OPND_MEM ? s.d[0] : s.d[imm >> 6];

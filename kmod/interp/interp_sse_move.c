@@ -57,7 +57,11 @@ simd_commit(struct interp_cpu *c, const struct x86_instr *insn)
 		}
 }
 
-/* dst <- src as a whole (16 bytes, or 8 with MMX). */
+/*
+ * dst <- src as a whole (16 bytes, or 8 with MMX); MOVD / MOVQ /
+ * MOVQ2DQ / MOVDQ2Q: the low 4 or 8 bytes of the source, into an XMM
+ * or MMX register zero-extended.
+ */
 static int
 op_mov_full(struct interp_cpu *c, const struct x86_instr *insn)
 {
@@ -67,32 +71,18 @@ op_mov_full(struct interp_cpu *c, const struct x86_instr *insn)
 	if ((rc = simd_enter(c, insn)) != INTERP_OK ||
 	    (rc = interp_simd_read(c, insn, 1, &v)) != INTERP_OK)
 		return rc;
-	if (insn->ops[0].type == X86_OPND_MEM &&
-	    (rc = interp_simd_write(c, insn, 0, &v)) != INTERP_OK)
-		return rc;
-	simd_commit(c, insn);
-	if (insn->ops[0].type != X86_OPND_MEM)
-		return interp_simd_write(c, insn, 0, &v);
-	return INTERP_OK;
-}
-
-/*
- * MOVD / MOVQ / MOVQ2DQ / MOVDQ2Q: the low 4 or 8 bytes of the source;
- * into an XMM or MMX register zero-extended.
- */
-static int
-op_movdq(struct interp_cpu *c, const struct x86_instr *insn)
-{
-	unsigned int n = insn->mnem == X86_M_MOVD ? 4 : 8;
-	union interp_xmm v;
-	int rc;
-
-	if ((rc = simd_enter(c, insn)) != INTERP_OK ||
-	    (rc = interp_simd_read(c, insn, 1, &v)) != INTERP_OK)
-		return rc;
-	if (n == 4)
+	switch (insn->mnem) {
+	case X86_M_MOVD:
 		v.d[1] = 0;
-	v.q[1] = 0;
+		/* FALLTHROUGH */
+	case X86_M_MOVQ:
+	case X86_M_MOVQ2DQ:
+	case X86_M_MOVDQ2Q:
+		v.q[1] = 0;
+		break;
+	default:
+		break;
+	}
 	if (insn->ops[0].type == X86_OPND_MEM &&
 	    (rc = interp_simd_write(c, insn, 0, &v)) != INTERP_OK)
 		return rc;
@@ -329,10 +319,10 @@ const struct interp_op interp_ops_sse_move[] = {
 	{ X86_M_MOVNTPD, op_mov_full },
 	{ X86_M_MOVNTDQ, op_mov_full },
 	{ X86_M_MOVNTQ, op_mov_full },
-	{ X86_M_MOVD, op_movdq },
-	{ X86_M_MOVQ, op_movdq },
-	{ X86_M_MOVQ2DQ, op_movdq },
-	{ X86_M_MOVDQ2Q, op_movdq },
+	{ X86_M_MOVD, op_mov_full },
+	{ X86_M_MOVQ, op_mov_full },
+	{ X86_M_MOVQ2DQ, op_mov_full },
+	{ X86_M_MOVDQ2Q, op_mov_full },
 	{ X86_M_MOVSS, op_movs_scalar },
 	{ X86_M_MOVSD, op_movs_scalar },
 	{ X86_M_MOVLPS, op_mov_half },

@@ -37,6 +37,7 @@
 
 #include "cunit.h"
 #include "interp/interp.h"
+#include "test_rng.h"
 
 /* ---- the native side ------------------------------------------------- */
 
@@ -415,17 +416,6 @@ struct form {
 static struct form *forms;
 /* [0, nforms64) are 64-bit, then 32-bit up to nforms32, then 16-bit */
 static unsigned int nforms, nforms64, nforms32;
-
-static uint64_t rng = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t
-rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
 
 static const uint64_t edges[] = {
 	0,

@@ -20,6 +20,7 @@
 
 #include "cunit.h"
 #include "interp/interp.h"
+#include "test_rng.h"
 
 /* ---- the state both sides start from and end in --------------------- */
 
@@ -50,17 +51,6 @@ static struct interp_vm ivm;
 static struct interp_cpu *cpu;
 static uint8_t *natcode;
 static uint8_t natmem[MEM_SIZE] __attribute__((aligned(64)));
-
-static uint64_t rng = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t
-rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
 
 static void
 put64(uint8_t *p, uint64_t v)
@@ -1123,15 +1113,25 @@ test_checks(void)
 	CU_ASSERT_EQUAL(run_hex("0fae03", clear_osfxsr), -1);
 }
 
+/* MXCSR with the exceptions 'unmask' unmasked, XMM1 and XMM2. */
+static void
+set_sse_operands(uint32_t unmask, const union interp_xmm *x1,
+		 const union interp_xmm *x2)
+{
+	cpu->fpu.mxcsr = 0x1f80 & ~unmask;
+	interp_xmm_set(cpu, 1, x1);
+	interp_xmm_set(cpu, 2, x2);
+}
+
 static void
 set_zm_unmasked(void)
 {
-	union interp_xmm one = { .d = { 0x3f800000, 0x3f800000, 0, 0 } };
-	union interp_xmm zero = { .d = { 0x40000000, 0, 0x40000000, 0 } };
+	static const union interp_xmm one = { .d = { 0x3f800000, 0x3f800000, 0,
+						     0 } };
+	static const union interp_xmm zero = { .d = { 0x40000000, 0, 0x40000000,
+						      0 } };
 
-	cpu->fpu.mxcsr = 0x1f80 & ~0x200u; /* ZM clear */
-	interp_xmm_set(cpu, 1, &one);
-	interp_xmm_set(cpu, 2, &zero);
+	set_sse_operands(0x200, &one, &zero); /* ZM clear */
 }
 
 static void
@@ -1144,12 +1144,10 @@ set_zm_unmasked_noxmm(void)
 static void
 set_im_unmasked(void)
 {
-	union interp_xmm snan = { .d = { 0x7f800001, 0, 0, 0 } };
-	union interp_xmm big = { .d = { 0x7f7fffff, 0, 0, 0 } };
+	static const union interp_xmm snan = { .d = { 0x7f800001, 0, 0, 0 } };
+	static const union interp_xmm big = { .d = { 0x7f7fffff, 0, 0, 0 } };
 
-	cpu->fpu.mxcsr = 0x1f80 & ~0x80u; /* IM clear */
-	interp_xmm_set(cpu, 1, &snan);
-	interp_xmm_set(cpu, 2, &big);
+	set_sse_operands(0x80, &snan, &big); /* IM clear */
 }
 
 static void
