@@ -781,6 +781,16 @@ vm_reg_name(int reg)
 	return names[reg];
 }
 
+const int vm_point_regs[VM_POINT_NREGS] = {
+	VM_REG_GUEST_RAX, VM_REG_GUEST_RBX, VM_REG_GUEST_RCX,
+	VM_REG_GUEST_RDX, VM_REG_GUEST_RSI, VM_REG_GUEST_RDI,
+	VM_REG_GUEST_RBP, VM_REG_GUEST_RSP, VM_REG_GUEST_R8,
+	VM_REG_GUEST_R9,  VM_REG_GUEST_R10, VM_REG_GUEST_R11,
+	VM_REG_GUEST_R12, VM_REG_GUEST_R13, VM_REG_GUEST_R14,
+	VM_REG_GUEST_R15, VM_REG_GUEST_RIP, VM_REG_GUEST_RFLAGS,
+	VM_REG_GUEST_CR0, VM_REG_GUEST_CR3, VM_REG_GUEST_CR4,
+};
+
 /* The devices every VM has, as bhyve creates them with the VM. */
 int
 vm_platform_init(struct vm *vm)

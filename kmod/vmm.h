@@ -498,5 +498,12 @@ enum vm_suspend_how vm_suspended(const struct vm *vm);
 
 const char *vm_exitcode_name(enum vm_exitcode code);
 const char *vm_reg_name(int reg);
+/*
+ * The registers that tell one point of a run from another: the general
+ * registers, rip, rflags, CR0, CR3 and CR4 (a replay's divergence report
+ * prints them, reverse execution recognises a point by them).
+ */
+#define VM_POINT_NREGS 21
+extern const int vm_point_regs[VM_POINT_NREGS];
 
 #endif

@@ -404,7 +404,7 @@ uint32_t vm_collect_regs(struct vcpu *vcpu, struct trace_reg *regs);
 int vm_restore_reg(struct vcpu *vcpu, const struct trace_reg *reg);
 
 /*
- * vmm_replay.c, the replayer's side of the recorder hooks (vm_run calls
+ * vmm_replay_hooks.c, the replayer's side of the recorder hooks (vm_run calls
  * them where recording calls vm_record_*).  Each returns 0, or -1 when
  * the replay diverged (vm_run turns the exit into an error).
  */

@@ -48,20 +48,9 @@ enum rev_next {
 	REV_FAILED,  /* diverged, or the replay ended */
 };
 
-/* The registers a point is recognised by. */
-static const int rev_regs[] = {
-	VM_REG_GUEST_RAX, VM_REG_GUEST_RBX, VM_REG_GUEST_RCX,
-	VM_REG_GUEST_RDX, VM_REG_GUEST_RSI, VM_REG_GUEST_RDI,
-	VM_REG_GUEST_RBP, VM_REG_GUEST_RSP, VM_REG_GUEST_R8,
-	VM_REG_GUEST_R9,  VM_REG_GUEST_R10, VM_REG_GUEST_R11,
-	VM_REG_GUEST_R12, VM_REG_GUEST_R13, VM_REG_GUEST_R14,
-	VM_REG_GUEST_R15, VM_REG_GUEST_RIP, VM_REG_GUEST_RFLAGS,
-	VM_REG_GUEST_CR0, VM_REG_GUEST_CR3, VM_REG_GUEST_CR4,
-};
-#define REV_NREGS (sizeof(rev_regs) / sizeof(rev_regs[0]))
-
+/* A point, by its registers (vm_point_regs). */
 struct rev_sig {
-	uint64_t v[REV_NREGS];
+	uint64_t v[VM_POINT_NREGS];
 };
 
 static struct gdb_reverse_softc {
@@ -75,10 +64,10 @@ static struct gdb_reverse_softc {
 static void
 sig_take(struct rev_sig *s)
 {
-	for (size_t i = 0; i < REV_NREGS; i++) {
+	for (size_t i = 0; i < VM_POINT_NREGS; i++) {
 		s->v[i] = 0;
-		vm_get_register(rv.vcpu, rev_regs[i], &s->v[i]);
-		if (rev_regs[i] == VM_REG_GUEST_RFLAGS)
+		vm_get_register(rv.vcpu, vm_point_regs[i], &s->v[i]);
+		if (vm_point_regs[i] == VM_REG_GUEST_RFLAGS)
 			s->v[i] &= ~RFLAGS_RF;
 	}
 }

@@ -21,7 +21,7 @@
  * exit, so an int3 written into guest code cannot be relied on.
  *
  * On a replay (--replay with -G) the replayer keeps debug register 3 for
- * itself (kmod/vmm_replay.c): 3 slots are the debugger's.  The recording
+ * itself (kmod/vmm_replay_debug.c): 3 slots are the debugger's.  The recording
  * decides what the guest does, so the debugger's writes to registers and
  * memory are refused.  Reverse execution (bs, bc) is gdb_reverse.c's, run
  * by vCPU 0's thread when it leaves the park with gt.reverse set.
