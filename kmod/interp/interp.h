@@ -421,6 +421,7 @@ extern const struct interp_op interp_ops_fpu[];      /* interp_fpu.c */
 extern const struct interp_op interp_ops_sse_move[]; /* interp_sse_move.c */
 extern const struct interp_op interp_ops_sse_int[];  /* interp_sse_int.c */
 extern const struct interp_op interp_ops_sse_fp[];   /* interp_sse_fp.c */
+extern const struct interp_op interp_ops_sse_str[];  /* interp_sse_str.c */
 extern const struct interp_op interp_ops_x87[];      /* interp_x87.c */
 
 /* ---- interp_fpu.c: x87, MMX and SSE state ------------------------- */

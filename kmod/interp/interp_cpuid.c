@@ -2,9 +2,9 @@
  * What the interp engine's CPU is, as CPUID says it (the engine's
  * cpuid_supported op; kmod's vmm_cpuid.c builds the guest's table from
  * it, as from KVM_GET_SUPPORTED_CPUID).  Only what the engine executes
- * is advertised: x87, MMX, SSE, SSE2 and FXSR completely, SSE3, SSSE3
- * and SSE4.1 where the host has them (interp_sse_*.c run them on the
- * host's SIMD unit); not SSE4.2 (no PCMPxSTRx, CRC32), XSAVE or AVX.
+ * is advertised: x87, MMX, SSE, SSE2 and FXSR completely, SSE3, SSSE3,
+ * SSE4.1 and SSE4.2 where the host has them (interp_sse_*.c run them on
+ * the host's SIMD unit); not XSAVE or AVX.
  */
 #include <errno.h>
 #include <string.h>
@@ -69,7 +69,7 @@ interp_cpuid_supported(void *cookie, struct vm_cpuid_entry *out, int max)
 	(void)cookie;
 	for (int i = 0; i < 3; i++)
 		put_string(&t[6 + i], brand + 16 * i);
-	/* SSE3, SSSE3, SSE4.1: executed on the host's SIMD unit
+	/* SSE3, SSSE3, SSE4.1, SSE4.2: executed on the host's SIMD unit
 	 * (interp_sse_*.c), so only where the host has them. */
 	__builtin_cpu_init();
 	if (__builtin_cpu_supports("sse3"))
@@ -78,6 +78,10 @@ interp_cpuid_supported(void *cookie, struct vm_cpuid_entry *out, int max)
 		t[1].ecx |= F(9);
 	if (__builtin_cpu_supports("sse4.1"))
 		t[1].ecx |= F(19);
+	/* SSE4.2: PCMPGTQ runs on the host, so only where the host has
+	 * it (the string compares and CRC32 follow, interp_sse_str.c). */
+	if (__builtin_cpu_supports("sse4.2"))
+		t[1].ecx |= F(20);
 	if (n > max)
 		return -ENOSPC;
 	memcpy(out, t, sizeof(t));

@@ -430,7 +430,9 @@ rnd_state(struct state *s, bool x87_random)
  * A form: the bytes before ModRM (prefixes, 0F maps, opcode; "W" for
  * REX.W), and flags: register form only (R), memory form only (M), an
  * imm8 (I), /digit in the reg field (the /n flag), GPR operands in reg
- * or rm (G: no registers 4 or 3 there), rdi as the memory pointer (D).
+ * or rm (G: no registers 4 or 3 there), rdi as the memory pointer (D),
+ * strings (L: short lengths in EAX/EDX and null elements, more cases),
+ * a byte register in rm (B: not BH, which holds the pointer's bits).
  */
 struct form {
 	const char *name;
@@ -626,6 +628,18 @@ static const struct form forms[] = {
 	F("pmovzxwq", "660f3834", ""),
 	F("pmovzxdq", "660f3835", ""),
 	F("pcmpgtq", "660f3837", ""),
+	/* SSE4.2 strings (random lengths, embedded nulls) and CRC32 */
+	F("pcmpestrm", "660f3a60", "IL"),
+	F("pcmpestrm q", "66W0f3a60", "IL"),
+	F("pcmpestri", "660f3a61", "IL"),
+	F("pcmpestri q", "66W0f3a61", "IL"),
+	F("pcmpistrm", "660f3a62", "IL"),
+	F("pcmpistri", "660f3a63", "IL"),
+	F("crc32 r32,r/m8", "f20f38f0", "GB"),
+	F("crc32 r32,r/m16", "66f20f38f1", "G"),
+	F("crc32 r32,r/m32", "f20f38f1", "G"),
+	F("crc32 r64,r/m8", "f2W0f38f0", "GB"),
+	F("crc32 r64,r/m64", "f2W0f38f1", "G"),
 	F("pminsb", "660f3838", ""),
 	F("pminsd", "660f3839", ""),
 	F("pminuw", "660f383a", ""),
@@ -770,6 +784,8 @@ encode(const struct form *f, const char *prefix, uint8_t *buf, bool mem)
 		rex |= 4; /* REX.R: xmm8-15 or r8-r15 */
 	if (!mem && rnd() % 3 == 0)
 		rex |= 1; /* REX.B */
+	if (has(f, 'B') && !mem && rm == 7)
+		rex |= 1; /* r15b: without REX rm 7 is BH, the pointer's */
 	if (rex != 0x40 || rnd() % 8 == 0)
 		buf[n++] = rex;
 	memcpy(buf + n, tmp, nt);
@@ -834,6 +850,40 @@ compare(const char *what, const uint8_t *code, size_t len,
 	return false;
 }
 
+/*
+ * Operands of the SSE4.2 string compares: lengths in RAX/RDX mostly
+ * near the element counts (negative ones too, and out of range), and
+ * null bytes or words in the registers and the memory operand, mostly
+ * from small alphabets so that the compares find matches.
+ */
+static void
+rnd_strings(struct state *s, uint8_t *m)
+{
+	static const int64_t lens[] = { 0,  1,  7,  8,   9,   15,  16,
+					17, -1, -8, -16, -17, 255, 1LL << 32 };
+
+	for (int r = 0; r <= 2; r += 2)
+		if (rnd() % 4)
+			s->gpr[r] =
+			    rnd() % 2
+				? (uint64_t)lens[rnd() % 14]
+				: (uint64_t)(int64_t)((int)(rnd() % 41) - 20);
+	for (int i = 0; i < 17; i++) {
+		uint8_t *v = i < 16 ? s->fx + 160 + 16 * i : m;
+		unsigned int alpha = 1u + (unsigned int)(rnd() % 8);
+
+		if (rnd() % 4 == 0)
+			continue;
+		for (int k = 0; k < 16; k++) {
+			if (rnd() % 3)
+				v[k] = (uint8_t)(rnd() % alpha +
+						 (rnd() % 2 ? 0x7e : 0x30));
+			if (rnd() % 16 == 0)
+				v[k] = 0;
+		}
+	}
+}
+
 /* One random case of form f: false on a difference. */
 static bool
 run_case(const struct form *f, const char *prefix, bool mem)
@@ -848,6 +898,8 @@ run_case(const struct form *f, const char *prefix, bool mem)
 
 	rnd_state(&s0, has(f, 'X') || has(f, 'N'));
 	rnd_vec(m0, MEM_SIZE);
+	if (has(f, 'L'))
+		rnd_strings(&s0, m0);
 	if (has(f, 'C') && ((code[len - 1] >> 3) & 7) == 2) {
 		/* LDMXCSR: a valid value with every exception masked. */
 		uint32_t m = 0x1f80 | (uint32_t)(rnd() & 0xe07f);
@@ -936,8 +988,10 @@ test_forms(void)
 		int npfx = has(f, 'S') ? 4 : pfx ? 2 : 1;
 		int fbad = 0;
 
+		int cases = has(f, 'L') ? 20 * CASES : CASES;
+
 		for (int p = 0; p < npfx; p++)
-			for (int k = 0; k < CASES && fbad < 3; k++) {
+			for (int k = 0; k < cases && fbad < 3; k++) {
 				bool mem =
 				    has(f, 'M') || has(f, 'C') || has(f, 'K') ||
 				    (!has(f, 'R') && !has(f, 'N') && rnd() % 2);
@@ -1107,6 +1161,13 @@ test_checks(void)
 	CU_ASSERT_EQUAL(run_hex("9b", set_es), 16);
 	CU_ASSERT_EQUAL(run_hex("9b", set_ts), 7);
 	CU_ASSERT_EQUAL(run_hex("9b", set_ts_no_mp), -1);
+	/* SSE4.2: the string compares are SSE instructions; CRC32 is a
+	 * general-purpose one (no CR0/CR4 check), #UD with LOCK. */
+	CU_ASSERT_EQUAL(run_hex("660f3a63ca0c", clear_osfxsr), 6);
+	CU_ASSERT_EQUAL(run_hex("660f3a61ca0c", set_ts), 7);
+	CU_ASSERT_EQUAL(run_hex("f20f38f1c1", clear_osfxsr), -1);
+	CU_ASSERT_EQUAL(run_hex("f20f38f1c1", set_ts), -1);
+	CU_ASSERT_EQUAL(run_hex("f0f20f38f1c1", NULL), 6);
 	/* FXSAVE: EM or TS #NM; no OSFXSR needed. */
 	CU_ASSERT_EQUAL(run_hex("0fae03", set_em), 7);
 	CU_ASSERT_EQUAL(run_hex("0fae03", set_ts), 7);
