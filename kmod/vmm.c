@@ -774,6 +774,7 @@ vm_reg_name(int reg)
 		"ss",   "ds",   "fs",   "gs",     "ldtr",        "tr",
 		"idtr", "gdtr", "efer", "cr2",    "cr8",         "dr0",
 		"dr1",  "dr2",  "dr3",  "dr6",    "intr_shadow", "icount",
+		"xcr0",
 	};
 
 	if (reg < 0 || reg >= VM_REG_LAST)

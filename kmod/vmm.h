@@ -73,6 +73,7 @@ enum vm_reg_name {
 	 * asynchronous exit to its exact instruction.
 	 */
 	VM_REG_ICOUNT,
+	VM_REG_GUEST_XCR0, /* XSETBV's XCR0 (interp; kvm: EINVAL) */
 	VM_REG_LAST
 };
 

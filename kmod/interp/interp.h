@@ -422,6 +422,7 @@ extern const struct interp_op interp_ops_sse_move[]; /* interp_sse_move.c */
 extern const struct interp_op interp_ops_sse_int[];  /* interp_sse_int.c */
 extern const struct interp_op interp_ops_sse_fp[];   /* interp_sse_fp.c */
 extern const struct interp_op interp_ops_sse_str[];  /* interp_sse_str.c */
+extern const struct interp_op interp_ops_xsave[];    /* interp_xsave.c */
 extern const struct interp_op interp_ops_x87[];      /* interp_x87.c */
 
 /* ---- interp_fpu.c: x87, MMX and SSE state ------------------------- */
@@ -480,6 +481,14 @@ int interp_simd_read(struct interp_cpu *c, const struct x86_instr *insn, int i,
  * bytes of memory. */
 int interp_simd_write(struct interp_cpu *c, const struct x86_instr *insn, int i,
 		      const union interp_xmm *v);
+/* The access type of a memory operand (X86_MEM_STACK through SS). */
+int interp_simd_access(const struct x86_operand *op, int type);
+/* The x87 part of an FXSAVE/XSAVE image (bytes 0-23 but for MXCSR, the
+ * registers at 32-159): 'save' into a zeroed image, else load from it;
+ * 'rexw': the 64-bit FIP/FDP format. */
+void interp_fx_x87(struct interp_cpu *c, uint8_t *img, bool rexw, bool save);
+/* The XSAVE state components in use (XINUSE, interp_xsave.c). */
+uint64_t interp_xinuse(const struct interp_cpu *c);
 /* Memory operand i's alignment to 'align' bytes (#GP(0) if not). */
 int interp_simd_align(struct interp_cpu *c, const struct x86_instr *insn, int i,
 		      unsigned int align);

@@ -4,7 +4,8 @@
  * it, as from KVM_GET_SUPPORTED_CPUID).  Only what the engine executes
  * is advertised: x87, MMX, SSE, SSE2 and FXSR completely, SSE3, SSSE3,
  * SSE4.1 and SSE4.2 where the host has them (interp_sse_*.c run them on
- * the host's SIMD unit); not XSAVE or AVX.
+ * the host's SIMD unit); XSAVE with the x87 and SSE components; not
+ * AVX.
  */
 #include <errno.h>
 #include <string.h>
@@ -24,7 +25,10 @@
 #define ID1_ECX                                                                \
 	(F(13) /* CX16 */ | F(21) /* x2APIC */ | F(22) /* MOVBE */ |           \
 	 F(23) /* POPCNT */ | F(24) /* TSC deadline */ |                       \
-	 F(31) /* hypervisor */)
+	 F(26) /* XSAVE (OSXSAVE: CR4's) */ | F(31) /* hypervisor */)
+/* CPUID.0DH: the XCR0 bits supported and the XSAVE area's size */
+#define XCR0_BITS   0x3u
+#define XSAVE_BYTES 576u
 /* CPUID.7.0:EBX */
 #define ID7_EBX                                                                \
 	(F(3) /* BMI1 */ | F(7) /* SMEP */ | F(8) /* BMI2 */ |                 \
@@ -55,7 +59,12 @@ interp_cpuid_supported(void *cookie, struct vm_cpuid_entry *out, int max)
 		/* family 6 model 0x55 stepping 4; CLFLUSH line 8 qwords */
 		{ 1, 0, 0x00050654, 0x00000800, ID1_ECX, ID1_EDX },
 		{ 7, 0, 0, ID7_EBX, 0, 0 },
-		{ 0xd, 0, 0, 0, 0, 0 },
+		/* XSAVE (interp_xsave.c): XCR0 may hold x87 and SSE, in
+		 * the 512-byte legacy region and the 64-byte header;
+		 * XSAVEOPT, XSAVEC, XGETBV with ECX 1, XSAVES (IA32_XSS
+		 * supports nothing). */
+		{ 0xd, 0, XCR0_BITS, XSAVE_BYTES, XSAVE_BYTES, 0 },
+		{ 0xd, 1, 0xf, XSAVE_BYTES, 0, 0 },
 		{ 0x80000000, 0, 0x80000008, 0, 0, 0 },
 		{ 0x80000001, 0, 0, 0, EXT1_ECX, EXT1_EDX },
 		{ 0x80000002, 0, 0, 0, 0, 0 },
@@ -68,7 +77,7 @@ interp_cpuid_supported(void *cookie, struct vm_cpuid_entry *out, int max)
 
 	(void)cookie;
 	for (int i = 0; i < 3; i++)
-		put_string(&t[6 + i], brand + 16 * i);
+		put_string(&t[7 + i], brand + 16 * i);
 	/* SSE3, SSSE3, SSE4.1, SSE4.2: executed on the host's SIMD unit
 	 * (interp_sse_*.c), so only where the host has them. */
 	__builtin_cpu_init();

@@ -100,8 +100,8 @@ interp_mmx_set(struct interp_cpu *c, unsigned int reg, uint64_t val)
 
 /* ---- operands ------------------------------------------------------- */
 
-static int
-simd_access(const struct x86_operand *op, int type)
+int
+interp_simd_access(const struct x86_operand *op, int type)
 {
 	return op->seg == X86_R_SS ? (type | X86_MEM_STACK) : type;
 }
@@ -179,7 +179,7 @@ interp_simd_read(struct interp_cpu *c, const struct x86_instr *insn, int i,
 			return rc;
 		return interp_mem_read(c, op->seg, interp_ea(c, insn, op),
 				       insn->addrsize, v, op->size,
-				       simd_access(op, X86_MEM_READ));
+				       interp_simd_access(op, X86_MEM_READ));
 	case X86_OPND_IMM:
 		v->q[0] = (uint64_t)op->imm;
 		return INTERP_OK;
@@ -222,7 +222,7 @@ interp_simd_write(struct interp_cpu *c, const struct x86_instr *insn, int i,
 			return rc;
 		return interp_mem_write(c, op->seg, interp_ea(c, insn, op),
 					insn->addrsize, v, op->size,
-					simd_access(op, X86_MEM_WRITE));
+					interp_simd_access(op, X86_MEM_WRITE));
 	default:
 		break;
 	}
@@ -340,10 +340,11 @@ fx_xfer(uint8_t *img, void *state, size_t n, bool save)
  * registers at 32-159), 'save' into a zeroed image or restore from it:
  * the 64-bit format with REX.W (64-bit FIP/FDP), else 32-bit offsets
  * with FCS/FDS, which rhyve does not keep (stored 0, as CPUs that
- * deprecate them do).  XSAVE's x87 component is the same.
+ * deprecate them do).  XSAVE's x87 component is the same
+ * (interp_xsave.c).
  */
-static void
-fx_x87(struct interp_cpu *c, uint8_t *img, bool rexw, bool save)
+void
+interp_fx_x87(struct interp_cpu *c, uint8_t *img, bool rexw, bool save)
 {
 	size_t ptr = rexw ? 8 : 4;
 
@@ -385,22 +386,23 @@ op_fx(struct interp_cpu *c, const struct x86_instr *insn)
 		return rc;
 	if (save) {
 		memset(img, 0, sizeof(img));
-		fx_x87(c, img, insn->opsize == 8, true);
+		interp_fx_x87(c, img, insn->opsize == 8, true);
 		put32(img + 24, c->fpu.mxcsr);
 		put32(img + 28, INTERP_MXCSR_MASK);
 		memcpy(img + 160, c->fpu.xmm, nxmm * 16);
 		return interp_mem_write(c, m->seg, ea, insn->addrsize, img,
 					160 + nxmm * 16,
-					simd_access(m, X86_MEM_WRITE));
+					interp_simd_access(m, X86_MEM_WRITE));
 	}
-	rc = interp_mem_read(c, m->seg, ea, insn->addrsize, img,
-			     160 + nxmm * 16, simd_access(m, X86_MEM_READ));
+	rc =
+	    interp_mem_read(c, m->seg, ea, insn->addrsize, img, 160 + nxmm * 16,
+			    interp_simd_access(m, X86_MEM_READ));
 	if (rc != INTERP_OK)
 		return rc;
 	mxcsr = get32(img + 24);
 	if (mxcsr & ~INTERP_MXCSR_MASK)
 		return interp_gp0(c);
-	fx_x87(c, img, insn->opsize == 8, false);
+	interp_fx_x87(c, img, insn->opsize == 8, false);
 	c->fpu.mxcsr = mxcsr;
 	memcpy(c->fpu.xmm, img + 160, nxmm * 16);
 	return INTERP_OK;

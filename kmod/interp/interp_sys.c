@@ -517,16 +517,22 @@ op_rdtsc(struct interp_cpu *c, const struct x86_instr *insn)
 	return INTERP_OK;
 }
 
+/* XGETBV: ECX 0 is XCR0, ECX 1 XCR0 & XINUSE (CPUID.(0DH,1):EAX[2];
+ * interp_xsave.c). */
 static int
 op_xgetbv(struct interp_cpu *c, const struct x86_instr *insn)
 {
+	uint64_t v = c->xcr0;
+
 	(void)insn;
 	if (!(c->cr4 & CR4_OSXSAVE))
 		return interp_ud(c);
-	if ((uint32_t)c->gpr[1] != 0)
+	if ((uint32_t)c->gpr[1] == 1)
+		v &= interp_xinuse(c);
+	else if ((uint32_t)c->gpr[1] != 0)
 		return interp_gp0(c);
-	interp_gpr_write(c, 0, 4, c->xcr0);
-	interp_gpr_write(c, 2, 4, c->xcr0 >> 32);
+	interp_gpr_write(c, 0, 4, v);
+	interp_gpr_write(c, 2, 4, v >> 32);
 	return INTERP_OK;
 }
 

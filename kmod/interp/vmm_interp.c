@@ -290,6 +290,8 @@ interp_getreg(void *vcookie, int reg, uint64_t *val)
 		*val = c->intr_shadow;
 	else if (reg == VM_REG_ICOUNT)
 		*val = c->icount;
+	else if (reg == VM_REG_GUEST_XCR0)
+		*val = c->xcr0;
 	else
 		return EINVAL;
 	return 0;
@@ -312,6 +314,8 @@ interp_setreg(void *vcookie, int reg, uint64_t val)
 		c->intr_shadow = val != 0;
 	else if (reg == VM_REG_ICOUNT)
 		c->icount = val;
+	else if (reg == VM_REG_GUEST_XCR0 && (val & 1) && !(val & ~3ULL))
+		c->xcr0 = val; /* x87 always, SSE: what XSETBV accepts */
 	else
 		return EINVAL;
 	/* Whatever changed, the cached translations may be stale. */
@@ -350,6 +354,8 @@ interp_setdesc(void *vcookie, int reg, const struct seg_desc *desc)
 	*d = (struct x86_segdesc){ desc->base, desc->limit, desc->access };
 	return 0;
 }
+
+#define MSR_XSS 0xda0 /* IA32_XSS: XSAVES's supervisor components */
 
 /* The MSRs the CPU itself keeps; NULL for others. */
 static uint64_t *
@@ -406,6 +412,10 @@ interp_msr_get(struct interp_cpu *c, uint32_t msr, uint64_t *val)
 		*val = interp_tsc(c);
 		return 0;
 	}
+	if (msr == MSR_XSS) {
+		*val = 0; /* no supervisor XSAVE component */
+		return 0;
+	}
 	if (f == NULL)
 		return ENOENT;
 	*val = *f;
@@ -421,6 +431,8 @@ interp_msr_set(struct interp_cpu *c, uint32_t msr, uint64_t val)
 		c->tsc_offset = val - vm_clock_ns(c->ivm->vm);
 		return 0;
 	}
+	if (msr == MSR_XSS)
+		return val == 0 ? 0 : EINVAL;
 	if (f == NULL)
 		return ENOENT;
 	*f = val;
