@@ -76,6 +76,13 @@ vm_create(const char *name, const char *engine, struct vm **vmp, char *errbuf,
 		vm_destroy(vm);
 		return error;
 	}
+	error = vm_sched_init(vm);
+	if (error != 0) {
+		snprintf(errbuf, errlen, "cannot run the vCPUs in turns: %s",
+			 strerror(error));
+		vm_destroy(vm);
+		return error;
+	}
 	*vmp = vm;
 	return 0;
 }
@@ -103,6 +110,7 @@ vm_destroy(struct vm *vm)
 		if (vm->memmaps[slot].segid >= 0)
 			vm->engine->mem_unmap(vm->cookie, slot);
 	vm->engine->vm_cleanup(vm->cookie);
+	vm_sched_cleanup(vm);
 	vm_cpuid_cleanup(vm);
 	vm_dma_cleanup(vm);
 	vm_mem_cleanup(vm);
@@ -581,7 +589,29 @@ vcpu_wait_idle(struct vcpu *vcpu, struct vm_exit *vmexit)
 			pthread_mutex_lock(&vcpu->mtx);
 			continue;
 		}
-		pthread_cond_wait(&vcpu->cv, &vcpu->mtx);
+		if (vm->sched == NULL) {
+			pthread_cond_wait(&vcpu->cv, &vcpu->mtx);
+			continue;
+		}
+		/* Asleep before the lock goes: no wake-up is lost. */
+		vm_sched_mark_asleep(vcpu);
+		pthread_mutex_unlock(&vcpu->mtx);
+		error = vm_sched_sleep(vcpu);
+		pthread_mutex_lock(&vcpu->mtx);
+		if (error == ESRCH) {
+			/* A replay whose trace has the vCPU awake. */
+			pthread_mutex_unlock(&vcpu->mtx);
+			vm_replay_diverged_exit(vcpu, vmexit);
+			return -1;
+		}
+		if (error != 0) {
+			/* Left without its turn: the monitor's, or the end. */
+			how = atomic_load(&vm->suspend);
+			if (how == VM_SUSPEND_NONE)
+				atomic_exchange(&vcpu->exit_request, false);
+			ret = -1;
+			break;
+		}
 	}
 	vm_vcpu_not_idle(vcpu);
 	pthread_mutex_unlock(&vcpu->mtx);
@@ -639,14 +669,39 @@ vm_before_entry(struct vcpu *vcpu, struct vm_exit *vmexit)
 	return rc;
 }
 
-int
-vm_run(struct vcpu *vcpu, struct vm_exit *vmexit)
+/*
+ * One vCPU at a time (vmm_sched.c): the vCPU left without its turn (the
+ * VM is suspended, or the monitor wants it): the exit that says so.
+ */
+static void
+sched_left(struct vcpu *vcpu, struct vm_exit *vmexit)
+{
+	enum vm_suspend_how how = atomic_load(&vcpu->vm->suspend);
+
+	memset(vmexit, 0, sizeof(*vmexit));
+	vmexit->exitcode =
+	    how != VM_SUSPEND_NONE ? VM_EXITCODE_SUSPENDED : VM_EXITCODE_BOGUS;
+	vmexit->u.suspended.how = how;
+	if (how == VM_SUSPEND_NONE)
+		atomic_exchange(&vcpu->exit_request, false);
+}
+
+static int
+vm_run_loop(struct vcpu *vcpu, struct vm_exit *vmexit)
 {
 	struct vm *vm = vcpu->vm;
 	int error, rc;
 
 	for (;;) {
-		enum vm_suspend_how how = atomic_load(&vm->suspend);
+		enum vm_suspend_how how;
+
+		/* Its turn first: everything below is in the run's order. */
+		if (vm->sched != NULL && !vm_sched_has_turn(vcpu) &&
+		    vm_sched_acquire(vcpu) != 0) {
+			sched_left(vcpu, vmexit);
+			return 0;
+		}
+		how = atomic_load(&vm->suspend);
 
 		/* The monitor has completed the last exit's access. */
 		if (vcpu->record_pending) {
@@ -666,6 +721,14 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vmexit)
 		/* Virtual time: the timers due run here, between exits. */
 		if (vm->virtual_time)
 			vm_callouts_run_due(vm);
+		/* The end of its turn, or (replaying) where the trace's is. */
+		if (vm->sched != NULL && (rc = vm_sched_point(vcpu)) != 0) {
+			if (rc < 0)
+				vm_replay_diverged_exit(vcpu, vmexit);
+			else
+				sched_left(vcpu, vmexit);
+			return 0;
+		}
 		error = vcpu_wait_idle(vcpu, vmexit);
 		if (error != 0)
 			return error > 0 ? error : 0;
@@ -678,6 +741,16 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vmexit)
 			error = vm->engine->run(vcpu->cookie, vmexit);
 			if (error != 0)
 				return error;
+			/*
+			 * The end of its turn: no exit of the guest's, and
+			 * where it falls the instruction count fixes (the
+			 * trace has the SCHED, if the turn goes elsewhere).
+			 */
+			if (vm->sched != NULL &&
+			    vmexit->exitcode == VM_EXITCODE_BOGUS &&
+			    !atomic_load(&vcpu->exit_request) &&
+			    vm_sched_turn_over(vcpu))
+				continue;
 			rc = vm->replayer != NULL
 				 ? vm_replay_filter(vcpu, vmexit)
 				 : 0;
@@ -713,6 +786,25 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vmexit)
 			return 0;
 		}
 	}
+}
+
+int
+vm_run(struct vcpu *vcpu, struct vm_exit *vmexit)
+{
+	int error = vm_run_loop(vcpu, vmexit);
+
+	/*
+	 * Out to the monitor for a debugger, a kick or the end: the turn
+	 * goes on without this vCPU (it may be held there).  An exit the
+	 * monitor serves keeps it: devices run in the run's order too.
+	 */
+	if (vcpu->vm->sched != NULL &&
+	    (error != 0 || vmexit->exitcode == VM_EXITCODE_BOGUS ||
+	     vmexit->exitcode == VM_EXITCODE_DEBUG ||
+	     vmexit->exitcode == VM_EXITCODE_SUSPENDED ||
+	     vmexit->exitcode == VM_EXITCODE_ENGINE_ERROR))
+		vm_sched_leave(vcpu);
+	return error;
 }
 
 void

@@ -212,6 +212,12 @@ const char *vm_engine_name(const struct vm *vm);
  */
 bool vm_virtual_time(const struct vm *vm);
 int vm_set_idle_skip(struct vm *vm, bool on);
+/*
+ * Such engines also run one vCPU at a time, in turns of 'insns'
+ * instructions (100000 unless set; config vm.quantum), round-robin, so an
+ * SMP guest runs (and replays) in one order.  ENOTSUP on other engines.
+ */
+int vm_set_quantum(struct vm *vm, uint64_t insns);
 
 /* VM life cycle.  'errbuf' receives a one-line reason on failure. */
 int vm_create(const char *name, const char *engine, struct vm **vmp,

@@ -56,6 +56,12 @@ struct vmm_engine {
 	int (*tsc_hz)(void *vcookie, uint64_t *hz);
 	int (*set_debug)(void *vcookie, const struct vm_guest_debug *dbg);
 	/*
+	 * Optional, for engines with virtual time: end the run (a BOGUS
+	 * exit) once the vCPU has retired 'icount' instructions, the end of
+	 * its turn (vmm_sched.c).  UINT64_MAX: no end.
+	 */
+	int (*set_yield)(void *vcookie, uint64_t icount);
+	/*
 	 * Complete the instruction behind the last exit (with the read
 	 * value in *vmexit) without running the guest, so that the
 	 * registers are a state to checkpoint and restore.
@@ -283,6 +289,9 @@ struct vcpu {
 	uint64_t window_kick_at; /* its deadline (vm_clock_ns) */
 	/* Single-stepping for a debugger: nothing is injected meanwhile. */
 	bool debug_step;
+	/* vmm_sched.c, the vCPU's thread's: where its turn ends. */
+	uint64_t sched_end;
+	bool sched_new_turn; /* set when it was handed the turn */
 	/* The vCPU's CPUID table (vmm_cpuid.c), as the engine has it. */
 	struct vm_cpuid_entry cpuid[VM_CPUID_MAX];
 	int ncpuid;
@@ -337,7 +346,8 @@ struct vm {
 	 */
 	bool virtual_time, idle_skip;
 	_Atomic uint64_t vclock_ns;
-	_Atomic uint64_t sleeping; /* bit n: vCPU n in vm_handle_hlt() */
+	/* One vCPU at a time, on engines with virtual time (vmm_sched.c). */
+	struct vm_sched *sched;
 	struct vm_callouts *callouts;
 	struct vm_recorder *recorder; /* NULL: not recording */
 	struct vm_replayer *replayer; /* NULL: not replaying */
@@ -393,6 +403,8 @@ void vm_record_dma(struct vcpu *vcpu, uint64_t gpa, const uint8_t *data,
 void vm_record_maybe_checkpoint(struct vcpu *vcpu, struct vm_exit *vmexit);
 /* An MSR access kmod answered, with the value read or written. */
 void vm_record_msr(struct vcpu *vcpu, bool write, uint32_t msr, uint64_t value);
+/* vCPU 'to' runs from now on; 'from' ran until 'icount' (vmm_sched.c). */
+void vm_record_sched(struct vcpu *to, int from, uint64_t icount);
 
 /*
  * vmm_record.c: a vCPU's full register state as (id, value) pairs in the
@@ -434,6 +446,34 @@ void vm_replay_diverged_exit(struct vcpu *vcpu, struct vm_exit *vmexit);
 void vm_replay_stop(struct vm *vm);
 /* An MSR access kmod answered: the recorded value for a read. */
 int vm_replay_msr(struct vcpu *vcpu, bool write, uint32_t msr, uint64_t *value);
+/*
+ * vmm_sched.c's question at a point where the vCPU, at instruction count
+ * 'icount', may give up its turn: 1 when the recording's next change of
+ * turn is here (consumed; *to is the next vCPU), 0 when not (*at is where
+ * it is due, UINT64_MAX: not yet known), -1 on divergence.
+ */
+int vm_replay_sched(struct vcpu *vcpu, uint64_t icount, int *to, uint64_t *at);
+
+/*
+ * vmm_sched.c: one vCPU at a time, on engines with virtual time (NULL
+ * vm->sched elsewhere: every vCPU thread runs at once).  The vCPU's
+ * thread waits for its turn (acquire: 0, or -1 when the VM is suspended
+ * or the monitor wants it); ends it where due before an entry (point: 0,
+ * 1 to leave for the monitor, -1 on a replay's divergence); sleeps (mark
+ * first, then sleep: 0 its turn again, -1 leave, ESRCH diverged); leaves
+ * for the monitor.  Wakers make a sleeping vCPU eligible again.
+ */
+#define VM_SCHED_QUANTUM 100000 /* instructions in a turn */
+int vm_sched_init(struct vm *vm);
+void vm_sched_cleanup(struct vm *vm);
+bool vm_sched_has_turn(struct vcpu *vcpu);
+bool vm_sched_turn_over(struct vcpu *vcpu);
+int vm_sched_acquire(struct vcpu *vcpu);
+int vm_sched_point(struct vcpu *vcpu);
+void vm_sched_mark_asleep(struct vcpu *vcpu);
+int vm_sched_sleep(struct vcpu *vcpu);
+void vm_sched_wake(struct vcpu *vcpu);
+void vm_sched_leave(struct vcpu *vcpu);
 
 /* Create / destroy the kmod platform devices (kmod/io). */
 int vm_platform_init(struct vm *vm);

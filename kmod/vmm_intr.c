@@ -9,8 +9,6 @@
  * through LINT0 in ExtINT mode or with the APIC hardware-disabled.
  */
 #include <errno.h>
-#include <signal.h>
-#include <time.h>
 
 #include "vmm_impl.h"
 #include "io/vio.h"
@@ -25,6 +23,8 @@ vcpu_notify_event(struct vcpu *vcpu)
 	if (asleep)
 		pthread_cond_signal(&vcpu->cv);
 	pthread_mutex_unlock(&vcpu->mtx);
+	/* One vCPU at a time: it may have its turn again (vmm_sched.c). */
+	vm_sched_wake(vcpu);
 	/*
 	 * A running vCPU must come out so that the next entry injects.  A
 	 * sleeping one looks before its next entry anyway: a kick would only
@@ -199,80 +199,37 @@ vm_inject_pending(struct vcpu *vcpu)
 	}
 }
 
-/* Every vCPU halted, parked or asleep with interrupts off? */
-static bool
-vm_all_idle(struct vm *vm)
-{
-	uint64_t idle =
-	    atomic_load(&vm->sleeping) | atomic_load(&vm->idle_cpus);
-
-	for (int i = 0; i < VM_MAXCPU; i++)
-		if (vm->vcpus[i] != NULL && !(idle & (1ULL << i)))
-			return false;
-	return true;
-}
-
-/*
- * A halted vCPU under virtual time: nothing moves the clock while every
- * vCPU is idle, so the clock jumps to the next timer deadline and the
- * timers due run (idle_skip), or the vCPU waits for that deadline in host
- * time first.  While another vCPU still runs, or no timer is pending (host
- * input will come), it sleeps a little and looks again.
- */
-static void
-hlt_virtual_time(struct vcpu *vcpu)
-{
-	struct vm *vm = vcpu->vm;
-	uint64_t next = vm_callout_next(vm), now = vm_clock_ns(vm);
-	struct timespec ts;
-
-	if (vm_all_idle(vm) && next != UINT64_MAX) {
-		if (!vm->idle_skip && next > now) {
-			ts = (struct timespec){
-				(time_t)((next - now) / 1000000000ULL),
-				(long)((next - now) % 1000000000ULL)
-			};
-			nanosleep(&ts, NULL);
-		}
-		vm_clock_set_at_least(vm, next);
-		vm_callouts_run_due(vm);
-		return;
-	}
-	pthread_mutex_lock(&vcpu->mtx);
-	if (!event_pending(vcpu) && !atomic_load(&vcpu->exit_request) &&
-	    atomic_load(&vm->suspend) == VM_SUSPEND_NONE) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 1000000; /* 1 ms */
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&vcpu->cv, &vcpu->mtx, &ts);
-	}
-	pthread_mutex_unlock(&vcpu->mtx);
-}
-
 void
 vm_handle_hlt(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
+	int error;
 
 	/* The guest may have lowered CR8 just before the HLT. */
 	vlapic_sync_tpr(vcpu);
 	pthread_mutex_lock(&vcpu->mtx);
 	vcpu->halted = true;
-	atomic_fetch_or(&vm->sleeping, 1ULL << vcpu->id);
-	while (!event_pending(vcpu) && !atomic_load(&vcpu->exit_request) &&
-	       atomic_load(&vm->suspend) == VM_SUSPEND_NONE) {
-		if (vm->virtual_time) {
-			pthread_mutex_unlock(&vcpu->mtx);
-			hlt_virtual_time(vcpu);
-			pthread_mutex_lock(&vcpu->mtx);
+	for (;;) {
+		/* One vCPU at a time: asleep before looking (no lost wake). */
+		if (vm->sched != NULL)
+			vm_sched_mark_asleep(vcpu);
+		if (event_pending(vcpu) || atomic_load(&vcpu->exit_request) ||
+		    atomic_load(&vm->suspend) != VM_SUSPEND_NONE) {
+			if (vm->sched != NULL)
+				vm_sched_wake(vcpu);
+			break;
+		}
+		if (vm->sched == NULL) {
+			pthread_cond_wait(&vcpu->cv, &vcpu->mtx);
 			continue;
 		}
-		pthread_cond_wait(&vcpu->cv, &vcpu->mtx);
+		/* Another vCPU's turn, or the idle skip's (virtual time). */
+		pthread_mutex_unlock(&vcpu->mtx);
+		error = vm_sched_sleep(vcpu);
+		pthread_mutex_lock(&vcpu->mtx);
+		if (error != 0)
+			break;
 	}
-	atomic_fetch_and(&vm->sleeping, ~(1ULL << vcpu->id));
 	vcpu->halted = false;
 	pthread_mutex_unlock(&vcpu->mtx);
 }

@@ -190,6 +190,19 @@ vm_record_msr(struct vcpu *vcpu, bool write, uint32_t msr, uint64_t value)
 }
 
 void
+vm_record_sched(struct vcpu *to, int from, uint64_t icount)
+{
+	struct trace_event ev = { .kind = TRACE_EV_SCHED, .vcpu = to->id };
+
+	if (to->vm->recorder == NULL)
+		return;
+	ev.time_ns = vm_clock_ns(to->vm);
+	ev.u.sched.from = (uint32_t)from;
+	ev.u.sched.icount = icount;
+	record(to->vm, &ev);
+}
+
+void
 vm_record_dma(struct vcpu *vcpu, uint64_t gpa, const uint8_t *data, size_t len)
 {
 	struct trace_event ev = { .kind = TRACE_EV_DMA, .vcpu = vcpu->id };

@@ -22,9 +22,12 @@
  * to it without being taken for an exit of the recording.  A replay can be
  * restarted at an earlier point (vm_replay_restart) for reverse execution.
  *
- * One vCPU is replayed exactly; traces in which several vCPUs ran are
- * refused at the first event of a second vCPU (their interleaving through
- * shared memory is not in a kvm trace).
+ * Several vCPUs are replayed where they ran one at a time (the interp
+ * engine's scheduler, vmm_sched.c): the trace says where each turn ended
+ * (SCHED), and the replay hands the turn over at exactly that instruction
+ * count (vm_replay_sched()).  A kvm trace of several vCPUs is refused at
+ * the first event of a second vCPU (their interleaving through shared
+ * memory is not in it).
  *
  * The replayer's files, one job each (vmm_replay_impl.h is what they
  * share):

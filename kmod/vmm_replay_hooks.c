@@ -75,15 +75,30 @@ before_entry(struct vcpu *vcpu, struct vm_exit *vmexit)
 			vm_suspend(vcpu->vm, VM_SUSPEND_HALT);
 			return 2;
 		}
+		if (ev->kind == TRACE_EV_SCHED &&
+		    ev->u.sched.from == (uint32_t)vcpu->id)
+			return 0; /* the turn ends later: vm_replay_sched() */
 		if (ev->vcpu != (uint32_t)vcpu->id &&
 		    ev->kind != TRACE_EV_MARKER && ev->kind != TRACE_EV_END)
 			return replay_diverge(
 			    vcpu, ev->index,
 			    replay_event_text(ev, what, sizeof(what)),
-			    "replay of runs in which several "
-			    "vCPUs ran is not supported yet");
+			    vcpu->vm->sched != NULL
+				? "the vCPU still has its turn"
+				: "replay of runs in which several vCPUs "
+				  "ran at once (kvm) is not supported");
 		switch (ev->kind) {
 		case TRACE_EV_INJECT:
+			/* Virtual time: the recording's clock jumped here
+			 * while every vCPU slept. */
+			if (vcpu->vm->virtual_time)
+				vm_clock_set_at_least(vcpu->vm, ev->time_ns);
+			/* INIT and SIPI: taken before this (vcpu_wait_idle). */
+			if (ev->u.inject.type == TRACE_INJECT_INIT ||
+			    ev->u.inject.type == TRACE_INJECT_SIPI) {
+				replay_consume(rp);
+				continue;
+			}
 			/*
 			 * Right where the replay started: a KVM_RUN that
 			 * enters nothing brings KVM's view of the loaded
@@ -382,4 +397,35 @@ vm_replay_msr(struct vcpu *vcpu, bool write, uint32_t msr, uint64_t *value)
 		*value = ev->u.msr.value;
 	replay_consume(rp);
 	return 0;
+}
+
+int
+vm_replay_sched(struct vcpu *vcpu, uint64_t icount, int *to, uint64_t *at)
+{
+	struct vm_replayer *rp = vcpu->vm->replayer;
+	struct trace_event *ev = replay_peek(rp);
+	char what[128], buf[128];
+
+	*at = UINT64_MAX;
+	/* An asynchronous exit to reach first (it may be right here). */
+	if (rp->target.valid || ev == NULL || ev->kind != TRACE_EV_SCHED)
+		return 0;
+	snprintf(buf, sizeof(buf), "vcpu %d is at instruction %llu", vcpu->id,
+		 (unsigned long long)icount);
+	snprintf(what, sizeof(what), "vcpu %u's turn after vcpu %u's %llu",
+		 ev->vcpu, ev->u.sched.from,
+		 (unsigned long long)ev->u.sched.icount);
+	if (ev->u.sched.from != (uint32_t)vcpu->id ||
+	    ev->u.sched.icount < icount || ev->vcpu >= VM_MAXCPU ||
+	    vcpu->vm->vcpus[ev->vcpu] == NULL)
+		return replay_diverge(vcpu, ev->index, what, buf);
+	if (ev->u.sched.icount > icount) {
+		*at = ev->u.sched.icount;
+		return 0;
+	}
+	*to = (int)ev->vcpu;
+	if (vcpu->vm->virtual_time)
+		vm_clock_set_at_least(vcpu->vm, ev->time_ns);
+	replay_consume(rp);
+	return 1;
 }

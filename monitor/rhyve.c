@@ -84,6 +84,33 @@ setup_rtc(struct vm *vm)
 	return 0;
 }
 
+/* vm.quantum: instructions in a vCPU's turn (interp). */
+static int
+quantum_config(struct vm *vm)
+{
+	const char *s = get_config_value("vm.quantum");
+	unsigned long long n;
+	char *end;
+
+	if (s == NULL)
+		return 0;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || n == 0 ||
+	    n > 1000000000ULL) {
+		rhyve_warnx("vm.quantum=%s: not a number of instructions "
+			    "from 1 to 1000000000",
+			    s);
+		return -1;
+	}
+	if (vm_set_quantum(vm, n) != 0) {
+		rhyve_warnx("vm.quantum: only an engine with virtual time "
+			    "(interp) runs the vCPUs in turns");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 build_vm(struct vm **vmp)
 {
@@ -110,6 +137,8 @@ build_vm(struct vm **vmp)
 	}
 	*vmp = vm;
 	vm_set_idle_skip(vm, get_config_bool_default("vm.idle_skip", true));
+	if (quantum_config(vm) != 0)
+		return -1;
 	/* CPUID's view of the vCPUs, before they exist. */
 	if ((error = vm_set_topology(vm, topo.sockets, topo.cores,
 				     topo.threads)) != 0 ||

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #define TRACE_VERSION_MAJOR 1
-#define TRACE_VERSION_MINOR 0
+#define TRACE_VERSION_MINOR 1
 
 /*
  * Limits of format 1.x (docs/trace-format.md, "Limits").  trace_write()
@@ -47,6 +47,8 @@ enum trace_kind {
 	TRACE_EV_CKPT_END = 16,    /* the checkpoint is complete */
 	TRACE_EV_MARKER = 17,      /* user marker text */
 	TRACE_EV_END = 18,         /* the run ended */
+	/* 1.1, written as extension kind 64 (docs/trace-format.md): */
+	TRACE_EV_SCHED = 19, /* another vCPU runs now (interp) */
 	TRACE_EV_KIND_MAX
 };
 
@@ -177,6 +179,10 @@ struct trace_event {
 		struct {
 			int32_t status; /* rhyve's exit status */
 		} end;
+		struct {
+			uint32_t from;   /* the vCPU that ran until now */
+			uint64_t icount; /* ... and its instruction count */
+		} sched;
 	} u;
 };
 

@@ -223,6 +223,13 @@ trace_event_bound(const struct trace_event *ev, const char **why)
 	case TRACE_EV_END:
 		n += V;
 		break;
+	case TRACE_EV_SCHED:
+		if (ev->u.sched.from >= TRACE_MAX_VCPUS) {
+			*why = "SCHED names a vCPU id out of range";
+			return 0;
+		}
+		n += 4 * V; /* ext kind, length, from, icount */
+		break;
 	default:
 		*why = "unknown event kind";
 		return 0;
@@ -287,7 +294,8 @@ trace_event_encode(struct trace_codec *c, const struct trace_event *ev,
 {
 	struct trace_vstate *vs;
 	uint8_t *p = out + 1;
-	uint8_t kb = (uint8_t)ev->kind;
+	uint8_t kb =
+	    ev->kind == TRACE_EV_SCHED ? TRACE_KB_EXT : (uint8_t)ev->kind;
 	uint64_t prev;
 
 	if (ev->vcpu != c->vcpu) {
@@ -439,6 +447,17 @@ trace_event_encode(struct trace_codec *c, const struct trace_event *ev,
 	case TRACE_EV_END:
 		p += trace_put_varint(p, trace_zigzag(ev->u.end.status));
 		break;
+	case TRACE_EV_SCHED: {
+		/* An extension event (1.1): a 1.0 reader skips it whole. */
+		uint8_t body[2 * TRACE_VARINT_MAX];
+		size_t len = trace_put_varint(body, ev->u.sched.from);
+
+		len += trace_put_varint(body + len, ev->u.sched.icount);
+		p += trace_put_varint(p, TRACE_EXT_SCHED);
+		p += trace_put_varint(p, len);
+		p = trace_put_blob(p, body, len);
+		break;
+	}
 	default:
 		break; /* refused by trace_event_bound() */
 	}

@@ -220,6 +220,24 @@ trace_decode_regs(struct trace_in *in, struct trace_event *ev,
 	ev->u.regs.regs = regs;
 }
 
+/* SCHED (1.1, extension kind 64): its body of 'len' bytes. */
+static int
+trace_decode_sched(struct trace_in *in, struct trace_event *ev, uint32_t vcpu,
+		   uint64_t len, uint64_t time_ns)
+{
+	const uint8_t *start = in->p;
+
+	ev->kind = TRACE_EV_SCHED;
+	ev->vcpu = vcpu;
+	ev->time_ns = time_ns;
+	ev->u.sched.from = trace_in_u32(in, "vCPU id out of range");
+	ev->u.sched.icount = trace_in_varint(in);
+	if (!in->bad && (ev->u.sched.from >= TRACE_MAX_VCPUS ||
+			 (uint64_t)(in->p - start) != len))
+		trace_in_fail(in, "bad SCHED event");
+	return in->bad ? -1 : 1;
+}
+
 int
 trace_event_decode(struct trace_codec *c, struct trace_in *in,
 		   struct trace_event *ev, struct trace_scratch *s,
@@ -253,9 +271,13 @@ trace_event_decode(struct trace_codec *c, struct trace_in *in,
 	if (in->bad)
 		return -1;
 	if (kind == TRACE_KB_EXT) {
-		/* An extension kind from a newer minor version: skip it. */
-		(void)trace_in_varint(in);
+		uint64_t ext = trace_in_varint(in);
+
 		v = trace_in_varint(in);
+		if (!in->bad && ext == TRACE_EXT_SCHED)
+			return trace_decode_sched(in, ev, c->vcpu, v,
+						  c->ticks * tick_ns);
+		/* An extension kind from a newer minor version: skip it. */
 		if (!in->bad)
 			(void)trace_in_bytes(in, v);
 		return in->bad ? -1 : 0;

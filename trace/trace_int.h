@@ -40,6 +40,8 @@
 #define TRACE_KB_TIME 0x40
 #define TRACE_KB_KIND 0x3f
 #define TRACE_KB_EXT  63 /* extension event: kind, length, body */
+/* Extension kinds of minor versions (>= 64) and the API kind they are. */
+#define TRACE_EXT_SCHED 64 /* 1.1: TRACE_EV_SCHED */
 
 /* Largest prologue: every vCPU with an exit count. */
 #define TRACE_MAX_PROLOGUE (5 + TRACE_MAX_VCPUS * 15)

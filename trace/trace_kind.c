@@ -25,6 +25,7 @@ static const char *const trace_kind_names[TRACE_EV_KIND_MAX] = {
 	[TRACE_EV_CKPT_END] = "ckpt_end",
 	[TRACE_EV_MARKER] = "marker",
 	[TRACE_EV_END] = "end",
+	[TRACE_EV_SCHED] = "sched",
 };
 
 const char *

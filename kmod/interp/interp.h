@@ -212,6 +212,9 @@ struct interp_cpu {
 
 	_Atomic bool kicked;
 	uint64_t icount; /* instructions retired */
+	/* kmod's scheduler (vmm_sched.c): the turn ends at this count
+	 * (0: no end). */
+	uint64_t yield_icount;
 	/* The instruction step() last fetched (NULL: its fetch faulted),
 	 * valid until the next one; for the lockstep tester. */
 	const struct x86_instr *last_insn;

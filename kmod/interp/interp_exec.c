@@ -459,6 +459,11 @@ interp_exec(struct interp_cpu *c, struct vm_exit *vmexit, uint64_t budget)
 			vmexit->exitcode = VM_EXITCODE_BOGUS;
 			break;
 		}
+		/* The vCPU's turn is over (one vCPU runs at a time). */
+		if (c->icount >= c->yield_icount && c->yield_icount != 0) {
+			vmexit->exitcode = VM_EXITCODE_BOGUS;
+			break;
+		}
 		/* A replay reaching an asynchronous exit: exactly here. */
 		if (c->icount == c->debug.stop_icount && c->icount != 0) {
 			vmexit->exitcode = VM_EXITCODE_DEBUG;

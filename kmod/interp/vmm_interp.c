@@ -535,6 +535,15 @@ interp_set_debug(void *vcookie, const struct vm_guest_debug *dbg)
 }
 
 static int
+interp_set_yield(void *vcookie, uint64_t icount)
+{
+	struct interp_cpu *c = vcookie;
+
+	c->yield_icount = icount == UINT64_MAX ? 0 : icount;
+	return 0;
+}
+
+static int
 interp_complete_io(void *vcookie, struct vm_exit *vmexit)
 {
 	return interp_exec_complete(vcookie, vmexit);
@@ -579,6 +588,7 @@ const struct vmm_engine vmm_engine_interp = {
 	.inject_exception = interp_inject_exception,
 	.tsc_hz = interp_tsc_hz,
 	.set_debug = interp_set_debug,
+	.set_yield = interp_set_yield,
 	.complete_io = interp_complete_io,
 	.dirty_logging = interp_dirty_logging,
 	.get_dirty = interp_get_dirty,

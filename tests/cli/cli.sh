@@ -213,6 +213,18 @@ bad-engine)
 	one_error_line
 	err_has "unknown engine 'warp'"
 	;;
+bad-quantum)
+	# vm.quantum: a count of instructions, and only where vCPUs take turns.
+	for q in 0 -5 1e3 10x 1000000001 99999999999999999999; do
+		run 4 --engine interp -o vm.quantum=$q --kernel "$guests/hello.elf" vm0
+		one_error_line
+		err_has "vm.quantum=.*: not a number of instructions from 1 to 1000000000"
+	done
+	need_kvm
+	run 4 -o vm.quantum=1000 --kernel "$guests/hello.elf" vm0
+	one_error_line
+	err_has "vm.quantum: only an engine with virtual time \(interp\) runs the vCPUs in turns"
+	;;
 strict-io)
 	need_kvm
 	run 4 -e -l com1,stdio -l pc-testdev --kernel "$guests/unclaimed.elf" vm0

@@ -396,6 +396,10 @@ synth_event_diff(const struct trace_event *a, const struct trace_event *b,
 	case TRACE_EV_END:
 		DIFF(a->u.end.status == b->u.end.status, "end.status");
 		break;
+	case TRACE_EV_SCHED:
+		DIFF(a->u.sched.from == b->u.sched.from, "sched.from");
+		DIFF(a->u.sched.icount == b->u.sched.icount, "sched.icount");
+		break;
 	case TRACE_EV_DECODE:
 		DIFF(a->u.decode.len == b->u.decode.len, "decode.len");
 		DIFF(a->u.decode.len <= 15 &&

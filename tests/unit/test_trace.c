@@ -248,6 +248,10 @@ ev_match(const struct trace_event *w, const struct trace_event *r,
 	case TRACE_EV_END:
 		NE(w->u.end.status != r->u.end.status, "status");
 		break;
+	case TRACE_EV_SCHED:
+		NE(w->u.sched.from != r->u.sched.from, "from");
+		NE(w->u.sched.icount != r->u.sched.icount, "icount");
+		break;
 	default:
 		NE(true, "unexpected kind");
 	}
@@ -418,6 +422,16 @@ every_kind(struct trace_event *ev)
 	e->u.marker.text = "boot done: \"quotes\", tabs\t, UTF-8 \xc3\xa9";
 	e = E(TRACE_EV_MARKER);
 	e->time_ns = 3300;
+	e = E(TRACE_EV_SCHED); /* 1.1: an extension event on disk */
+	e->vcpu = 3;
+	e->time_ns = 3301;
+	e->u.sched.from = 0;
+	e->u.sched.icount = 100000;
+	e = E(TRACE_EV_SCHED);
+	e->vcpu = 0;
+	e->time_ns = 3301;
+	e->u.sched.from = TRACE_MAX_VCPUS - 1;
+	e->u.sched.icount = UINT64_MAX;
 	e = E(TRACE_EV_END);
 	e->time_ns = UINT64_MAX;
 	e->u.end.status = -4;
@@ -918,6 +932,10 @@ rnd_event(struct rnd_ev *re)
 		break;
 	case TRACE_EV_END:
 		e->u.end.status = (int32_t)rnd_u32();
+		break;
+	case TRACE_EV_SCHED:
+		e->u.sched.from = rnd() % TRACE_MAX_VCPUS;
+		e->u.sched.icount = rnd_u64();
 		break;
 	default:
 		break;

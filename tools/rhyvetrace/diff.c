@@ -273,6 +273,10 @@ cmp_fields(struct why *w, const struct trace_event *a,
 	case TRACE_EV_END:
 		CMP_DEC("status", x->end.status, y->end.status);
 		break;
+	case TRACE_EV_SCHED:
+		CMP_DEC("from", x->sched.from, y->sched.from);
+		CMP_DEC("icount", x->sched.icount, y->sched.icount);
+		break;
 	default:
 		break;
 	}

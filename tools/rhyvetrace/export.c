@@ -361,7 +361,8 @@ on_event(struct exporter *x, const struct trace_event *ev)
 		ckpt_flush(x, ev->time_ns);
 		return;
 	default:
-		/* DMA, TSC, RANDOM, INPUT, REGS: no mark of their own. */
+		/* DMA, TSC, RANDOM, INPUT, REGS, SCHED: no mark of their own.
+		 */
 		return;
 	}
 }

@@ -217,6 +217,10 @@ rt_print_fields(FILE *fp, const struct trace_event *ev)
 	case TRACE_EV_END:
 		fprintf(fp, "status=%" PRId32, u->end.status);
 		break;
+	case TRACE_EV_SCHED:
+		fprintf(fp, "from=%" PRIu32 " icount=%" PRIu64, u->sched.from,
+			u->sched.icount);
+		break;
 	default:
 		break;
 	}

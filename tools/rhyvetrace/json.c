@@ -250,6 +250,10 @@ rt_print_event_json(FILE *fp, const struct trace_event *ev)
 	case TRACE_EV_END:
 		fprintf(fp, ",\"status\":%" PRId32, u->end.status);
 		break;
+	case TRACE_EV_SCHED:
+		jnum(fp, "from", u->sched.from);
+		jnum(fp, "icount", u->sched.icount);
+		break;
 	default:
 		break;
 	}
