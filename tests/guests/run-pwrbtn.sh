@@ -11,11 +11,12 @@ set -u
 rhyve=$1 guests=$2 dir=$3 mode=${4:-}
 
 . "$(dirname "$0")/../lib/kvm.sh"
-require_kvm
+require_engine
 mkdir -p "$dir"
 out=$dir/pwrbtn.out
 trace=$dir/pwrbtn.rtr
-args=(-m 64M -l com1,stdio -l pc-testdev --kernel "$guests/pwrbtn.elf")
+args=(-m 64M -l com1,stdio -l pc-testdev "${engine_args[@]}"
+	--kernel "$guests/pwrbtn.elf")
 [ "$mode" = record ] && args=(--record "$trace" "${args[@]}")
 
 "$rhyve" "${args[@]}" pwrbtn </dev/null >"$out" 2>&1 &

@@ -9,3 +9,15 @@ require_kvm() {
 		exit 77
 	fi
 }
+
+# RHYVE_ENGINE_ARGS: rhyve arguments that the scripts which build their
+# own command lines add to them (the interp.* variants: "--engine interp
+# ..."); require_engine is require_kvm unless those choose interp, which
+# needs no /dev/kvm.
+engine_args=(${RHYVE_ENGINE_ARGS:-})
+require_engine() {
+	case " ${RHYVE_ENGINE_ARGS:-} " in
+	*" --engine interp "*) ;;
+	*) require_kvm "$@" ;;
+	esac
+}

@@ -10,9 +10,9 @@ set -u
 rhyve=$1 dir=$2 guests=$3
 
 . "$(dirname "$0")/../lib/kvm.sh"
-require_kvm
+require_engine
 mkdir -p "$dir"
-"$rhyve" --record "$dir/good.rtr" -m 64M -l com1,stdio -l pc-testdev \
+"$rhyve" "${engine_args[@]}" --record "$dir/good.rtr" -m 64M -l com1,stdio -l pc-testdev \
 	--kernel "$guests/hello.elf" hello </dev/null >"$dir/good.out" 2>/dev/null
 [ $? = 1 ] || { echo "FAIL: recording the hello guest failed"; exit 1; }
 size=$(stat -c %s "$dir/good.rtr")

@@ -8,9 +8,9 @@ set -u
 rhyve=$1 edit=$2 dir=$3 guests=$4
 
 . "$(dirname "$0")/../lib/kvm.sh"
-require_kvm
+require_engine
 mkdir -p "$dir"
-"$rhyve" --record "$dir/orig.rtr" -m 64M -l com1,stdio -l pc-testdev \
+"$rhyve" "${engine_args[@]}" --record "$dir/orig.rtr" -m 64M -l com1,stdio -l pc-testdev \
 	--kernel "$guests/pio.elf" pio </dev/null >/dev/null 2>&1
 [ $? = 1 ] || { echo "FAIL: recording the pio guest failed"; exit 1; }
 # The first read of the scratch port 0xe0 (which the guest compares with

@@ -9,9 +9,9 @@ set -u
 rhyve=$1 rhyvetrace=$2 dir=$3 guests=$4 name=$5
 shift 5
 . "$(dirname "$0")/../lib/kvm.sh"
-require_kvm
+require_engine
 mkdir -p "$dir"
-"$rhyve" --record "$dir/$name.rtr" -m 64M -l com1,stdio -l pc-testdev "$@" \
+"$rhyve" "${engine_args[@]}" --record "$dir/$name.rtr" -m 64M -l com1,stdio -l pc-testdev "$@" \
 	-o record.checkpoint.exits=200 --kernel "$guests/$name.elf" "$name" \
 	</dev/null >"$dir/rec.out" 2>/dev/null
 [ $? = 1 ] || { echo "FAIL: recording $name failed"; exit 1; }

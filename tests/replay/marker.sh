@@ -7,10 +7,10 @@ set -u
 rhyve=$1 rhyvetrace=$2 dir=$3 guests=$4
 
 . "$(dirname "$0")/../lib/kvm.sh"
-require_kvm
+require_engine
 mkdir -p "$dir"
 # The rtc guest runs for several seconds (it waits for RTC seconds).
-"$rhyve" --record "$dir/marker.rtr" -m 64M -l com1,stdio -l pc-testdev \
+"$rhyve" "${engine_args[@]}" --record "$dir/marker.rtr" -m 64M -l com1,stdio -l pc-testdev \
 	--kernel "$guests/rtc.elf" rtc </dev/null >"$dir/rec.out" 2>&1 &
 pid=$!
 sleep 1
