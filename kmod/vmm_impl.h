@@ -387,6 +387,18 @@ void vm_record_access(struct vcpu *vcpu, const struct vm_exit *vmexit);
 void vm_record_inject(struct vcpu *vcpu, int type, int vector, bool has_ec,
 		      uint32_t ec);
 /*
+ * vmm_fpu_state.c: a vCPU's x87/SSE registers in a checkpoint (a
+ * CKPT_DEVICE "fpu", FXSAVE64's image, docs/trace-format.md): get
+ * (VM_FPU_STATE_SIZE bytes, 0 if the engine has none), load, compare
+ * (false: 'why' says what differs).
+ */
+#define VM_FPU_STATE_NAME "fpu"
+#define VM_FPU_STATE_SIZE 512
+size_t vm_fpu_get_state(struct vcpu *vcpu, uint8_t *buf);
+int vm_fpu_set_state(struct vcpu *vcpu, const uint8_t *buf, size_t len);
+bool vm_fpu_state_matches(struct vcpu *vcpu, const uint8_t *buf, size_t len,
+			  char *why, size_t whylen);
+/*
  * vmm_dma.c: write what devices handed to vm_dma_write() (vCPU 0, before
  * an entry; recorded); write one device write (also the replay's).
  */

@@ -427,19 +427,23 @@ record_cpuid(struct vcpu *vcpu)
 	}
 }
 
-/* The local APIC's state (io/vlapic_state.c), a CKPT_DEVICE. */
+/* A device's state, a CKPT_DEVICE: the local APIC (io/vlapic_state.c),
+ * the x87/SSE registers (vmm_fpu_state.c). */
 static void
-record_vlapic(struct vcpu *vcpu)
+record_device(struct vcpu *vcpu, const char *name,
+	      size_t (*get)(struct vcpu *, uint8_t *))
 {
-	uint8_t state[VLAPIC_STATE_SIZE];
+	uint8_t state[VLAPIC_STATE_SIZE > VM_FPU_STATE_SIZE
+			  ? VLAPIC_STATE_SIZE
+			  : VM_FPU_STATE_SIZE];
 	struct trace_event ev = { .kind = TRACE_EV_CKPT_DEVICE,
 				  .vcpu = (uint32_t)vcpu->id,
 				  .time_ns = vm_clock_ns(vcpu->vm) };
 
-	ev.u.ckpt_device.len = (uint32_t)vlapic_get_state(vcpu, state);
+	ev.u.ckpt_device.len = (uint32_t)get(vcpu, state);
 	if (ev.u.ckpt_device.len == 0)
 		return;
-	ev.u.ckpt_device.name = VLAPIC_STATE_NAME;
+	ev.u.ckpt_device.name = name;
 	ev.u.ckpt_device.data = state;
 	record(vcpu->vm, &ev);
 }
@@ -492,7 +496,10 @@ vm_record_checkpoint(struct vm *vm)
 		 */
 		if (rec->ckpt_id == 0)
 			record_cpuid(vm->vcpus[i]);
-		record_vlapic(vm->vcpus[i]);
+		record_device(vm->vcpus[i], VLAPIC_STATE_NAME,
+			      vlapic_get_state);
+		record_device(vm->vcpus[i], VM_FPU_STATE_NAME,
+			      vm_fpu_get_state);
 	}
 	mem = vm_memseg_ptr(vm, VM_SYSMEM, NULL);
 	record_pages(vm, 0, mem, vm->lowmem, dirty, 0);

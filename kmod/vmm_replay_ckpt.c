@@ -1,7 +1,8 @@
 /*
  * Checkpoints in a replay: the first one loaded as the VM's state, later
  * ones applied on the way to a replay's start or compared with the VM's
- * state (registers, pages, the local APIC) as the replay passes them.
+ * state (registers, pages, the local APIC, the x87/SSE registers) as the
+ * replay passes them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +118,18 @@ ckpt_note(struct vm_replayer *rp, uint64_t id, uint64_t exits)
 	rp->ckpts[rp->nckpts++] = (struct replay_ckpt){ id, exits };
 }
 
+/* The devices whose state a checkpoint holds (CKPT_DEVICE names). */
+static const struct ckpt_dev {
+	const char *name, *what;
+	int (*set)(struct vcpu *, const uint8_t *, size_t);
+	bool (*matches)(struct vcpu *, const uint8_t *, size_t, char *, size_t);
+} ckpt_devs[] = {
+	{ VLAPIC_STATE_NAME, "local APIC", vlapic_set_state,
+	  vlapic_state_matches },
+	{ VM_FPU_STATE_NAME, "x87/SSE state", vm_fpu_set_state,
+	  vm_fpu_state_matches },
+};
+
 /*
  * A device's state in a checkpoint: loaded, or compared with the VM's.
  * Devices rhyve does not know (a later format's) are passed over; traces
@@ -127,36 +140,40 @@ checkpoint_device(struct vm *vm, const struct trace_event *ev, bool load,
 		  char *errbuf, size_t errlen)
 {
 	struct vcpu *vcpu = vm_vcpu(vm, (int)ev->vcpu);
+	const struct ckpt_dev *d = NULL;
 	char why[256];
 	int error;
 
-	if (strcmp(ev->u.ckpt_device.name, VLAPIC_STATE_NAME) != 0)
+	for (size_t i = 0; i < sizeof(ckpt_devs) / sizeof(ckpt_devs[0]); i++)
+		if (strcmp(ev->u.ckpt_device.name, ckpt_devs[i].name) == 0)
+			d = &ckpt_devs[i];
+	if (d == NULL)
 		return 0;
 	if (vcpu == NULL) {
 		snprintf(errbuf, errlen,
-			 "event %llu: local APIC of vCPU %u, which the VM "
-			 "does not have",
-			 (unsigned long long)ev->index, ev->vcpu);
+			 "event %llu: %s of vCPU %u, which the VM does not "
+			 "have",
+			 (unsigned long long)ev->index, d->what, ev->vcpu);
 		return -1;
 	}
 	if (load) {
-		error = vlapic_set_state(vcpu, ev->u.ckpt_device.data,
-					 ev->u.ckpt_device.len);
+		error =
+		    d->set(vcpu, ev->u.ckpt_device.data, ev->u.ckpt_device.len);
 		if (error == 0)
 			return 0;
 		snprintf(errbuf, errlen,
-			 "event %llu: cannot load the local APIC state of "
-			 "vCPU %d: %s",
-			 (unsigned long long)ev->index, vcpu->id,
+			 "event %llu: cannot load the %s of vCPU %d: %s",
+			 (unsigned long long)ev->index, d->what, vcpu->id,
 			 strerror(error));
 		return -1;
 	}
-	if (vlapic_state_matches(vcpu, ev->u.ckpt_device.data,
-				 ev->u.ckpt_device.len, why, sizeof(why)))
+	if (d->matches(vcpu, ev->u.ckpt_device.data, ev->u.ckpt_device.len, why,
+		       sizeof(why)))
 		return 0;
 	snprintf(errbuf, errlen,
-		 "checkpoint local APIC of vCPU %d (event %llu): recorded %s",
-		 vcpu->id, (unsigned long long)ev->index, why);
+		 "checkpoint %s of vCPU %d (event %llu): "
+		 "recorded %s",
+		 d->what, vcpu->id, (unsigned long long)ev->index, why);
 	return -1;
 }
 

@@ -343,6 +343,76 @@ test_decode_check(void)
 	vm_destroy(vm);
 }
 
+/*
+ * The x87/SSE state a checkpoint holds (CKPT_DEVICE "fpu") and XCR0 as
+ * a register, on interp: the state round-trips, a difference in what
+ * the guest decides is found, the last instruction's pointers are not
+ * compared, a bad blob or XCR0 is refused.
+ */
+static void
+test_fpu_state(void)
+{
+	uint8_t blob[VM_FPU_STATE_SIZE], blob2[VM_FPU_STATE_SIZE];
+	struct vm_fpu f, g;
+	char err[256], why[256];
+	struct vcpu *vcpu;
+	struct vm *vm;
+	uint64_t v;
+
+	CU_ASSERT_FATAL(vm_create("fpu", "interp", &vm, err, sizeof(err)) == 0);
+	CU_ASSERT_EQUAL_FATAL(vm_vcpu_create(vm, 0, &vcpu), 0);
+	CU_ASSERT_EQUAL_FATAL(vm_get_fpu(vcpu, &f), 0);
+	f.fcw = 0x27f;
+	f.fsw = 0x3800;
+	f.ftw = 0x81;
+	f.fop = 0x123;
+	f.fip = 0x1234567890ULL;
+	f.mxcsr = 0x9fc0;
+	for (int i = 0; i < 16; i++)
+		memset(f.xmm[i], i + 1, 16);
+	memset(f.st[7], 0x77, 10);
+	CU_ASSERT_EQUAL(vm_set_fpu(vcpu, &f), 0);
+	CU_ASSERT_EQUAL(vm_fpu_get_state(vcpu, blob), VM_FPU_STATE_SIZE);
+	CU_ASSERT_TRUE(
+	    vm_fpu_state_matches(vcpu, blob, sizeof(blob), why, sizeof(why)));
+	/* Something else, then the checkpoint's loaded back. */
+	memset(f.xmm[5], 0, 16);
+	f.fop = 0;
+	CU_ASSERT_EQUAL(vm_set_fpu(vcpu, &f), 0);
+	CU_ASSERT_FALSE(
+	    vm_fpu_state_matches(vcpu, blob, sizeof(blob), why, sizeof(why)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "XMM5"));
+	CU_ASSERT_EQUAL(vm_fpu_set_state(vcpu, blob, sizeof(blob)), 0);
+	CU_ASSERT_EQUAL(vm_get_fpu(vcpu, &g), 0);
+	CU_ASSERT_EQUAL(g.xmm[5][0], 6);
+	CU_ASSERT_EQUAL(g.fop, 0x123);
+	CU_ASSERT_EQUAL(g.fip, 0x1234567890ULL);
+	CU_ASSERT_EQUAL(g.mxcsr, 0x9fc0);
+	CU_ASSERT_EQUAL(g.st[7][9], 0x77);
+	/* FOP/FIP/FDP are not compared; MXCSR is. */
+	memcpy(blob2, blob, sizeof(blob));
+	blob2[6] ^= 1;
+	blob2[8] ^= 1;
+	CU_ASSERT_TRUE(
+	    vm_fpu_state_matches(vcpu, blob2, sizeof(blob2), why, sizeof(why)));
+	blob2[24] ^= 1;
+	CU_ASSERT_FALSE(
+	    vm_fpu_state_matches(vcpu, blob2, sizeof(blob2), why, sizeof(why)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "MXCSR"));
+	CU_ASSERT_EQUAL(vm_fpu_set_state(vcpu, blob, 100), EINVAL);
+	CU_ASSERT_FALSE(
+	    vm_fpu_state_matches(vcpu, blob, 100, why, sizeof(why)));
+	/* XCR0: x87 always, SSE, nothing else. */
+	CU_ASSERT_EQUAL(vm_get_register(vcpu, VM_REG_GUEST_XCR0, &v), 0);
+	CU_ASSERT_EQUAL(v, 1);
+	CU_ASSERT_EQUAL(vm_set_register(vcpu, VM_REG_GUEST_XCR0, 3), 0);
+	CU_ASSERT_EQUAL(vm_get_register(vcpu, VM_REG_GUEST_XCR0, &v), 0);
+	CU_ASSERT_EQUAL(v, 3);
+	CU_ASSERT_EQUAL(vm_set_register(vcpu, VM_REG_GUEST_XCR0, 2), EINVAL);
+	CU_ASSERT_EQUAL(vm_set_register(vcpu, VM_REG_GUEST_XCR0, 7), EINVAL);
+	vm_destroy(vm);
+}
+
 static CU_TestInfo vmm_tests[] = {
 	{ "create errors", test_create_errors },
 	{ "memory segments", test_memory },
@@ -351,6 +421,7 @@ static CU_TestInfo vmm_tests[] = {
 	{ "kvm run: port I/O, MMIO, HLT", test_run_kvm },
 	{ "interp run: port I/O, MMIO, HLT", test_run_interp },
 	{ "decode checked against the exit", test_decode_check },
+	{ "interp: x87/SSE state and XCR0 in checkpoints", test_fpu_state },
 	CU_TEST_INFO_NULL,
 };
 
