@@ -1468,109 +1468,63 @@ set_xsave_misaligned(void)
 	cpu->gpr[3] = G_DATA + 16;
 }
 
-static uint8_t *
-xs_hdr_g(void)
-{
-	return guest + G_DATA + XS_HDR;
-}
+/*
+ * A directed case: 'hex' after set_xsave() with EAX 'eax', ECX 'ecx' and
+ * up to three bytes of the area at G_DATA changed (offset, value; offset
+ * 0 ends), then the vector expected (-1: none).
+ */
+struct xs_case {
+	const char *hex;
+	uint32_t eax, ecx;
+	uint16_t off[3];
+	uint8_t val[3];
+	int vec;
+};
+
+static const struct xs_case *xs_cur;
 
 static void
-set_hdr_byte16(void)
+set_xs_case(void)
 {
 	set_xsave();
-	xs_hdr_g()[16] = 1;
+	cpu->gpr[0] = xs_cur->eax;
+	cpu->gpr[1] = xs_cur->ecx;
+	for (int i = 0; i < 3 && xs_cur->off[i] != 0; i++)
+		guest[G_DATA + xs_cur->off[i]] = xs_cur->val[i];
 }
 
-static void
-set_hdr_byte30(void)
-{
-	set_xsave();
-	xs_hdr_g()[30] = 1;
-}
+#define HDR(i) (XS_HDR + (i))
+#define COMPACT                                                                \
+	{ HDR(0), HDR(8), HDR(15) },                                           \
+	{                                                                      \
+		3, 3, 0x80                                                     \
+	}
 
-static void
-set_hdr_bv_avx(void)
-{
-	set_xsave();
-	xs_hdr_g()[0] = 4;
-}
-
-static void
-set_hdr_compact(void)
-{
-	set_xsave();
-	xs_hdr_g()[0] = 3;
-	xs_hdr_g()[8] = 3;
-	xs_hdr_g()[15] = 0x80;
-}
-
-static void
-set_hdr_compact_byte30(void)
-{
-	set_hdr_compact();
-	xs_hdr_g()[30] = 1;
-}
-
-static void
-set_hdr_compact_bv_not_comp(void)
-{
-	set_hdr_compact();
-	xs_hdr_g()[8] = 1; /* XSTATE_BV 3, XCOMP_BV x87 only */
-}
-
-static void
-set_hdr_compact_comp_avx(void)
-{
-	set_hdr_compact();
-	xs_hdr_g()[8] = 7;
-}
-
-static void
-set_bad_mxcsr(void)
-{
-	set_xsave();
-	guest[G_DATA + 26] = 1; /* MXCSR bit 16 */
-}
-
-static void
-set_bad_mxcsr_x87_only(void)
-{
-	set_bad_mxcsr();
-	cpu->gpr[0] = 1;
-}
-
-static void
-set_xcr0_value(uint64_t v, uint32_t ecx)
-{
-	xsave_on();
-	cpu->gpr[0] = (uint32_t)v;
-	cpu->gpr[2] = v >> 32;
-	cpu->gpr[1] = ecx;
-}
-
-static void
-set_xcr0_0(void)
-{
-	set_xcr0_value(0, 0);
-}
-
-static void
-set_xcr0_avx(void)
-{
-	set_xcr0_value(7, 0);
-}
-
-static void
-set_xcr0_x87(void)
-{
-	set_xcr0_value(1, 0);
-}
-
-static void
-set_xcr_1(void)
-{
-	set_xcr0_value(3, 1);
-}
+static const struct xs_case xs_cases[] = {
+	/* XRSTOR [rbx], standard form: header bytes 8-23 must be 0 (24-63
+	 * are ignored), XSTATE_BV within XCR0. */
+	{ "0fae2b", 3, 0, { 0 }, { 0 }, -1 },
+	{ "0fae2b", 3, 0, { HDR(16) }, { 1 }, 13 },
+	{ "0fae2b", 3, 0, { HDR(30) }, { 1 }, -1 },
+	{ "0fae2b", 3, 0, { HDR(0) }, { 4 }, 13 },
+	/* compacted: bytes 16-63 0, XCOMP_BV within XCR0, XSTATE_BV
+	 * within XCOMP_BV */
+	{ "0fae2b", 3, 0, COMPACT, -1 },
+	{ "0fae2b", 3, 0, { HDR(8), HDR(15), HDR(30) }, { 3, 0x80, 1 }, 13 },
+	{ "0fae2b", 3, 0, { HDR(0), HDR(8), HDR(15) }, { 3, 1, 0x80 }, 13 },
+	{ "0fae2b", 3, 0, { HDR(0), HDR(8), HDR(15) }, { 3, 7, 0x80 }, 13 },
+	/* MXCSR with a reserved bit: #GP where SSE is requested */
+	{ "0fae2b", 3, 0, { 26 }, { 1 }, 13 },
+	{ "0fae2b", 1, 0, { 26 }, { 1 }, -1 },
+	/* XRSTORS: compacted form only */
+	{ "0fc71b", 3, 0, { 0 }, { 0 }, 13 },
+	{ "0fc71b", 3, 0, COMPACT, -1 },
+	/* XSETBV: x87 always, nothing but x87 and SSE, XCR0 only */
+	{ "0f01d1", 0, 0, { 0 }, { 0 }, 13 },
+	{ "0f01d1", 7, 0, { 0 }, { 0 }, 13 },
+	{ "0f01d1", 3, 1, { 0 }, { 0 }, 13 },
+	{ "0f01d1", 1, 0, { 0 }, { 0 }, -1 },
+};
 
 static void
 set_xmm1(void)
@@ -1617,25 +1571,15 @@ test_xsave_checks(void)
 	CU_ASSERT_EQUAL(run_hex("0fae23", set_xsave_misaligned), 13);
 	CU_ASSERT_EQUAL(run_hex("0fc723", set_xsave_misaligned), 13);
 	/* XRSTOR [rbx]: the header. */
-	CU_ASSERT_EQUAL(run_hex("0fae2b", set_xsave), -1);
 	CU_ASSERT_EQUAL(run_hex("0fae2b", set_xsave_misaligned), 13);
-	CU_ASSERT_EQUAL(run_hex("0fae2b", set_hdr_byte16), 13);
-	CU_ASSERT_EQUAL(run_hex("0fae2b", set_hdr_byte30), -1);
-	CU_ASSERT_EQUAL(run_hex("0fae2b", set_hdr_bv_avx), 13);
-	CU_ASSERT_EQUAL(run_hex("0fae2b", set_hdr_compact), -1);
-	CU_ASSERT_EQUAL(run_hex("0fae2b", set_hdr_compact_byte30), 13);
-	CU_ASSERT_EQUAL(run_hex("0fae2b", set_hdr_compact_bv_not_comp), 13);
-	CU_ASSERT_EQUAL(run_hex("0fae2b", set_hdr_compact_comp_avx), 13);
-	CU_ASSERT_EQUAL(run_hex("0fae2b", set_bad_mxcsr), 13);
-	CU_ASSERT_EQUAL(run_hex("0fae2b", set_bad_mxcsr_x87_only), -1);
-	/* XRSTORS: compacted form only. */
-	CU_ASSERT_EQUAL(run_hex("0fc71b", set_xsave), 13);
-	CU_ASSERT_EQUAL(run_hex("0fc71b", set_hdr_compact), -1);
-	/* XSETBV: x87 always, nothing but x87 and SSE, XCR0 only. */
-	CU_ASSERT_EQUAL(run_hex("0f01d1", set_xcr0_0), 13);
-	CU_ASSERT_EQUAL(run_hex("0f01d1", set_xcr0_avx), 13);
-	CU_ASSERT_EQUAL(run_hex("0f01d1", set_xcr_1), 13);
-	CU_ASSERT_EQUAL(run_hex("0f01d1", set_xcr0_x87), -1);
+	for (size_t i = 0; i < sizeof(xs_cases) / sizeof(xs_cases[0]); i++) {
+		xs_cur = &xs_cases[i];
+		if (run_hex(xs_cur->hex, set_xs_case) != xs_cur->vec) {
+			printf("\n  xsave directed case %zu: not vector %d", i,
+			       xs_cur->vec);
+			CU_FAIL("xsave directed case");
+		}
+	}
 	CU_ASSERT_EQUAL(cpu->xcr0, 1);
 	CU_ASSERT_EQUAL(run_hex("0f01d1", NULL), 6);
 	/* XGETBV 1: XCR0 & XINUSE. */
