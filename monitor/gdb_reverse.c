@@ -118,22 +118,31 @@ rev_next(struct vm_exit *vmexit)
 	}
 }
 
+/*
+ * Run until vm_run() comes back with 'want' (REV_DEBUG: the end of a
+ * single step, DR6.BS); the other exits are the replayer's to answer.
+ */
+static int
+rev_run_until(enum rev_next want, struct vm_exit *vmexit)
+{
+	for (;;) {
+		enum rev_next got = rev_next(vmexit);
+
+		if (got == REV_FAILED)
+			return -1;
+		if (got == want &&
+		    (want != REV_DEBUG || (vmexit->u.debug.dr6 & DR6_BS)))
+			return 0;
+	}
+}
+
 /* Run until the replayer's stop point. */
 static int
 rev_run_to_stop(void)
 {
 	struct vm_exit vmexit;
 
-	for (;;) {
-		switch (rev_next(&vmexit)) {
-		case REV_STOPPED:
-			return 0;
-		case REV_FAILED:
-			return -1;
-		default:
-			break;
-		}
-	}
+	return rev_run_until(REV_STOPPED, &vmexit);
 }
 
 /* Back to (exits, 0). */
@@ -157,20 +166,10 @@ rev_goto(uint64_t exits)
 static int
 rev_step(struct vm_exit *vmexit)
 {
-	for (;;) {
-		switch (rev_next(vmexit)) {
-		case REV_DEBUG:
-			if (!(vmexit->u.debug.dr6 & DR6_BS))
-				break;
-			gdb_replay_step(rv.pos, vmexit,
-					vm_replay_exits(rv.vcpu));
-			return 0;
-		case REV_FAILED:
-			return -1;
-		default:
-			break;
-		}
-	}
+	if (rev_run_until(REV_DEBUG, vmexit) != 0)
+		return -1;
+	gdb_replay_step(rv.pos, vmexit, vm_replay_exits(rv.vcpu));
+	return 0;
 }
 
 /* From (E, 0): 'n' steps, to (E, n). */

@@ -203,6 +203,21 @@ alu_unop(struct interp_cpu *c, const struct x86_instr *insn)
 
 /* ---- XCHG XADD CMPXCHG CMPXCHG8B/16B --------------------------------- */
 
+/*
+ * An exchange's source (operand 1), then its destination's host memory
+ * when the exchange is a locked one of RAM (locked_host(); with memory
+ * XCHG is locked whether LOCK is there or not).
+ */
+static int
+xchg_begin(struct interp_cpu *c, const struct x86_instr *insn, uint64_t *src,
+	   void **hp)
+{
+	int rc = interp_opnd_read(c, insn, 1, src);
+
+	*hp = NULL;
+	return rc != INTERP_OK ? rc : locked_host(c, insn, hp);
+}
+
 static int
 alu_xchg(struct interp_cpu *c, const struct x86_instr *insn)
 {
@@ -211,11 +226,7 @@ alu_xchg(struct interp_cpu *c, const struct x86_instr *insn)
 	void *hp;
 	int rc;
 
-	rc = interp_opnd_read(c, insn, 1, &b);
-	if (rc != INTERP_OK)
-		return rc;
-	/* With memory XCHG is locked whether LOCK is there or not. */
-	if ((rc = locked_host(c, insn, &hp)) != INTERP_OK)
+	if ((rc = xchg_begin(c, insn, &b, &hp)) != INTERP_OK)
 		return rc;
 	if (hp != NULL) {
 		a = interp_host_load(hp, size);
@@ -237,10 +248,7 @@ alu_xadd(struct interp_cpu *c, const struct x86_instr *insn)
 	void *hp;
 	int rc;
 
-	rc = interp_opnd_read(c, insn, 1, &b);
-	if (rc != INTERP_OK)
-		return rc;
-	if ((rc = locked_host(c, insn, &hp)) != INTERP_OK)
+	if ((rc = xchg_begin(c, insn, &b, &hp)) != INTERP_OK)
 		return rc;
 	if (hp != NULL) {
 		a = interp_host_load(hp, size);
@@ -278,10 +286,7 @@ alu_cmpxchg(struct interp_cpu *c, const struct x86_instr *insn)
 	void *hp;
 	int rc;
 
-	rc = interp_opnd_read(c, insn, 1, &src);
-	if (rc != INTERP_OK)
-		return rc;
-	if ((rc = locked_host(c, insn, &hp)) != INTERP_OK)
+	if ((rc = xchg_begin(c, insn, &src, &hp)) != INTERP_OK)
 		return rc;
 	if (hp != NULL) {
 		dst = acc;

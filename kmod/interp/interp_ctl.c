@@ -13,24 +13,6 @@ near_target(const struct x86_instr *insn, uint64_t ip)
 	return insn->opsize == 8 ? ip : ip & interp_mask(insn->opsize);
 }
 
-/* The target of a relative or indirect near branch. */
-static int
-branch_target(struct interp_cpu *c, const struct x86_instr *insn, uint64_t *ip)
-{
-	const struct x86_operand *op = &insn->ops[0];
-	uint64_t v;
-	int rc;
-
-	if (op->type == X86_OPND_REL) {
-		*ip = near_target(insn, c->next_rip + (uint64_t)op->imm);
-		return INTERP_OK;
-	}
-	if ((rc = interp_opnd_read(c, insn, 0, &v)) != INTERP_OK)
-		return rc;
-	*ip = near_target(insn, v);
-	return INTERP_OK;
-}
-
 /* Outside the CS limit (not in 64-bit mode): #GP(0). */
 static int
 check_limit(struct interp_cpu *c, uint64_t ip)
@@ -41,14 +23,32 @@ check_limit(struct interp_cpu *c, uint64_t ip)
 	return INTERP_OK;
 }
 
+/*
+ * The target of a relative or indirect near branch, checked against the
+ * CS limit before the branch changes anything.
+ */
+static int
+branch_target(struct interp_cpu *c, const struct x86_instr *insn, uint64_t *ip)
+{
+	const struct x86_operand *op = &insn->ops[0];
+	uint64_t v;
+	int rc;
+
+	if (op->type == X86_OPND_REL)
+		v = c->next_rip + (uint64_t)op->imm;
+	else if ((rc = interp_opnd_read(c, insn, 0, &v)) != INTERP_OK)
+		return rc;
+	*ip = near_target(insn, v);
+	return check_limit(c, *ip);
+}
+
 static int
 op_jmp(struct interp_cpu *c, const struct x86_instr *insn)
 {
 	uint64_t ip;
 	int rc;
 
-	if ((rc = branch_target(c, insn, &ip)) != INTERP_OK ||
-	    (rc = check_limit(c, ip)) != INTERP_OK)
+	if ((rc = branch_target(c, insn, &ip)) != INTERP_OK)
 		return rc;
 	c->next_rip = ip;
 	return INTERP_OK;
@@ -70,8 +70,7 @@ op_call(struct interp_cpu *c, const struct x86_instr *insn)
 	uint64_t ip;
 	int rc;
 
-	if ((rc = branch_target(c, insn, &ip)) != INTERP_OK ||
-	    (rc = check_limit(c, ip)) != INTERP_OK)
+	if ((rc = branch_target(c, insn, &ip)) != INTERP_OK)
 		return rc;
 	rc = interp_push(c, c->next_rip & interp_mask(insn->opsize),
 			 insn->opsize);
@@ -122,8 +121,7 @@ op_loop(struct interp_cpu *c, const struct x86_instr *insn)
 			uint64_t ip;
 			int rc;
 
-			if ((rc = branch_target(c, insn, &ip)) != INTERP_OK ||
-			    (rc = check_limit(c, ip)) != INTERP_OK)
+			if ((rc = branch_target(c, insn, &ip)) != INTERP_OK)
 				return rc;
 			interp_gpr_write(c, 1, asz, cx);
 			c->next_rip = ip;
