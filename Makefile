@@ -85,7 +85,15 @@ lockstep: deps
 	cmake --build $(LOCKSTEP_BUILD) -j $(JOBS)
 	ctest --test-dir $(LOCKSTEP_BUILD) -L lockstep --output-on-failure -j $(JOBS)
 
+# QEMU is for the CPU benchmark's comparison only (bench_cpu): installed
+# here, never needed by the tests.
 bench: build
+	@command -v qemu-system-x86_64 >/dev/null || { \
+		echo "installing: qemu-system-x86 (for the CPU benchmark)"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+			qemu-system-x86 || \
+		echo "qemu-system-x86 not installed: no QEMU column"; }
 	cmake --build $(BUILD) --target bench
 
 fuzz: deps

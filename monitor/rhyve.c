@@ -193,6 +193,26 @@ boot_kernel(struct vm *vm, char *errbuf, size_t errlen)
 	return loader_boot_opts(vm, &opts, errbuf, errlen);
 }
 
+/*
+ * vm.report_icount: each vCPU's retired instructions on stderr at the
+ * end, on engines that count them (interp); the CPU benchmark divides
+ * them by the run time.
+ */
+static void
+report_icount(struct vm *vm)
+{
+	uint64_t n;
+
+	for (int i = 0; i < VM_MAXCPU; i++) {
+		struct vcpu *vcpu = vm_vcpu(vm, i);
+
+		if (vcpu != NULL &&
+		    vm_get_register(vcpu, VM_REG_ICOUNT, &n) == 0)
+			fprintf(stderr, "rhyve: vcpu %d: %llu instructions\n",
+				i, (unsigned long long)n);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -232,6 +252,8 @@ main(int argc, char **argv)
 	if (rhyve_record_start(vm) != 0 || gdb_server_init(vm) != 0)
 		goto out;
 	status = vcpu_run_all(vm);
+	if (get_config_bool_default("vm.report_icount", false))
+		report_icount(vm);
 	gdb_server_vm_ended(status);
 	if (rhyve_record_finish(vm, status) != 0)
 		status = RHYVE_EXIT_ERROR;

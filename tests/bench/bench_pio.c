@@ -35,22 +35,15 @@
 
 #include <linux/kvm.h>
 
+#include "bench_child.h"
+
 #define DEFAULT_RUNS        3
 #define DEFAULT_OUTS        1000000
 #define TARGET_RATIO        1.10
 #define TARGET_RECORD_RATIO 1.25
 #define TARGET_REPLAY_RATIO 1.5
-#define OUTPUT_MAX          (64 * 1024)
 #define RHYVE_POWEROFF      1   /* rhyve's exit status when the guest exits */
 #define PLAUSIBLE_MIN       0.5 /* rhyve time per exit vs the raw loop's */
-
-struct child_result {
-	uint64_t wall_ns;
-	uint64_t cpu_ns;      /* user + system time, all threads */
-	int status;           /* as from wait4() */
-	char out[OUTPUT_MAX]; /* stdout + stderr, truncated */
-	size_t outlen;
-};
 
 /* Per run, all in ns per exit. */
 enum figure {
@@ -64,158 +57,12 @@ enum figure {
 	FIG_COUNT
 };
 
-static void fail(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2), noreturn));
-
-static void
-fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fprintf(stderr, "bench_pio: FAIL: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
 static void
 usage(void)
 {
 	fprintf(stderr,
 		"usage: bench_pio [-n runs] [-e outs] RHYVE RAWKVM GUEST\n");
 	exit(1);
-}
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t
-tv_ns(const struct timeval *tv)
-{
-	return (uint64_t)tv->tv_sec * 1000000000ULL +
-	       (uint64_t)tv->tv_usec * 1000ULL;
-}
-
-/* NULL if /dev/kvm can run a VM, else the reason it cannot. */
-static const char *
-kvm_unusable(void)
-{
-	static char why[128];
-	int fd, vm, api;
-
-	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(why, sizeof(why), "open: %s", strerror(errno));
-		return why;
-	}
-	api = ioctl(fd, KVM_GET_API_VERSION, 0);
-	if (api != KVM_API_VERSION) {
-		snprintf(why, sizeof(why), "API version %d", api);
-		close(fd);
-		return why;
-	}
-	vm = ioctl(fd, KVM_CREATE_VM, 0);
-	if (vm < 0) {
-		snprintf(why, sizeof(why), "KVM_CREATE_VM: %s",
-			 strerror(errno));
-		close(fd);
-		return why;
-	}
-	close(vm);
-	close(fd);
-	return NULL;
-}
-
-/*
- * Run argv[0] with its stdin an idle pipe (no input, no EOF, so a console
- * backend on stdio sees nothing) and stdout + stderr captured.  The wall
- * time spans fork to reaped exit.
- */
-static void
-run_child(char *const argv[], struct child_result *res)
-{
-	int in[2], out[2], err;
-	uint64_t t0;
-	ssize_t n;
-	char drain[4096];
-	struct rusage ru;
-	pid_t pid;
-
-	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0)
-		fail("pipe: %s", strerror(errno));
-	res->outlen = 0;
-	fflush(stdout);
-	fflush(stderr);
-
-	t0 = now_ns();
-	pid = fork();
-	if (pid < 0)
-		fail("fork: %s", strerror(errno));
-	if (pid == 0) {
-		if (dup2(in[0], STDIN_FILENO) < 0 ||
-		    dup2(out[1], STDOUT_FILENO) < 0 ||
-		    dup2(out[1], STDERR_FILENO) < 0)
-			_exit(127);
-		execv(argv[0], argv);
-		err = errno;
-		dprintf(STDERR_FILENO, "exec %s: %s\n", argv[0], strerror(err));
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	for (;;) {
-		size_t room = sizeof(res->out) - 1 - res->outlen;
-
-		if (room > 0)
-			n = read(out[0], res->out + res->outlen, room);
-		else
-			n = read(out[0], drain, sizeof(drain));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (room > 0)
-			res->outlen += (size_t)n;
-	}
-	while (wait4(pid, &res->status, 0, &ru) < 0)
-		if (errno != EINTR)
-			fail("wait4: %s", strerror(errno));
-	res->wall_ns = now_ns() - t0;
-	res->cpu_ns = tv_ns(&ru.ru_utime) + tv_ns(&ru.ru_stime);
-	close(in[1]);
-	close(out[0]);
-	res->out[res->outlen] = '\0';
-}
-
-static void
-check_status(const char *what, int run, const struct child_result *res,
-	     int want)
-{
-	if (WIFEXITED(res->status) && WEXITSTATUS(res->status) == want)
-		return;
-	fprintf(stderr, "---- output of %s, run %d ----\n%s", what, run,
-		res->out);
-	if (res->outlen > 0 && res->out[res->outlen - 1] != '\n')
-		fputc('\n', stderr);
-	fprintf(stderr, "----\n");
-	if (WIFEXITED(res->status))
-		fail("%s run %d exited with status %d, expected %d", what, run,
-		     WEXITSTATUS(res->status), want);
-	if (WIFSIGNALED(res->status))
-		fail("%s run %d killed by signal %d (%s), expected exit "
-		     "status %d",
-		     what, run, WTERMSIG(res->status),
-		     strsignal(WTERMSIG(res->status)), want);
-	fail("%s run %d: wait status 0x%x", what, run, res->status);
 }
 
 /* rawkvm's result line: "rawkvm: exits=N outs=M loop_ns=T ..." */
@@ -231,16 +78,18 @@ parse_raw(int run, const struct child_result *res, uint64_t want_outs,
 				   "rawkvm: exits=%" SCNu64 " outs=%" SCNu64
 				   " loop_ns=%" SCNu64,
 				   &exits, &outs, &loop_ns) != 3)
-		fail("rawkvm run %d: no result line in its output:\n%s", run,
-		     res->out);
+		bench_fail("rawkvm run %d: no result line in its output:\n%s",
+			   run, res->out);
 	if (exits != outs + 1)
-		fail("rawkvm run %d: %" PRIu64 " exits for %" PRIu64 " OUTs, "
-		     "expected one more (the exit port)",
-		     run, exits, outs);
+		bench_fail("rawkvm run %d: %" PRIu64 " exits for %" PRIu64
+			   " OUTs, "
+			   "expected one more (the exit port)",
+			   run, exits, outs);
 	if (outs != want_outs)
-		fail("rawkvm run %d: the guest did %" PRIu64 " OUTs to port "
-		     "0xe0, expected %" PRIu64,
-		     run, outs, want_outs);
+		bench_fail("rawkvm run %d: the guest did %" PRIu64
+			   " OUTs to port "
+			   "0xe0, expected %" PRIu64,
+			   run, outs, want_outs);
 	*loop_ns_per_out = (double)loop_ns / (double)outs;
 }
 
@@ -260,7 +109,7 @@ median(const double *v, int n)
 
 	s = malloc(sizeof(*s) * (size_t)n);
 	if (s == NULL)
-		fail("out of memory");
+		bench_fail("out of memory");
 	memcpy(s, v, sizeof(*s) * (size_t)n);
 	qsort(s, (size_t)n, sizeof(*s), cmp_double);
 	m = (n % 2) ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
@@ -278,7 +127,7 @@ parse_count(const char *s, const char *what)
 	v = strtol(s, &end, 10);
 	if (errno != 0 || *s == '\0' || *end != '\0' || v < 1 ||
 	    v > 1000000000L)
-		fail("bad %s: '%s'", what, s);
+		bench_fail("bad %s: '%s'", what, s);
 	return v;
 }
 
@@ -305,7 +154,7 @@ bench_replay(const char *rhyve, const char *trace, long runs, long outs,
 	double *ns = calloc((size_t)runs, sizeof(*ns)), rep;
 
 	if (res == NULL || ns == NULL)
-		fail("out of memory");
+		bench_fail("out of memory");
 	printf("\nreplaying that trace (rhyve --replay, %ld runs):\n", runs);
 	for (long i = 0; i < runs; i++) {
 		run_child(argv, res);
@@ -336,7 +185,7 @@ bench_record(const char *rhyve, const char *guest, long runs, long outs,
 	int fd = mkstemps(path, 4);
 
 	if (res == NULL || ns == NULL || fd < 0)
-		fail("out of memory or no temporary file");
+		bench_fail("out of memory or no temporary file");
 	close(fd);
 	printf("\nrecording (rhyve --record, %ld runs):\n", runs);
 	for (long i = 0; i < runs; i++) {
@@ -358,6 +207,8 @@ bench_record(const char *rhyve, const char *guest, long runs, long outs,
 	free(ns);
 	free(res);
 }
+
+const char *bench_prog = "bench_pio";
 
 int
 main(int argc, char **argv)
@@ -396,11 +247,11 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (access(rhyve, X_OK) != 0)
-		fail("%s: %s", rhyve, strerror(errno));
+		bench_fail("%s: %s", rhyve, strerror(errno));
 	if (access(rawkvm, X_OK) != 0)
-		fail("%s: %s", rawkvm, strerror(errno));
+		bench_fail("%s: %s", rawkvm, strerror(errno));
 	if (access(guest, R_OK) != 0)
-		fail("%s: %s", guest, strerror(errno));
+		bench_fail("%s: %s", guest, strerror(errno));
 
 	char *rhyve_argv[] = { (char *)rhyve, "-m",    "64M",        "-l",
 			       "com1,stdio",  "-l",    "pc-testdev", "--kernel",
@@ -412,7 +263,7 @@ main(int argc, char **argv)
 	fig = calloc((size_t)runs, sizeof(*fig));
 	col = calloc((size_t)runs, sizeof(*col));
 	if (rres == NULL || xres == NULL || fig == NULL || col == NULL)
-		fail("out of memory");
+		bench_fail("out of memory");
 
 	printf("port-I/O exit round trip: %s\n", guest);
 	printf("%ld OUTs to port 0xe0 per run; %ld runs each of rhyve and "
@@ -453,11 +304,12 @@ main(int argc, char **argv)
 		 * exits in much less time than the bare loop.
 		 */
 		if (f[FIG_RHYVE] < PLAUSIBLE_MIN * f[FIG_LOOP])
-			fail("rhyve run %d exited with status %d after %.3f s, "
-			     "far too fast for %ld exits (the raw loop needs "
-			     "%.3f s): did it run the guest?\n%s",
-			     i + 1, RHYVE_POWEROFF, f[FIG_RHYVE] * outs / 1e9,
-			     outs, f[FIG_LOOP] * outs / 1e9, rres->out);
+			bench_fail(
+			    "rhyve run %d exited with status %d after %.3f s, "
+			    "far too fast for %ld exits (the raw loop needs "
+			    "%.3f s): did it run the guest?\n%s",
+			    i + 1, RHYVE_POWEROFF, f[FIG_RHYVE] * outs / 1e9,
+			    outs, f[FIG_LOOP] * outs / 1e9, rres->out);
 		f[FIG_RATIO] = f[FIG_RHYVE] / f[FIG_RAW];
 		f[FIG_CPU_RATIO] = f[FIG_RHYVE_CPU] / f[FIG_RAW_CPU];
 		snprintf(label, sizeof(label), "%d", i + 1);
