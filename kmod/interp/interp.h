@@ -99,6 +99,9 @@ struct interp_slot {
 struct interp_vm {
 	struct vm *vm;
 	struct interp_slot slots[INTERP_MAX_SLOTS];
+	/* Bumped when a slot or its dirty logging changes: the host pages
+	 * TLB entries made before are no longer to be used. */
+	_Atomic uint32_t slots_gen;
 };
 
 /* A pending event to deliver before the next instruction. */
@@ -122,10 +125,17 @@ struct interp_mmio_done {
 #define INTERP_MMIO_DONE_MAX   8
 #define INTERP_MMIO_STORES_MAX 8
 
-/* A TLB entry (interp_mem.c): a linear page's guest-physical page. */
+/*
+ * A TLB entry (interp_mem.c): a linear page's guest-physical page and,
+ * where the whole page is RAM the access may use directly (for a write:
+ * writable and not dirty-logged), its host address, valid while the
+ * slots are those of generation 'gen'.
+ */
 struct interp_tlb_entry {
 	uint64_t tag; /* page number, privilege context, valid; 0: empty */
 	uint64_t gpa;
+	uint8_t *host; /* NULL: not directly usable (MMIO, dirty log, ...) */
+	uint32_t gen;  /* ivm->slots_gen when made */
 };
 #define INTERP_TLB_SIZE 256
 
@@ -139,6 +149,9 @@ struct interp_dcache_entry {
 	uint64_t gpa; /* ~0: empty */
 	uint8_t mode, len;
 	uint8_t bytes[15];
+	/* The bytes as two words and the mask of the instruction's part, to
+	 * compare with memory in two loads. */
+	uint64_t word[2], mask[2];
 	struct x86_instr insn;
 };
 #define INTERP_DCACHE_SIZE 2048
@@ -239,11 +252,73 @@ int interp_translate(struct interp_cpu *c, uint64_t gla, int access,
 		     uint64_t *gpa);
 /* The paging state now, for emul's walker. */
 void interp_paging(const struct interp_cpu *c, struct x86_paging *pg);
-/* Current privilege level (CS.DPL; SS.DPL in real-mode edge cases). */
-unsigned int interp_cpl(const struct interp_cpu *c);
+
+/* Current privilege level (SS.DPL, which is CPL in protected mode). */
+static inline unsigned int
+interp_cpl(const struct interp_cpu *c)
+{
+	if (!(c->cr0 & CR0_PE))
+		return 0;
+	if (c->rflags & PSL_VM)
+		return 3;
+	return (c->seg[X86_R_SS - X86_R_ES].desc.access >> 5) & 3;
+}
+
+/* A TLB tag: the linear page and the privilege context of the access
+ * (user, RFLAGS.AC, implicit supervisor access), so that a hit gives the
+ * answer a walk would. */
+static inline uint64_t
+interp_tlb_tag(const struct interp_cpu *c, uint64_t gla, int access)
+{
+	uint64_t ctx = (access & X86_MEM_IMPLICIT) ? 4
+		       : interp_cpl(c) == 3        ? 1
+						   : 0;
+
+	if (c->rflags & PSL_AC)
+		ctx |= 2;
+	return (gla >> 12) << 4 | ctx | 8; /* 8: valid */
+}
+
+/*
+ * The fast path: the host address of linear [gla, gla+size) (within one
+ * page) when the TLB already holds the translation for this access and
+ * its page is RAM to use directly (the whole page is then in host
+ * memory), with *gpa; else NULL, and the slow path (interp_translate(),
+ * interp_gpa_host()) gives the answer, faults and MMIO included.
+ */
+static inline uint8_t *
+interp_tlb_host(struct interp_cpu *c, uint64_t gla, size_t size, int access,
+		uint64_t *gpa)
+{
+	int type = access & X86_MEM_TYPE;
+	const struct interp_tlb_entry *e;
+
+	if ((gla & 0xfff) + size > 4096 || !(c->cr0 & CR0_PG) ||
+	    type == X86_MEM_TYPE ||
+	    (access & (X86_MEM_NOSIDE | X86_MEM_NOPERM)))
+		return NULL;
+	e = &c->tlb[type][(gla >> 12) % INTERP_TLB_SIZE];
+	if (e->tag != interp_tlb_tag(c, gla, access) || e->host == NULL ||
+	    e->gen !=
+		atomic_load_explicit(&c->ivm->slots_gen, memory_order_relaxed))
+		return NULL;
+	*gpa = e->gpa | (gla & 0xfff);
+	return e->host + (gla & 0xfff);
+}
 enum x86_seg_mode interp_seg_mode(const struct interp_cpu *c);
+
 /* The decoding mode (16/32/64) from CS and EFER. */
-enum x86_mode interp_code_mode(const struct interp_cpu *c);
+static inline enum x86_mode
+interp_code_mode(const struct interp_cpu *c)
+{
+	uint32_t cs = c->seg[X86_R_CS - X86_R_ES].desc.access;
+
+	if (!(c->cr0 & CR0_PE) || (c->rflags & PSL_VM))
+		return X86_MODE_16;
+	if ((c->efer & EFER_LMA) && (cs & X86_SEG_L))
+		return X86_MODE_64;
+	return (cs & X86_SEG_DB) ? X86_MODE_32 : X86_MODE_16;
+}
 
 /*
  * Guest memory by linear address: 'access' is X86_MEM_READ/WRITE/EXEC
@@ -296,6 +371,15 @@ int interp_error(struct interp_cpu *c, const char *fmt, ...)
 /* A register by emul's id (any GPR size, AH..BH, segment selectors, CRs
  * read as stored); reads zero-extend. */
 uint64_t interp_reg_read(const struct interp_cpu *c, unsigned int reg);
+/* x86_reg_class() with the general registers (the common case) without
+ * a call. */
+static inline enum x86_reg_class
+interp_reg_class(unsigned int reg)
+{
+	if (reg >= X86_R_EAX && reg < X86_R_IP)
+		return reg >= X86_R_RAX ? X86_RC_GPR64 : X86_RC_GPR32;
+	return x86_reg_class(reg);
+}
 /* Write with the architectural width rules: 32-bit writes zero the upper
  * half, 8/16-bit writes keep the rest. GPRs only. */
 void interp_reg_write(struct interp_cpu *c, unsigned int reg, uint64_t val);

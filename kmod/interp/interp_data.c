@@ -14,16 +14,16 @@ op_mov(struct interp_cpu *c, const struct x86_instr *insn)
 	int rc;
 
 	if ((dst->type == X86_OPND_REG &&
-	     (x86_reg_class(dst->reg) == X86_RC_CR ||
-	      x86_reg_class(dst->reg) == X86_RC_DR)) ||
+	     (interp_reg_class(dst->reg) == X86_RC_CR ||
+	      interp_reg_class(dst->reg) == X86_RC_DR)) ||
 	    (insn->ops[1].type == X86_OPND_REG &&
-	     (x86_reg_class(insn->ops[1].reg) == X86_RC_CR ||
-	      x86_reg_class(insn->ops[1].reg) == X86_RC_DR)))
+	     (interp_reg_class(insn->ops[1].reg) == X86_RC_CR ||
+	      interp_reg_class(insn->ops[1].reg) == X86_RC_DR)))
 		return interp_mov_special(c, insn);
 	if ((rc = interp_opnd_read(c, insn, 1, &v)) != INTERP_OK)
 		return rc;
 	if (dst->type == X86_OPND_REG &&
-	    x86_reg_class(dst->reg) == X86_RC_SEG) {
+	    interp_reg_class(dst->reg) == X86_RC_SEG) {
 		if (dst->reg == X86_R_CS)
 			return interp_ud(c);
 		rc = interp_load_seg(c, dst->reg, (uint16_t)v);

@@ -111,51 +111,89 @@ fetch_decode(struct interp_cpu *c, struct x86_instr *insn, uint8_t *bytes)
 	}
 }
 
+/* Does memory at 'host' (a whole page behind it when 'page') still hold
+ * the cached instruction's bytes? */
+static inline bool
+dcache_match(const struct interp_dcache_entry *e, const uint8_t *host,
+	     uint64_t gpa, bool page)
+{
+	uint64_t w0, w1;
+
+	if (!page || (gpa & 0xfff) > 4096 - 16)
+		return memcmp(host, e->bytes, e->len) == 0;
+	memcpy(&w0, host, 8);
+	memcpy(&w1, host + 8, 8);
+	return ((w0 ^ e->word[0]) & e->mask[0]) == 0 &&
+	       ((w1 ^ e->word[1]) & e->mask[1]) == 0;
+}
+
+static void
+dcache_fill(struct interp_dcache_entry *e, uint64_t gpa, enum x86_mode mode,
+	    const uint8_t *bytes)
+{
+	uint8_t w[16] = { 0 }, m[16] = { 0 };
+
+	e->gpa = gpa;
+	e->mode = (uint8_t)mode;
+	e->len = e->insn.length;
+	memcpy(e->bytes, bytes, e->len);
+	memcpy(w, bytes, e->len);
+	memset(m, 0xff, e->len);
+	memcpy(e->word, w, 16);
+	memcpy(e->mask, m, 16);
+}
+
 /*
  * The instruction at rip from the decoded-instruction cache, or decoded
- * and cached.  Instructions that cross a page are not cached.
+ * and cached; *bytesp its bytes.  Instructions that cross a page are not
+ * cached.  'mode' is interp_code_mode().
  */
 static int
-fetch_cached(struct interp_cpu *c, const struct x86_instr **insnp,
+fetch_cached(struct interp_cpu *c, enum x86_mode mode,
+	     const struct x86_instr **insnp, const uint8_t **bytesp,
 	     uint8_t *bytes)
 {
-	enum x86_mode mode = interp_code_mode(c);
 	const struct interp_seg *cs = &c->seg[X86_R_CS - X86_R_ES];
 	struct interp_dcache_entry *e;
 	uint64_t lin = c->rip, gpa;
 	const uint8_t *host;
+	bool page = true;
 	int rc;
 
 	if (mode != X86_MODE_64)
 		lin = (cs->desc.base + c->rip) & 0xffffffffULL;
-	if (interp_translate(c, lin, X86_MEM_EXEC, &gpa) != INTERP_OK ||
-	    (host = interp_gpa_host(c->ivm, gpa, 1, false)) == NULL)
-		goto slow; /* the slow path raises what is due */
+	/* The TLB's host page, else the slow way (which raises what is
+	 * due). */
+	host = interp_tlb_host(c, lin, 1, X86_MEM_EXEC, &gpa);
+	if (host == NULL) {
+		page = false;
+		if (interp_translate(c, lin, X86_MEM_EXEC, &gpa) != INTERP_OK ||
+		    (host = interp_gpa_host(c->ivm, gpa, 1, false)) == NULL)
+			goto slow;
+	}
 	e = &c->dcache[(gpa ^ (gpa >> 11)) % INTERP_DCACHE_SIZE];
 	if (e->gpa == gpa && e->mode == mode &&
 	    (gpa & 0xfff) + e->len <= 4096 &&
-	    memcmp(host, e->bytes, e->len) == 0 &&
+	    dcache_match(e, host, gpa, page) &&
 	    (mode == X86_MODE_64 || c->rip + e->len - 1 <= cs->desc.limit)) {
-		memcpy(bytes, e->bytes, e->len);
+		*bytesp = e->bytes;
 		*insnp = &e->insn;
 		return INTERP_OK;
 	}
+	*bytesp = bytes;
 	rc = fetch_decode(c, &e->insn, bytes);
 	if (rc != INTERP_OK) {
 		e->gpa = ~0ULL;
 		return rc;
 	}
-	if ((gpa & 0xfff) + e->insn.length <= 4096) {
-		e->gpa = gpa;
-		e->mode = (uint8_t)mode;
-		e->len = e->insn.length;
-		memcpy(e->bytes, bytes, e->len);
-	} else {
+	if ((gpa & 0xfff) + e->insn.length <= 4096)
+		dcache_fill(e, gpa, mode, bytes);
+	else
 		e->gpa = ~0ULL;
-	}
 	*insnp = &e->insn;
 	return INTERP_OK;
 slow:
+	*bytesp = bytes;
 	c->slow_insn = (struct x86_instr){ 0 };
 	rc = fetch_decode(c, &c->slow_insn, bytes);
 	*insnp = &c->slow_insn;
@@ -165,9 +203,9 @@ slow:
 /* ---- one instruction ------------------------------------------------ */
 
 static uint64_t
-ip_mask(const struct interp_cpu *c)
+ip_mask(enum x86_mode mode)
 {
-	switch (interp_code_mode(c)) {
+	switch (mode) {
 	case X86_MODE_64:
 		return ~0ULL;
 	case X86_MODE_32:
@@ -281,17 +319,19 @@ static int
 step(struct interp_cpu *c)
 {
 	const struct x86_instr *insn = NULL;
-	uint8_t bytes[15];
+	const uint8_t *bytes = NULL;
+	uint8_t buf[15];
 	interp_op_fn fn;
 	bool shadow = c->intr_shadow;
 	uint64_t start = c->rip;
+	enum x86_mode mode = interp_code_mode(c);
 	int rc;
 
 	c->mmio_used = 0;
-	rc = fetch_cached(c, &insn, bytes);
+	rc = fetch_cached(c, mode, &insn, &bytes, buf);
 	c->last_insn = rc == INTERP_OK ? insn : NULL;
 	if (rc == INTERP_OK) {
-		c->next_rip = (c->rip + insn->length) & ip_mask(c);
+		c->next_rip = (c->rip + insn->length) & ip_mask(mode);
 		fn = interp_dispatch[insn->mnem];
 		if (fn == NULL &&
 		    ((insn->prefixes &

@@ -42,6 +42,27 @@ interp_gpa_host(struct interp_vm *ivm, uint64_t gpa, size_t len, bool write)
 	return NULL;
 }
 
+/*
+ * The host address of the guest-physical page at 'gpa' when all of it is
+ * in one RAM slot the engine may access directly ('write': writable and
+ * not dirty-logged), else NULL.
+ */
+static uint8_t *
+page_host(struct interp_vm *ivm, uint64_t gpa, bool write)
+{
+	for (int i = 0; i < INTERP_MAX_SLOTS; i++) {
+		struct interp_slot *s = &ivm->slots[i];
+
+		if (!s->used || gpa < s->gpa || gpa - s->gpa >= s->len ||
+		    PAGE_SIZE > s->len - (gpa - s->gpa))
+			continue;
+		if (write && (s->readonly || s->dirty != NULL))
+			return NULL;
+		return s->host + (gpa - s->gpa);
+	}
+	return NULL;
+}
+
 /* The walker's view of guest memory: RAM only, no dirty marking (the
  * walk's own A/D writes are marked from its result, see interp_translate()). */
 static void *
@@ -50,33 +71,11 @@ walk_map(void *arg, uint64_t gpa, size_t len)
 	return interp_gpa_host(arg, gpa, len, false);
 }
 
-unsigned int
-interp_cpl(const struct interp_cpu *c)
-{
-	if (!(c->cr0 & CR0_PE))
-		return 0;
-	if (c->rflags & PSL_VM)
-		return 3;
-	return (c->seg[X86_R_SS - X86_R_ES].desc.access >> 5) & 3;
-}
-
 enum x86_seg_mode
 interp_seg_mode(const struct interp_cpu *c)
 {
 	return x86_seg_mode_of(c->cr0, c->cr4, c->efer, c->rflags,
 			       c->seg[X86_R_CS - X86_R_ES].desc.access);
-}
-
-enum x86_mode
-interp_code_mode(const struct interp_cpu *c)
-{
-	uint32_t cs = c->seg[X86_R_CS - X86_R_ES].desc.access;
-
-	if (!(c->cr0 & CR0_PE) || (c->rflags & PSL_VM))
-		return X86_MODE_16;
-	if ((c->efer & EFER_LMA) && (cs & X86_SEG_L))
-		return X86_MODE_64;
-	return (cs & X86_SEG_DB) ? X86_MODE_32 : X86_MODE_16;
 }
 
 void
@@ -138,20 +137,9 @@ interp_error(struct interp_cpu *c, const char *fmt, ...)
  * access), so a hit gives the same answer the walk would have.  A write
  * entry is only made after a write walk, when the dirty bit is set.  The
  * guest keeps it coherent as on hardware: INVLPG, CR3 and the paging
- * control bits flush it (interp_tlb_flush()).
+ * control bits flush it (interp_tlb_flush()).  interp_tlb_tag() and the
+ * fast path interp_tlb_host() are in interp.h.
  */
-static uint64_t
-tlb_tag(const struct interp_cpu *c, uint64_t gla, int access)
-{
-	uint64_t ctx = (access & X86_MEM_IMPLICIT) ? 4
-		       : interp_cpl(c) == 3        ? 1
-						   : 0;
-
-	if (c->rflags & PSL_AC)
-		ctx |= 2;
-	return (gla >> 12) << 4 | ctx | 8; /* 8: valid */
-}
-
 void
 interp_tlb_flush(struct interp_cpu *c)
 {
@@ -186,7 +174,7 @@ interp_translate(struct interp_cpu *c, uint64_t gla, int access, uint64_t *gpa)
 		return INTERP_OK;
 	}
 	if (!(access & (X86_MEM_NOSIDE | X86_MEM_NOPERM)) && type < 3) {
-		tag = tlb_tag(c, gla, access);
+		tag = interp_tlb_tag(c, gla, access);
 		e = &c->tlb[type][(gla >> 12) % INTERP_TLB_SIZE];
 		if (e->tag == tag) {
 			*gpa = e->gpa | (gla & 0xfff);
@@ -216,8 +204,12 @@ interp_translate(struct interp_cpu *c, uint64_t gla, int access, uint64_t *gpa)
 	}
 	*gpa = w.gpa;
 	if (e != NULL) {
+		/* The generation first: a slot change from now on voids it. */
+		e->gen = atomic_load_explicit(&c->ivm->slots_gen,
+					      memory_order_acquire);
 		e->tag = tag;
 		e->gpa = w.gpa & ~0xfffULL;
+		e->host = page_host(c->ivm, e->gpa, type == X86_MEM_WRITE);
 	}
 	return INTERP_OK;
 }
@@ -389,13 +381,66 @@ seg_linear(struct interp_cpu *c, unsigned int seg, uint64_t off,
 	return INTERP_OK;
 }
 
+/*
+ * The fast path's segmentation: in 64-bit mode (4-level paging), the
+ * linear address x86_seg_linear() gives when it gives one (canonical
+ * first and last byte); false for everything else, which the slow path
+ * handles (faults included).
+ */
+static inline bool
+lin64(const struct interp_cpu *c, unsigned int seg, uint64_t off,
+      unsigned int asz, size_t size, uint64_t *gla)
+{
+	uint64_t a, last;
+
+	if (!(c->efer & EFER_LMA) ||
+	    !(c->seg[X86_R_CS - X86_R_ES].desc.access & X86_SEG_L) ||
+	    !(c->cr0 & CR0_PE) || (c->rflags & PSL_VM) || (c->cr4 & CR4_LA57))
+		return false;
+	if (asz == 4)
+		off &= 0xffffffffULL;
+	else if (asz == 2)
+		off &= 0xffffULL;
+	a = off;
+	if (seg == X86_R_FS || seg == X86_R_GS)
+		a += c->seg[seg - X86_R_ES].desc.base;
+	last = a + (size > 0 ? size - 1 : 0);
+	if ((uint64_t)((int64_t)(a << 16) >> 16) != a ||
+	    (uint64_t)((int64_t)(last << 16) >> 16) != last)
+		return false;
+	*gla = a;
+	return true;
+}
+
 int
 interp_mem_read(struct interp_cpu *c, unsigned int seg, uint64_t off,
 		unsigned int asz, void *buf, size_t size, int access)
 {
-	uint64_t gla;
-	int rc = seg_linear(c, seg, off, asz, size, access, &gla);
+	uint64_t gla, gpa;
+	const uint8_t *h;
+	int rc;
 
+	if (lin64(c, seg, off, asz, size, &gla) &&
+	    (h = interp_tlb_host(c, gla, size, access, &gpa)) != NULL) {
+		switch (size) {
+		case 1:
+			*(uint8_t *)buf = *h;
+			break;
+		case 8:
+			memcpy(buf, h, 8);
+			break;
+		case 4:
+			memcpy(buf, h, 4);
+			break;
+		case 2:
+			memcpy(buf, h, 2);
+			break;
+		default:
+			memcpy(buf, h, size);
+		}
+		return INTERP_OK;
+	}
+	rc = seg_linear(c, seg, off, asz, size, access, &gla);
 	return rc != INTERP_OK ? rc
 			       : interp_lin_read(c, gla, buf, size, access);
 }
@@ -404,9 +449,31 @@ int
 interp_mem_write(struct interp_cpu *c, unsigned int seg, uint64_t off,
 		 unsigned int asz, const void *buf, size_t size, int access)
 {
-	uint64_t gla;
-	int rc = seg_linear(c, seg, off, asz, size, access, &gla);
+	uint64_t gla, gpa;
+	uint8_t *h;
+	int rc;
 
+	if (lin64(c, seg, off, asz, size, &gla) &&
+	    (h = interp_tlb_host(c, gla, size, access, &gpa)) != NULL) {
+		switch (size) {
+		case 1:
+			*h = *(const uint8_t *)buf;
+			break;
+		case 8:
+			memcpy(h, buf, 8);
+			break;
+		case 4:
+			memcpy(h, buf, 4);
+			break;
+		case 2:
+			memcpy(h, buf, 2);
+			break;
+		default:
+			memcpy(h, buf, size);
+		}
+		return INTERP_OK;
+	}
+	rc = seg_linear(c, seg, off, asz, size, access, &gla);
 	return rc != INTERP_OK ? rc
 			       : interp_lin_write(c, gla, buf, size, access);
 }

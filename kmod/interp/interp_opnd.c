@@ -26,8 +26,14 @@ interp_gpr_write(struct interp_cpu *c, unsigned int num, unsigned int size,
 uint64_t
 interp_reg_read(const struct interp_cpu *c, unsigned int reg)
 {
-	int num = x86_reg_gpr_num(reg);
+	int num;
 
+	/* The common case first: a 64- or 32-bit GPR. */
+	if (reg >= X86_R_RAX && reg < X86_R_IP)
+		return c->gpr[reg - X86_R_RAX];
+	if (reg >= X86_R_EAX && reg < X86_R_RAX)
+		return (uint32_t)c->gpr[reg - X86_R_EAX];
+	num = x86_reg_gpr_num(reg);
 	switch (x86_reg_class(reg)) {
 	case X86_RC_GPR8:
 		if (reg >= X86_R_AH && reg < X86_R_SPL)
@@ -79,8 +85,17 @@ interp_reg_read(const struct interp_cpu *c, unsigned int reg)
 void
 interp_reg_write(struct interp_cpu *c, unsigned int reg, uint64_t val)
 {
-	int num = x86_reg_gpr_num(reg);
+	int num;
 
+	if (reg >= X86_R_RAX && reg < X86_R_IP) {
+		c->gpr[reg - X86_R_RAX] = val;
+		return;
+	}
+	if (reg >= X86_R_EAX && reg < X86_R_RAX) {
+		c->gpr[reg - X86_R_EAX] = (uint32_t)val;
+		return;
+	}
+	num = x86_reg_gpr_num(reg);
 	switch (x86_reg_class(reg)) {
 	case X86_RC_GPR8:
 		if (reg >= X86_R_AH && reg < X86_R_SPL) {
@@ -109,6 +124,8 @@ interp_reg_write(struct interp_cpu *c, unsigned int reg, uint64_t val)
 static uint64_t
 addr_reg(const struct interp_cpu *c, unsigned int reg)
 {
+	if (reg >= X86_R_RAX && reg < X86_R_IP)
+		return c->gpr[reg - X86_R_RAX];
 	if (reg == X86_R_RIP || reg == X86_R_EIP || reg == X86_R_IP)
 		return c->next_rip;
 	return interp_reg_read(c, reg);
@@ -134,26 +151,32 @@ opnd_access(const struct x86_operand *op, int type)
 	return op->seg == X86_R_SS ? (type | X86_MEM_STACK) : type;
 }
 
+/* (Apart, so that the register and immediate cases stay light.) */
+static __attribute__((noinline)) int
+opnd_read_mem(struct interp_cpu *c, const struct x86_instr *insn,
+	      const struct x86_operand *op, uint64_t *val)
+{
+	*val = 0;
+	if (op->size > 8)
+		return interp_error(c, "%u-byte operand read as integer",
+				    op->size);
+	return interp_mem_read(c, op->seg, interp_ea(c, insn, op),
+			       insn->addrsize, val, op->size,
+			       opnd_access(op, X86_MEM_READ));
+}
+
 int
 interp_opnd_read(struct interp_cpu *c, const struct x86_instr *insn, int i,
 		 uint64_t *val)
 {
 	const struct x86_operand *op = &insn->ops[i];
-	int rc;
 
 	switch (op->type) {
 	case X86_OPND_REG:
 		*val = interp_reg_read(c, op->reg);
 		return INTERP_OK;
 	case X86_OPND_MEM:
-		*val = 0;
-		if (op->size > 8)
-			return interp_error(
-			    c, "%u-byte operand read as integer", op->size);
-		rc = interp_mem_read(c, op->seg, interp_ea(c, insn, op),
-				     insn->addrsize, val, op->size,
-				     opnd_access(op, X86_MEM_READ));
-		return rc;
+		return opnd_read_mem(c, insn, op, val);
 	case X86_OPND_IMM:
 	case X86_OPND_REL:
 	case X86_OPND_FAR:
@@ -173,7 +196,7 @@ interp_opnd_write(struct interp_cpu *c, const struct x86_instr *insn, int i,
 
 	switch (op->type) {
 	case X86_OPND_REG:
-		if (x86_reg_class(op->reg) > X86_RC_GPR64)
+		if (interp_reg_class(op->reg) > X86_RC_GPR64)
 			return interp_error(c, "%s writes register %s",
 					    x86_mnem_name(insn->mnem),
 					    x86_reg_name(op->reg));

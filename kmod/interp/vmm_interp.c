@@ -56,6 +56,7 @@ interp_mem_map(void *cookie, int slot, uint64_t gpa, size_t len, void *host,
 				   .gpa = gpa,
 				   .len = len,
 				   .host = host };
+	atomic_fetch_add(&ivm->slots_gen, 1);
 	return 0;
 }
 
@@ -68,6 +69,7 @@ interp_mem_unmap(void *cookie, int slot)
 		return EINVAL;
 	free(ivm->slots[slot].dirty);
 	ivm->slots[slot] = (struct interp_slot){ 0 };
+	atomic_fetch_add(&ivm->slots_gen, 1);
 	return 0;
 }
 
@@ -89,13 +91,14 @@ interp_dirty_logging(void *cookie, int slot, bool on)
 	if (!on) {
 		free(s->dirty);
 		s->dirty = NULL;
-		return 0;
-	}
-	if (s->dirty == NULL) {
+	} else if (s->dirty == NULL) {
 		s->dirty = calloc(dirty_words(s), sizeof(*s->dirty));
 		if (s->dirty == NULL)
 			return ENOMEM;
 	}
+	/* Writes through the TLB's host pages would not be logged: none
+	 * made before this (the log is on from here). */
+	atomic_fetch_add(&ivm->slots_gen, 1);
 	return 0;
 }
 
