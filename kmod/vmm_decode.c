@@ -152,6 +152,22 @@ operand_linear(struct decode_ctx *dc, const struct x86_instr *insn,
 		ea += gpr_value(dc->vcpu, op->base);
 	if (op->index != X86_R_NONE)
 		ea += gpr_value(dc->vcpu, op->index) * op->scale;
+	if ((insn->mnem == X86_M_BT || insn->mnem == X86_M_BTS ||
+	     insn->mnem == X86_M_BTR || insn->mnem == X86_M_BTC) &&
+	    op == &insn->ops[0] && insn->nops == 2 &&
+	    insn->ops[1].type == X86_OPND_REG) {
+		/* A register bit offset is signed and reaches the
+		 * operand-sized unit (offset >> log2(bits)) units away. */
+		unsigned int sz = op->size, rbits = insn->ops[1].size * 8;
+		uint64_t off = gpr_value(dc->vcpu, insn->ops[1].reg);
+		int64_t so = rbits >= 64 ? (int64_t)off
+					 : (int64_t)(off << (64 - rbits)) >>
+					       (64 - rbits);
+
+		if (sz == 2 || sz == 4 || sz == 8)
+			ea += (uint64_t)((so >> __builtin_ctz(sz * 8)) *
+					 (int64_t)sz);
+	}
 	ea &= mask;
 	if (op->seg >= X86_R_ES && op->seg <= X86_R_GS)
 		vm_get_seg_desc(dc->vcpu, seg_regs[op->seg - X86_R_ES], &sd);
@@ -242,6 +258,29 @@ check_mmio(struct decode_ctx *dc, const struct x86_instr *insn,
 	   const struct vm_mmio *mmio)
 {
 	const char *why = "no memory operand";
+
+	if (insn->mnem == X86_M_XLATB) {
+		/* The decoder gives XLAT no operand: the byte at
+		 * seg:[rBX + AL] (DS unless overridden). */
+		struct x86_operand op = {
+			.type = X86_OPND_MEM,
+			.size = 1,
+			.seg = insn->seg_override != X86_R_NONE
+				   ? insn->seg_override
+				   : X86_R_DS,
+			.base = X86_R_NONE,
+			.index = X86_R_NONE,
+			.disp =
+			    (int64_t)(gpr_value(dc->vcpu, X86_R_RAX + 3) +
+				      (gpr_value(dc->vcpu, X86_R_RAX) & 0xff)),
+		};
+
+		return !mmio->write && mmio->bytes == 1 &&
+			       operand_hits(dc, operand_linear(dc, insn, &op),
+					    1, mmio->gpa)
+			   ? NULL
+			   : "another address";
+	}
 
 	for (int i = 0; i < insn->nops; i++) {
 		const struct x86_operand *op = &insn->ops[i];

@@ -122,8 +122,13 @@ struct interp_mmio_done {
 	uint8_t bytes;
 	uint64_t value;
 };
-#define INTERP_MMIO_DONE_MAX   8
-#define INTERP_MMIO_STORES_MAX 8
+/*
+ * Pieces of at most 8 bytes: FXSAVE/FXRSTOR's 512 bytes (FNSAVE's 108)
+ * are 64 of them, one more where the area straddles a page; XSAVE's
+ * legacy area and header 73.
+ */
+#define INTERP_MMIO_DONE_MAX   80
+#define INTERP_MMIO_STORES_MAX 80
 
 /*
  * A TLB entry (interp_mem.c): a linear page's guest-physical page and,
