@@ -73,6 +73,7 @@ static uint8_t trap_stack[8192] __attribute__((aligned(16)));
 static uint8_t user_stack[16384] __attribute__((aligned(16)));
 static uint64_t gdt[7] __attribute__((aligned(16)));
 static volatile bool mt_running;
+static uint64_t have; /* the NEED_* features CPUID lists */
 static volatile int64_t mt_vector;
 static volatile uint64_t mt_error_code;
 
@@ -423,7 +424,11 @@ mt_setup_cpu(void)
 	__asm__ volatile("mov %0, %%cr0" : : "r"(cr0));
 	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
 	cr4 |= 1UL << 9 | 1UL << 10; /* OSFXSR, OSXMMEXCPT */
+	if (have & NEED_XSAVE)
+		cr4 |= 1UL << 18; /* OSXSAVE */
 	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4));
+	if (have & NEED_XSAVE) /* XCR0: x87 and SSE */
+		__asm__ volatile("xsetbv" : : "a"(3), "d"(0), "c"(0));
 	mt_base_fx();
 	for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++)
 		guest_set_trap_handler(vectors[i], mt_trap);
@@ -443,32 +448,43 @@ static uint64_t
 mt_features(void)
 {
 	uint32_t r[4];
-	uint64_t have = 0;
+	uint64_t f = 0;
+
+	uint32_t max;
 
 	cpuid(0, 0, r);
-	if (r[0] >= 7) {
+	max = r[0];
+	if (max >= 7) {
 		cpuid(7, 0, r);
-		have |= (r[1] & 1u << 3 ? NEED_BMI1 : 0) |
-			(r[1] & 1u << 8 ? NEED_BMI2 : 0) |
-			(r[1] & 1u << 19 ? NEED_ADX : 0);
+		f |= (r[1] & 1u << 3 ? NEED_BMI1 : 0) |
+		     (r[1] & 1u << 8 ? NEED_BMI2 : 0) |
+		     (r[1] & 1u << 19 ? NEED_ADX : 0);
+	}
+	if (max >= 0xd) {
+		cpuid(0xd, 1, r);
+		f |= (r[0] & 1u << 0 ? NEED_XSAVEOPT : 0) |
+		     (r[0] & 1u << 1 ? NEED_XSAVEC : 0);
 	}
 	cpuid(1, 0, r);
-	have |= (r[2] & 1u << 22 ? NEED_MOVBE : 0) |
-		(r[2] & 1u << 23 ? NEED_POPCNT : 0) |
-		(r[2] & 1u << 0 ? NEED_SSE3 : 0) |
-		(r[2] & 1u << 9 ? NEED_SSSE3 : 0) |
-		(r[2] & 1u << 13 ? NEED_CX16 : 0);
+	f |= (r[2] & 1u << 19 ? NEED_SSE41 : 0) |
+	     (r[2] & 1u << 20 ? NEED_SSE42 : 0) |
+	     (r[2] & 1u << 26 ? NEED_XSAVE : 0) |
+	     (r[2] & 1u << 22 ? NEED_MOVBE : 0) |
+	     (r[2] & 1u << 23 ? NEED_POPCNT : 0) |
+	     (r[2] & 1u << 0 ? NEED_SSE3 : 0) |
+	     (r[2] & 1u << 9 ? NEED_SSSE3 : 0) |
+	     (r[2] & 1u << 13 ? NEED_CX16 : 0);
 	cpuid(0x80000000, 0, r);
 	if (r[0] >= 0x80000001) {
 		cpuid(0x80000001, 0, r);
-		have |= r[2] & 1u << 5 ? NEED_LZCNT : 0;
+		f |= r[2] & 1u << 5 ? NEED_LZCNT : 0;
 	}
-	return have;
+	return f;
 }
 
 /* Why case c is not run on MMIO here, or NULL. */
 static const char *
-mt_skip(const struct mt_case *c, uint64_t have, bool kvm_emulator)
+mt_skip(const struct mt_case *c, bool kvm_emulator)
 {
 	if (c->flags & NEED_ANY & ~have)
 		return "CPUID does not list it";
@@ -476,13 +492,14 @@ mt_skip(const struct mt_case *c, uint64_t have, bool kvm_emulator)
 		return "KVM's instruction emulator does not emulate it";
 	if (kvm_emulator && (c->flags & KVM_HANG))
 		return "PVM hangs the vCPU on it at CPL 3, on RAM too";
+	if (kvm_emulator && (c->flags & KVM_STACK))
+		return "kmod's decode check does not know implicit stack "
+		       "operands in MMIO";
 	if (kvm_emulator && (c->flags & KVM_READS))
 		return "KVM's emulator reads its destination, which kmod's "
 		       "decode check refuses";
 	return NULL;
 }
-
-static uint64_t have;
 
 /* The tests, at CPL 3 (port I/O through mt_user_io()). */
 static void __attribute__((noreturn)) mt_user_main(void)
@@ -500,7 +517,7 @@ static void __attribute__((noreturn)) mt_user_main(void)
 	 * MOV from DS stores the same on every engine. */
 	__asm__ volatile("movl %0, %%ds; movl %0, %%es" : : "r"(MT_USER_DS));
 	for (c = mt_table; c < mt_table_end; c++, n++) {
-		if (mt_skip(c, have, kvm_emulator) != NULL) {
+		if (mt_skip(c, kvm_emulator) != NULL) {
 			skipped++;
 			continue;
 		}
@@ -519,7 +536,7 @@ static void __attribute__((noreturn)) mt_user_main(void)
 	total = (unsigned int)(mt_table_end - mt_table);
 	n = 0;
 	for (c = mt_table; c < mt_table_end && skipped != 0; c++, n++) {
-		const char *why = mt_skip(c, have, kvm_emulator);
+		const char *why = mt_skip(c, kvm_emulator);
 
 		if (why != NULL)
 			guest_printf("mmio_insn: case %u not run on %s (%s): "

@@ -40,6 +40,9 @@
 /* Not run under kvm: KVM's emulator reads the destination of STR/SLDT
  * first (4 bytes), which kmod's decode check refuses. */
 #define KVM_READS 0x100000
+/* Not run under kvm: the stack in MMIO, whose implicit operands kmod's
+ * decode check does not know (it stops the VM). */
+#define KVM_STACK 0x1000000
 /* The instruction may fault before it reaches memory: no MMIO access is
  * required of it. */
 #define NOACCESS 0x10
@@ -53,7 +56,13 @@
 #define NEED_SSE3   0x04000 /* CPUID.1:ECX[0] */
 #define NEED_SSSE3  0x08000 /* CPUID.1:ECX[9] */
 #define NEED_CX16   0x10000 /* CPUID.1:ECX[13] */
-#define NEED_ANY    0x1ff00
+#define NEED_SSE41  0x20000 /* CPUID.1:ECX[19] */
+#define NEED_SSE42  0x40000 /* CPUID.1:ECX[20] */
+/* CPUID.1:ECX[26] (and the guest sets CR4.OSXSAVE and XCR0 = 3) */
+#define NEED_XSAVE    0x80000
+#define NEED_XSAVEOPT 0x400000 /* CPUID.0DH.1:EAX[0] */
+#define NEED_XSAVEC   0x800000 /* CPUID.0DH.1:EAX[1] */
+#define NEED_ANY      0xcfff00
 
 /* The user segments mmio_insn.c adds to the GDT (the harness runs at
  * CPL 3). */

@@ -6,7 +6,7 @@
  * (the region under test: RAM in the first run, the MMIO window in the
  * second, at the same offset) and sometimes %r14 (a second buffer that is
  * RAM in both runs: string moves between RAM and MMIO).  MT FLAGS, CODE
- * (its instructions as separate quoted arguments, at most seven) puts
+ * (its instructions as separate quoted arguments, at most eight) puts
  * CODE into .text.mtcases followed by a jump back to the harness,
  * and a table entry {code, the text of CODE, FLAGS} into .data.mttab,
  * between mt_table and mt_table_end.  The harness enters a case with
@@ -26,7 +26,7 @@
 	.set	BITSCAN_FLAGS_lzcnt, KVM_WRONG|NEED_LZCNT
 	.set	BITSCAN_FLAGS_popcnt, KVM_NOEMUL|NEED_POPCNT
 
-	.macro MT flags:req, i1:req, i2, i3, i4, i5, i6, i7
+	.macro MT flags:req, i1:req, i2, i3, i4, i5, i6, i7, i8
 	.pushsection .text.mtcases, "ax", @progbits
 .Lmt_code\@:
 	\i1
@@ -36,12 +36,13 @@
 	\i5
 	\i6
 	\i7
+	\i8
 	jmp	mt_return
 	.popsection
 	.pushsection .rodata.mtname, "a", @progbits
 .Lmt_name\@:
 	.ascii	"\i1"
-	.irp	insn, "\i2", "\i3", "\i4", "\i5", "\i6", "\i7"
+	.irp	insn, "\i2", "\i3", "\i4", "\i5", "\i6", "\i7", "\i8"
 	.ifnb	\insn
 	.ascii	"; \insn"
 	.endif
@@ -231,6 +232,18 @@ mt_table:
 	MT 0, "leaq 1f(%rip), %rax", "movq %rax, 8(%r15)", "xorl %eax, %eax", "callq *8(%r15)", "1:"
 	MT NORM_BX, "leaq 0x40(%r15), %rbx", "xlatb"
 
+/* ---- the stack in MMIO: PUSH/POP/CALL/RET/PUSHF/POPF/ENTER/LEAVE (ENTER
+ * at level 0 only: a nested frame stores frame pointers, addresses in the
+ * region that differ between the runs) --------------------------------- */
+	MT KVM_STACK, "movq %rsp, %rbx", "leaq 0x84(%r15), %rsp", "pushq %rax", "pushq %rcx", "popq %rdx", "popq %rsi", "movq %rbx, %rsp"
+	MT KVM_STACK, "movq %rsp, %rbx", "leaq 0x82(%r15), %rsp", "pushw %ax", "pushfq", "popq %rcx", "popw %dx", "movq %rbx, %rsp"
+	MT KVM_STACK, "movq %rsp, %rbx", "leaq 0x84(%r15), %rsp", "popfq", "pushfq", "popq %rcx", "movq %rbx, %rsp"
+	MT KVM_STACK, "movq %rsp, %rbx", "leaq 0x84(%r15), %rsp", "callq 1f", "1:", "popq %rcx", "movq %rbx, %rsp"
+	MT KVM_STACK, "leaq 1f(%rip), %rax", "movq %rsp, %rbx", "leaq 0x84(%r15), %rsp", "pushq %rax", "retq", "1:", "movq %rbx, %rsp"
+	MT KVM_STACK, "leaq 1f(%rip), %rax", "movq %rsp, %rbx", "leaq 0x84(%r15), %rsp", "pushq %rax", "retq $16", "1:", "movq %rbx, %rsp"
+	MT KVM_STACK, "movq %rsp, %rbx", "leaq 0x84(%r15), %rsp", "enterq $24, $0", "pushq %rdi", "leaveq", "movq %rbx, %rsp"
+	MT KVM_STACK, "movq %rsp, %rbx", "leaq 0x7f(%r15), %rsp", "enterq $0, $0", "leaveq", "movq %rbx, %rsp"
+
 /* ---- string instructions ------------------------------------------------- */
 	MT NORM_SI, "movl $9, %ecx", "leaq 3(%r15), %rsi", "leaq 0x10(%r14), %rdi", "rep movsb"
 	MT NORM_DI, "movl $5, %ecx", "leaq (%r14), %rsi", "leaq 0x79(%r15), %rdi", "rep movsq"
@@ -352,6 +365,25 @@ mt_table:
 	MT KVM_NOEMUL, "stmxcsr 4(%r15)", "ldmxcsr 4(%r15)"
 	MT KVM_NOEMUL, "movl $0x7f80, 4(%r15)", "ldmxcsr 4(%r15)"
 	MT KVM_NOEMUL, "ldmxcsr 4(%r15)"
+
+	MT KVM_NOEMUL|NEED_SSE41, "pextrb $3, %xmm1, 0x7f(%r15)"
+	MT KVM_NOEMUL|NEED_SSE41, "pextrd $2, %xmm2, 0x7d(%r15)"
+	MT KVM_NOEMUL|NEED_SSE41, "pinsrq $1, 0x7c(%r15), %xmm3"
+	MT KVM_NOEMUL|NEED_SSE41, "pmovzxbw 0x7c(%r15), %xmm4"
+	MT KVM_NOEMUL|NEED_SSE41, "movntdqa 0x20(%r15), %xmm5"
+	MT KVM_NOEMUL|NEED_SSE41, "ptest 0x30(%r15), %xmm6"
+	MT KVM_NOEMUL|NEED_SSE42, "pcmpistri $0x0c, 0x75(%r15), %xmm1"
+	MT KVM_NOEMUL|NEED_SSE42, "movl $9, %eax", "movl $13, %edx", "pcmpestrm $0x44, 0x71(%r15), %xmm2"
+	MT KVM_NOEMUL|NEED_SSE42, "crc32b 0x7f(%r15), %eax"
+	MT KVM_NOEMUL|NEED_SSE42, "crc32w 0x7f(%r15), %ecx"
+	MT KVM_NOEMUL|NEED_SSE42, "crc32q 0x7c(%r15), %rdx"
+	MT KVM_NOEMUL|NORM_DI, "leaq 0x77(%r15), %rdi", "maskmovdqu %xmm1, %xmm2"
+	MT KVM_NOEMUL|NEED_XSAVE, "movl $3, %eax", "xorl %edx, %edx", "xsave -0x180(%r15)"
+	MT KVM_NOEMUL|NEED_XSAVE, "movl $3, %eax", "xorl %edx, %edx", "xsave64 -0x180(%r15)", "xrstor64 -0x180(%r15)"
+	MT KVM_NOEMUL|NEED_XSAVE, "movl $3, %eax", "xorl %edx, %edx", "xsave -0x180(%r15)", "movl $0x2345, -0x180+0xa0(%r15)", "movq $2, -0x180+0x200(%r15)", "xrstor -0x180(%r15)"
+	MT KVM_NOEMUL|NEED_XSAVE|NOACCESS, "movl $3, %eax", "xorl %edx, %edx", "xrstor -0x180(%r15)"
+	MT KVM_NOEMUL|NEED_XSAVEOPT, "movl $3, %eax", "xorl %edx, %edx", "xsaveopt -0x180(%r15)"
+	MT KVM_NOEMUL|NEED_XSAVEC, "movl $3, %eax", "xorl %edx, %edx", "xsavec -0x180(%r15)"
 
 /* ---- BMI1, BMI2, ADX ----------------------------------------------------- */
 	MT KVM_NOEMUL|NEED_BMI1, "andnq 0x7c(%r15), %rax, %rcx"
