@@ -3,6 +3,7 @@
  * the engine the VM was created with.
  */
 #include <errno.h>
+#include <sys/random.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,6 +340,42 @@ vm_msr_emulate(struct vcpu *vcpu, struct vm_exit *vmexit)
 }
 
 /*
+ * RDRAND/RDSEED: random bits from the host (getrandom(2): the entropy a
+ * hardware RNG would give), recorded; a replay gives the recorded ones.
+ */
+static bool
+vm_random_emulate(struct vcpu *vcpu, struct vm_exit *vmexit)
+{
+	uint64_t v = 0;
+	size_t n = vmexit->u.random.bytes;
+	int error = 0;
+
+	if (vcpu->vm->replayer != NULL) {
+		if (vm_replay_random(vcpu, vmexit) == 0)
+			return true;
+		vm_replay_diverged_exit(vcpu, vmexit);
+		return false;
+	}
+	if (n > sizeof(v))
+		error = EINVAL;
+	else
+		while (getrandom(&v, n, 0) != (ssize_t)n &&
+		       (error = errno) == EINTR)
+			error = 0;
+	if (error != 0) {
+		/* The monitor sees an engine error, with the reason. */
+		memset(vmexit, 0, sizeof(*vmexit));
+		vmexit->exitcode = VM_EXITCODE_ENGINE_ERROR;
+		snprintf(vmexit->u.error.msg, sizeof(vmexit->u.error.msg),
+			 "no random bits for RDRAND: %s", strerror(error));
+		return false;
+	}
+	vmexit->u.random.value = v;
+	vm_record_random(vcpu, vmexit);
+	return true;
+}
+
+/*
  * An access is complete (the value the guest gets is known): record it, or
  * when replaying compare it with the recording and give the guest the
  * recorded value.  -1: the replay diverged, and the exit is now an error.
@@ -385,6 +422,8 @@ vm_exit_handled(struct vcpu *vcpu, struct vm_exit *vmexit)
 	case VM_EXITCODE_RDMSR:
 	case VM_EXITCODE_WRMSR:
 		return vm_msr_emulate(vcpu, vmexit);
+	case VM_EXITCODE_RANDOM:
+		return vm_random_emulate(vcpu, vmexit);
 	case VM_EXITCODE_BOGUS:
 		/* A kick for an interrupt, or for the monitor? */
 		return !atomic_exchange(&vcpu->exit_request, false);
@@ -848,6 +887,7 @@ vm_exitcode_name(enum vm_exitcode code)
 		[VM_EXITCODE_ENGINE_ERROR] = "engine-error",
 		[VM_EXITCODE_RDMSR] = "rdmsr",
 		[VM_EXITCODE_WRMSR] = "wrmsr",
+		[VM_EXITCODE_RANDOM] = "random",
 	};
 
 	if ((unsigned)code >= VM_EXITCODE_MAX || names[code] == NULL)

@@ -108,6 +108,7 @@ enum vm_exitcode {
 	VM_EXITCODE_ENGINE_ERROR, /* the engine could not go on */
 	VM_EXITCODE_RDMSR,        /* RDMSR of an MSR the engine leaves to us */
 	VM_EXITCODE_WRMSR,        /* WRMSR of one */
+	VM_EXITCODE_RANDOM,       /* RDRAND/RDSEED: kmod gives the value */
 	VM_EXITCODE_MAX
 };
 
@@ -179,6 +180,16 @@ struct vm_exit {
 			uint32_t msr;
 			uint64_t value;
 		} msr;
+		/*
+		 * RDRAND/RDSEED (interp): kmod fills in 'value' from the
+		 * host, recorded, or from the trace when replaying; the next
+		 * vm_run() completes the instruction.
+		 */
+		struct {
+			uint8_t bytes; /* 2, 4, 8 */
+			bool rdseed;
+			uint64_t value;
+		} random;
 		struct {
 			uint64_t rflags;
 		} hlt;

@@ -415,6 +415,8 @@ void vm_record_dma(struct vcpu *vcpu, uint64_t gpa, const uint8_t *data,
 void vm_record_maybe_checkpoint(struct vcpu *vcpu, struct vm_exit *vmexit);
 /* An MSR access kmod answered, with the value read or written. */
 void vm_record_msr(struct vcpu *vcpu, bool write, uint32_t msr, uint64_t value);
+/* An RDRAND/RDSEED value given to the guest (VM_EXITCODE_RANDOM). */
+void vm_record_random(struct vcpu *vcpu, const struct vm_exit *vmexit);
 /* vCPU 'to' runs from now on; 'from' ran until 'icount' (vmm_sched.c). */
 void vm_record_sched(struct vcpu *to, int from, uint64_t icount);
 
@@ -458,6 +460,8 @@ void vm_replay_diverged_exit(struct vcpu *vcpu, struct vm_exit *vmexit);
 void vm_replay_stop(struct vm *vm);
 /* An MSR access kmod answered: the recorded value for a read. */
 int vm_replay_msr(struct vcpu *vcpu, bool write, uint32_t msr, uint64_t *value);
+/* RDRAND/RDSEED: the recorded value into vmexit->u.random.value. */
+int vm_replay_random(struct vcpu *vcpu, struct vm_exit *vmexit);
 /*
  * vmm_sched.c's question at a point where the vCPU, at instruction count
  * 'icount', may give up its turn: 1 when the recording's next change of

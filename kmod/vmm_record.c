@@ -190,6 +190,21 @@ vm_record_msr(struct vcpu *vcpu, bool write, uint32_t msr, uint64_t value)
 }
 
 void
+vm_record_random(struct vcpu *vcpu, const struct vm_exit *vmexit)
+{
+	struct trace_event ev = { .kind = TRACE_EV_RANDOM,
+				  .vcpu = vcpu->id,
+				  .time_ns = vcpu->record_time };
+
+	if (vcpu->vm->recorder == NULL)
+		return;
+	ev.u.random.rdseed = vmexit->u.random.rdseed;
+	ev.u.random.bytes = vmexit->u.random.bytes;
+	ev.u.random.value = vmexit->u.random.value;
+	record(vcpu->vm, &ev);
+}
+
+void
 vm_record_sched(struct vcpu *to, int from, uint64_t icount)
 {
 	struct trace_event ev = { .kind = TRACE_EV_SCHED, .vcpu = to->id };

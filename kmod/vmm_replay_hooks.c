@@ -400,6 +400,31 @@ vm_replay_msr(struct vcpu *vcpu, bool write, uint32_t msr, uint64_t *value)
 }
 
 int
+vm_replay_random(struct vcpu *vcpu, struct vm_exit *vmexit)
+{
+	struct vm_replayer *rp = vcpu->vm->replayer;
+	struct trace_event *ev = replay_peek(rp);
+	const char *name = vmexit->u.random.rdseed ? "RDSEED" : "RDRAND";
+	char what[128], buf[128];
+
+	snprintf(buf, sizeof(buf), "%s of %u bytes", name,
+		 vmexit->u.random.bytes);
+	if (ev == NULL || ev->kind != TRACE_EV_RANDOM ||
+	    ev->vcpu != (uint32_t)vcpu->id)
+		return replay_diverge(vcpu, ev != NULL ? ev->index : 0,
+				      replay_event_text(ev, what, sizeof(what)),
+				      buf);
+	snprintf(what, sizeof(what), "%s of %u bytes",
+		 ev->u.random.rdseed ? "RDSEED" : "RDRAND", ev->u.random.bytes);
+	if (ev->u.random.rdseed != vmexit->u.random.rdseed ||
+	    ev->u.random.bytes != vmexit->u.random.bytes)
+		return replay_diverge(vcpu, ev->index, what, buf);
+	vmexit->u.random.value = ev->u.random.value;
+	replay_consume(rp);
+	return 0;
+}
+
+int
 vm_replay_sched(struct vcpu *vcpu, uint64_t icount, int *to, uint64_t *at)
 {
 	struct vm_replayer *rp = vcpu->vm->replayer;

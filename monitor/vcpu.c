@@ -209,9 +209,16 @@ vcpu_thread(void *arg)
 			break;
 		}
 		if ((unsigned)vmexit.exitcode >= VM_EXITCODE_MAX ||
-		    vmexit_handlers[vmexit.exitcode](vcpu, &vmexit) !=
-			VMEXIT_CONTINUE)
+		    vmexit_handlers[vmexit.exitcode] == NULL) {
+			rhyve_warnx("vcpu %d: unexpected %s exit (rip 0x%lx)",
+				    vcpu_id(vcpu),
+				    vm_exitcode_name(vmexit.exitcode),
+				    (unsigned long)vmexit.rip);
 			stop_vm(vm, VM_SUSPEND_HALT, RHYVE_EXIT_ERROR);
+		} else if (vmexit_handlers[vmexit.exitcode](vcpu, &vmexit) !=
+			   VMEXIT_CONTINUE) {
+			stop_vm(vm, VM_SUSPEND_HALT, RHYVE_EXIT_ERROR);
+		}
 	}
 	gdb_vcpu_done(vcpu);
 	return NULL;

@@ -205,7 +205,8 @@ struct interp_cpu {
 	struct x86_instr store_insn;
 	uint8_t store_bytes[15];
 	/* The last exit's values for the restarted instruction: IN data
-	 * (io_buf is the exit's inout.data), an RDMSR's value. */
+	 * (io_buf is the exit's inout.data), an RDMSR's value, RDRAND's
+	 * bits (msr_value). */
 	bool io_done, msr_done;
 	uint8_t io_buf[8];
 	uint64_t msr_value;

@@ -5,7 +5,8 @@
  * is advertised: x87, MMX, SSE, SSE2 and FXSR completely, SSE3, SSSE3,
  * SSE4.1 and SSE4.2 where the host has them (interp_sse_*.c run them on
  * the host's SIMD unit); XSAVE with the x87 and SSE components; not
- * AVX.
+ * AVX.  RDRAND and RDSEED exit to kmod, whose bits are recorded (hidden
+ * with --deterministic, as on kvm).
  */
 #include <errno.h>
 #include <string.h>
@@ -25,14 +26,15 @@
 #define ID1_ECX                                                                \
 	(F(13) /* CX16 */ | F(21) /* x2APIC */ | F(22) /* MOVBE */ |           \
 	 F(23) /* POPCNT */ | F(24) /* TSC deadline */ |                       \
-	 F(26) /* XSAVE (OSXSAVE: CR4's) */ | F(31) /* hypervisor */)
+	 F(26) /* XSAVE (OSXSAVE: CR4's) */ | F(30) /* RDRAND */ |             \
+	 F(31) /* hypervisor */)
 /* CPUID.0DH: the XCR0 bits supported and the XSAVE area's size */
 #define XCR0_BITS   0x3u
 #define XSAVE_BYTES 576u
 /* CPUID.7.0:EBX */
 #define ID7_EBX                                                                \
 	(F(3) /* BMI1 */ | F(7) /* SMEP */ | F(8) /* BMI2 */ |                 \
-	 F(19) /* ADX */ | F(20) /* SMAP */)
+	 F(18) /* RDSEED */ | F(19) /* ADX */ | F(20) /* SMAP */)
 /* CPUID.80000001H */
 /* LAHF/SAHF in 64-bit mode; LZCNT (else F3 0F BD would be BSR) */
 #define EXT1_ECX (F(0) | F(5))

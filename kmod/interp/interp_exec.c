@@ -570,6 +570,10 @@ interp_take_results(struct interp_cpu *c, const struct vm_exit *vmexit)
 		c->msr_done = true;
 		c->msr_value = vmexit->u.msr.value;
 		break;
+	case VM_EXITCODE_RANDOM:
+		c->msr_done = true;
+		c->msr_value = vmexit->u.random.value;
+		break;
 	default:
 		break;
 	}

@@ -517,6 +517,30 @@ op_rdtsc(struct interp_cpu *c, const struct x86_instr *insn)
 	return INTERP_OK;
 }
 
+/*
+ * RDRAND/RDSEED: the bits come from kmod (an exit; the host's entropy,
+ * recorded, or the trace's when replaying), then the instruction runs
+ * again with them: CF=1 (valid), the other arithmetic flags clear.
+ */
+static int
+op_rdrand(struct interp_cpu *c, const struct x86_instr *insn)
+{
+	uint64_t v;
+	int rc;
+
+	if (!c->msr_done) {
+		c->exit->exitcode = VM_EXITCODE_RANDOM;
+		c->exit->u.random.bytes = insn->opsize;
+		c->exit->u.random.rdseed = insn->mnem == X86_M_RDSEED;
+		return INTERP_RESTART;
+	}
+	v = c->msr_value;
+	if ((rc = interp_opnd_write(c, insn, 0, v)) != INTERP_OK)
+		return rc;
+	interp_set_flags(c, INTERP_ARITH_FLAGS, PSL_C);
+	return INTERP_OK;
+}
+
 /* XGETBV: ECX 0 is XCR0, ECX 1 XCR0 & XINUSE (CPUID.(0DH,1):EAX[2];
  * interp_xsave.c). */
 static int
@@ -690,6 +714,8 @@ const struct interp_op interp_ops_sys[] = {
 	{ X86_M_RDTSC, op_rdtsc },
 	{ X86_M_RDTSCP, op_rdtsc },
 	{ X86_M_XGETBV, op_xgetbv },
+	{ X86_M_RDRAND, op_rdrand },
+	{ X86_M_RDSEED, op_rdrand },
 	{ X86_M_UD2, op_ud },
 	{ X86_M_UD0, op_ud },
 	{ X86_M_UD1, op_ud },

@@ -34,6 +34,16 @@ interp_one(struct ls_vcpu *lc, struct vm_exit *ix)
 {
 	memset(ix, 0, sizeof(*ix));
 	interp_exec(lc->ic, ix, 1);
+	/*
+	 * RDRAND/RDSEED ask kmod for their bits: any will do, the result
+	 * registers are kvm's (values taken from kvm), so finish it here.
+	 */
+	if (ix->exitcode == VM_EXITCODE_RANDOM) {
+		ix->u.random.value = 0;
+		interp_take_results(lc->ic, ix);
+		memset(ix, 0, sizeof(*ix));
+		interp_exec(lc->ic, ix, 1);
+	}
 	if (ix->exitcode == VM_EXITCODE_INOUT)
 		ix->u.inout.data = lc->ic->io_buf;
 }
@@ -107,12 +117,18 @@ at_cpl3(const struct interp_cpu *c)
 	return ((c->seg[X86_R_CS - X86_R_ES].desc.access >> 5) & 3) == 3;
 }
 
+/*
+ * Instructions after which PVM's single step does not stop (the next one
+ * belongs to the same step): IRET, and RDRAND/RDSEED, which the host
+ * emulates.
+ */
 static bool
-is_iret(const struct x86_instr *insn)
+step_runs_on(const struct x86_instr *insn)
 {
 	return insn != NULL &&
 	       (insn->mnem == X86_M_IRET || insn->mnem == X86_M_IRETD ||
-		insn->mnem == X86_M_IRETQ);
+		insn->mnem == X86_M_IRETQ || insn->mnem == X86_M_RDRAND ||
+		insn->mnem == X86_M_RDSEED);
 }
 
 /*
@@ -196,7 +212,7 @@ ls_step(struct ls_vcpu *lc, struct vm_exit *vmexit)
 	struct interp_cpu *ic = lc->ic;
 	struct ls_state ks, is;
 	struct vm_exit ix;
-	uint64_t diff = 0, rip0 = ic->rip, undef, take, icount;
+	uint64_t diff = 0, rip0 = ic->rip, undef, take, icount, run_on = 0;
 	const struct x86_instr *insn = NULL;
 	enum ls_after after = lc->after;
 	bool executed = false, faulted, lag = lc->rep_lag, bogus = false, full;
@@ -333,13 +349,15 @@ ls_step(struct ls_vcpu *lc, struct vm_exit *vmexit)
 
 		diff = compare_now(lc, &ks, &is);
 		/*
-		 * 5. PVM does not stop after an IRET or after delivering an
-		 * exception the instruction raised: the next instruction
-		 * belongs to the same step.
+		 * 5. PVM does not stop after an IRET, RDRAND or RDSEED, or
+		 * after delivering an exception the instruction raised: the
+		 * next instruction belongs to the same step.
 		 */
-		if ((faulted ||
-		     (is_iret(insn) && ix.exitcode == VM_EXITCODE_BOGUS)) &&
+		if ((faulted || (step_runs_on(insn) &&
+				 ix.exitcode == VM_EXITCODE_BOGUS)) &&
 		    (vmexit->exitcode != VM_EXITCODE_DEBUG || diff != 0)) {
+			/* (What the host decided in the first, taken.) */
+			run_on = ls_host_result_regs(insn, &ks);
 			interp_one(lc, &ix);
 			lc->user_seen |= at_cpl3(ic);
 			nexec++;
@@ -427,7 +445,7 @@ compare:
 	}
 	if (diff != 0 && executed) {
 		/* What the host decides, and flags the SDM leaves open. */
-		take = ls_host_result_regs(insn, &ks) & diff;
+		take = (ls_host_result_regs(insn, &ks) | run_on) & diff;
 		undef = ls_undefined_flags(insn);
 		if ((diff & (1ULL << VM_REG_GUEST_RFLAGS)) &&
 		    ((ks.reg[VM_REG_GUEST_RFLAGS] ^
