@@ -517,6 +517,7 @@ extern const struct interp_op interp_ops_sse_fp[];   /* interp_sse_fp.c */
 extern const struct interp_op interp_ops_sse_str[];  /* interp_sse_str.c */
 extern const struct interp_op interp_ops_xsave[];    /* interp_xsave.c */
 extern const struct interp_op interp_ops_x87[];      /* interp_x87.c */
+extern const struct interp_op interp_ops_seg[];      /* interp_seg.c */
 
 /* ---- interp_fpu.c: x87, MMX and SSE state ------------------------- */
 

@@ -20,7 +20,7 @@ static const struct interp_op *const interp_tables[] = {
 	interp_ops_shift,   interp_ops_muldiv, interp_ops_bit,
 	interp_ops_string,  interp_ops_fpu,    interp_ops_sse_move,
 	interp_ops_sse_int, interp_ops_sse_fp, interp_ops_x87,
-	interp_ops_sse_str, interp_ops_xsave,
+	interp_ops_sse_str, interp_ops_xsave,  interp_ops_seg,
 };
 
 static void

@@ -1,7 +1,8 @@
 /*
  * Segment register loads for the interp engine: descriptors from the GDT
  * and LDT with the checks MOV/POP Sreg, far transfers and IRET make
- * (Intel SDM vol. 3A 5.5-5.8; vol. 2 "MOV", "POP").
+ * (Intel SDM vol. 3A 5.5-5.8; vol. 2 "MOV", "POP"); and the instructions
+ * that test a selector without loading it (LAR, LSL, VERR, VERW).
  */
 #include "interp.h"
 
@@ -182,3 +183,136 @@ interp_stack_desc(struct interp_cpu *c, uint16_t sel, unsigned int cpl,
 		return interp_raise(c, X86_VEC_SS, true, sel & ~3u);
 	return INTERP_OK;
 }
+
+/* ---- LAR, LSL, VERR, VERW ------------------------------------------- */
+
+/*
+ * The descriptor of 'sel' for the instructions that test a selector
+ * (Intel SDM vol. 2 "LAR", "LSL", "VERR/VERW"): 1 when there is none to
+ * look at (null, past the table's limit: ZF=0, no fault), 0 with *desc,
+ * or the fault of reading it.
+ */
+static int
+desc_probe(struct interp_cpu *c, uint16_t sel, uint64_t *desc)
+{
+	const struct x86_segdesc *tbl =
+	    (sel & SEL_TI) ? &c->ldtr.desc : &c->gdtr;
+
+	if ((sel & ~3u) == 0 && !(sel & SEL_TI))
+		return 1;
+	if ((sel & SEL_TI) && (c->ldtr.desc.access & X86_SEG_UNUSABLE))
+		return 1;
+	if ((uint64_t)(sel & ~7u) + 7 > tbl->limit)
+		return 1;
+	return interp_read_desc(c, sel, desc, false, NULL) == INTERP_OK ? 0
+									: -1;
+}
+
+/* Code or data that the current privilege (and the RPL) may see. */
+static bool
+desc_visible(struct interp_cpu *c, uint16_t sel, uint32_t access)
+{
+	unsigned int t = X86_SEG_TYPE(access), dpl = ACC_DPL(access);
+	bool conforming = (t & X86_SEG_TYPE_CODE) && (t & 0x4);
+
+	return conforming ||
+	       (dpl >= interp_cpl(c) && dpl >= (unsigned int)(sel & SEL_RPL));
+}
+
+/* System descriptor types LAR (and, 'lsl', LSL) accepts in this mode. */
+static bool
+system_type_ok(struct interp_cpu *c, unsigned int t, bool lsl)
+{
+	if (c->efer & EFER_LMA)
+		return t == 2 || t == 9 || t == 0xb || (!lsl && t == 0xc);
+	switch (t) {
+	case 1:
+	case 2:
+	case 3:
+	case 9:
+	case 0xb:
+		return true;
+	case 4:
+	case 5:
+	case 0xc:
+		return !lsl;
+	default:
+		return false;
+	}
+}
+
+static int
+op_lar_lsl(struct interp_cpu *c, const struct x86_instr *insn)
+{
+	bool lsl = insn->mnem == X86_M_LSL;
+	uint64_t sel, desc, v;
+	uint32_t base, limit, access;
+	int rc;
+
+	if (!(c->cr0 & CR0_PE) || (c->rflags & PSL_VM))
+		return interp_ud(c);
+	if ((rc = interp_opnd_read(c, insn, 1, &sel)) != INTERP_OK)
+		return rc;
+	rc = desc_probe(c, (uint16_t)sel, &desc);
+	if (rc < 0)
+		return INTERP_FAULT;
+	if (rc == 0) {
+		x86_desc_unpack(desc, &base, &limit, &access);
+		if ((access & X86_SEG_S)
+			? !desc_visible(c, (uint16_t)sel, access)
+			: !system_type_ok(c, X86_SEG_TYPE(access), lsl) ||
+			      !desc_visible(c, (uint16_t)sel, access))
+			rc = 1;
+	}
+	if (rc == 1) {
+		interp_set_flags(c, PSL_Z, 0);
+		return INTERP_OK;
+	}
+	/* LSL: the limit in bytes; LAR: the access rights, in place. */
+	v = lsl ? limit : (desc >> 32) & 0x00f0ff00;
+	if ((rc = interp_opnd_write(c, insn, 0, v)) != INTERP_OK)
+		return rc;
+	interp_set_flags(c, PSL_Z, PSL_Z);
+	return INTERP_OK;
+}
+
+static int
+op_verr_verw(struct interp_cpu *c, const struct x86_instr *insn)
+{
+	bool write = insn->mnem == X86_M_VERW;
+	uint64_t sel, desc;
+	uint32_t base, limit, access;
+	unsigned int t;
+	bool ok = false;
+	int rc;
+
+	if (!(c->cr0 & CR0_PE) || (c->rflags & PSL_VM))
+		return interp_ud(c);
+	if ((rc = interp_opnd_read(c, insn, 0, &sel)) != INTERP_OK)
+		return rc;
+	rc = desc_probe(c, (uint16_t)sel, &desc);
+	if (rc < 0)
+		return INTERP_FAULT;
+	if (rc == 0) {
+		x86_desc_unpack(desc, &base, &limit, &access);
+		t = X86_SEG_TYPE(access);
+		if (!(access & X86_SEG_S))
+			ok = false;
+		else if (t & X86_SEG_TYPE_CODE)
+			ok = !write && (t & X86_SEG_TYPE_RD) &&
+			     desc_visible(c, (uint16_t)sel, access);
+		else
+			ok = (!write || (t & X86_SEG_TYPE_WR)) &&
+			     desc_visible(c, (uint16_t)sel, access);
+	}
+	interp_set_flags(c, PSL_Z, ok ? PSL_Z : 0);
+	return INTERP_OK;
+}
+
+const struct interp_op interp_ops_seg[] = {
+	{ X86_M_LAR, op_lar_lsl },
+	{ X86_M_LSL, op_lar_lsl },
+	{ X86_M_VERR, op_verr_verw },
+	{ X86_M_VERW, op_verr_verw },
+	{ 0, NULL },
+};
