@@ -137,6 +137,12 @@ vm_virtual_time(const struct vm *vm)
 	return vm->virtual_time;
 }
 
+bool
+vm_data_breakpoints(const struct vm *vm)
+{
+	return vm->engine->data_breakpoints;
+}
+
 const char *
 vm_engine_name(const struct vm *vm)
 {

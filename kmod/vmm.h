@@ -307,7 +307,11 @@ int vm_run(struct vcpu *vcpu, struct vm_exit *vmexit);
  * addresses, dr7 with the L0-L3 enables and R/W, LEN fields), and
  * single-stepping.  A hit or a step ends vm_run() with VM_EXITCODE_DEBUG
  * (u.debug.dr6 says which).  While it is on, the guest's own debug
- * registers are not in effect.  While single-stepping, kmod injects no
+ * registers are not in effect on kvm; the interp engine keeps them in
+ * effect beside the debugger's, which are checked first.  Data
+ * breakpoints (R/W 01, 11) hit on every access where
+ * vm_data_breakpoints() (interp); on kvm not in code KVM's instruction
+ * emulator runs.  While single-stepping, kmod injects no
  * interrupts (they stay pending), so a step executes the next
  * instruction and not the first of a handler.  enable = false turns it
  * all off.
@@ -325,6 +329,7 @@ struct vm_guest_debug {
 	uint64_t stop_icount;
 };
 int vm_set_guest_debug(struct vcpu *vcpu, const struct vm_guest_debug *dbg);
+bool vm_data_breakpoints(const struct vm *vm);
 /*
  * Guest linear -> physical through the vCPU's current paging state (CR0,
  * CR3, CR4, EFER, CPL), emul's walker with 'access' (X86_MEM_*; a

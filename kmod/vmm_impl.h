@@ -19,6 +19,10 @@ struct vmm_engine {
 	const char *name;
 	/* The engine drives the VM's clock (virtual time, vmm_callout.c). */
 	bool virtual_time;
+	/* set_debug's data breakpoints hit on every guest access (kvm's do
+	 * not in KVM's instruction emulator, which runs guest kernel code
+	 * on PVM hosts). */
+	bool data_breakpoints;
 	int (*vm_init)(struct vm *vm, void **cookiep, char *errbuf,
 		       size_t errlen);
 	void (*vm_cleanup)(void *cookie);

@@ -87,10 +87,12 @@ static size_t access_mem(int thread, bool phys, uint64_t addr, uint8_t *rbuf,
  * guest kernel code in it: a Z2 in the debug registers would never fire
  * there.  So while a write watchpoint is set the vCPUs also single-step
  * and compare the watched bytes after every instruction (slow: an exit
- * per instruction, and no interrupts are injected meanwhile).
+ * per instruction, and no interrupts are injected meanwhile).  Engines
+ * that check data breakpoints on every access (interp,
+ * vm_data_breakpoints()) need none of this going forward.
  */
 static bool
-watch_stepping(void)
+have_write_watch(void)
 {
 	if (!gt.watch_step)
 		return false;
@@ -100,10 +102,17 @@ watch_stepping(void)
 	return false;
 }
 
+static bool
+watch_stepping(void)
+{
+	return have_write_watch() && !vm_data_breakpoints(gt.vm);
+}
+
+/* Reverse execution compares the watched bytes on every engine. */
 bool
 gdb_target_watch_stepping(void)
 {
-	return watch_stepping();
+	return have_write_watch();
 }
 
 /* Take the watched bytes as they are now (through 'thread's tables). */
@@ -1040,6 +1049,10 @@ gdb_target_load_debug(struct vcpu *vcpu, bool bps, bool watch, bool step)
 	memcpy(saved, gt.slot, sizeof(saved));
 	if (!bps)
 		memset(gt.slot, 0, sizeof(gt.slot));
+	/* Write watchpoints found by their bytes instead: not natively. */
+	for (int i = 0; i < GDB_NSLOTS && !watch && ws; i++)
+		if (gt.slot[i].type == GDB_WP_WRITE)
+			gt.slot[i].used = false;
 	gt.watch_step = ws && watch;
 	load_debug(vcpu, step);
 	memcpy(gt.slot, saved, sizeof(saved));
@@ -1088,7 +1101,8 @@ gdb_target_hit(const struct vm_exit *vmexit, struct gdb_stop *st)
 			return true;
 		}
 	}
-	if ((dr6 & DR6_BS) && watch_stepping() && (w = watch_changed(1)) >= 0) {
+	if ((dr6 & DR6_BS) && have_write_watch() &&
+	    (w = watch_changed(1)) >= 0) {
 		slot_stop(w, st);
 		watch_snapshot(1);
 		return true;

@@ -215,6 +215,15 @@ struct interp_cpu {
 
 	/* Debugging (vm_set_guest_debug). */
 	struct vm_guest_debug debug;
+	/* The debug facilities between instructions (interp_debug.c). */
+	bool db_armed;     /* the guest's DR7 or the host has a breakpoint */
+	bool db_watch;     /* ... a data or I/O one: accesses are checked */
+	bool db_ss_shadow; /* this instruction follows MOV SS / POP SS */
+	bool soft_int;     /* this instruction delivered INT n/INT3/INTO/INT1 */
+	uint64_t db_hits, db_host_hits; /* B0-B3 this instruction hit */
+	uint64_t db_shadow;             /* traps MOV SS / POP SS hold back */
+	uint64_t db_pending;      /* DR6 bits of the guest's #DB trap due */
+	uint64_t db_host_pending; /* DR6 bits of a debug exit due */
 
 	/* CPUID as kmod decided it (set_cpuid). */
 	struct vm_cpuid_entry cpuid[VM_CPUID_MAX];
@@ -619,6 +628,31 @@ int interp_cpuid_supported(void *cookie, struct vm_cpuid_entry *out, int max);
 
 /* interp_sys.c: MOV to and from control and debug registers. */
 int interp_mov_special(struct interp_cpu *c, const struct x86_instr *insn);
+
+/* ---- interp_debug.c: debug registers, breakpoints, single-step ------ */
+
+/* Recompute db_armed/db_watch (after DR7 or the host's state changed). */
+void interp_db_update(struct interp_cpu *c);
+/* A data access by linear address, or a port access (when db_watch). */
+void interp_db_access(struct interp_cpu *c, uint64_t gla, size_t size,
+		      bool write);
+void interp_db_io(struct interp_cpu *c, uint16_t port, unsigned int size);
+/* The host's instruction breakpoints at rip (DR6 bits; 0 with RF). */
+uint64_t interp_db_exec_host(const struct interp_cpu *c);
+/* The guest's instruction breakpoints at rip: *hit and the #DB fault
+ * delivered (INTERP_OK, or what delivering came to). */
+int interp_db_exec_guest(struct interp_cpu *c, bool *hit);
+/* Around an instruction executed while db_armed or TF: clear its hits;
+ * after it retired (tf: TF was set when it began), the traps it left in
+ * db_pending / db_host_pending. */
+void interp_db_begin(struct interp_cpu *c);
+void interp_db_retire(struct interp_cpu *c, const struct x86_instr *insn,
+		      bool tf);
+/* Deliver the guest's pending #DB trap. */
+int interp_db_trap(struct interp_cpu *c);
+/* MOV to (to_dr) or from a debug register. */
+int interp_db_mov(struct interp_cpu *c, const struct x86_instr *insn,
+		  bool to_dr);
 
 /* ---- interp_exec.c: the fetch-decode-execute loop ------------------- */
 

@@ -325,9 +325,14 @@ step(struct interp_cpu *c)
 	bool shadow = c->intr_shadow;
 	uint64_t start = c->rip;
 	enum x86_mode mode = interp_code_mode(c);
+	/* Debug registers or TF in use (interp_debug.c): the slow way. */
+	bool tf = (c->rflags & PSL_T) != 0;
+	bool dbg = c->db_armed || tf || c->db_shadow != 0 || c->db_ss_shadow;
 	int rc;
 
 	c->mmio_used = 0;
+	if (dbg)
+		interp_db_begin(c);
 	rc = fetch_cached(c, mode, &insn, &bytes, buf);
 	c->last_insn = rc == INTERP_OK ? insn : NULL;
 	if (rc == INTERP_OK) {
@@ -364,6 +369,17 @@ step(struct interp_cpu *c)
 		c->io_done = c->msr_done = false;
 		/* STI / MOV SS block interrupts for one instruction. */
 		c->intr_shadow = c->shadow_set && !shadow;
+		if (dbg) {
+			/*
+			 * An iteration of a REP string instruction but the
+			 * last leaves RF set: the next one is no new
+			 * instruction for its breakpoint (SDM 17.3.1.1).
+			 */
+			if (c->next_rip == start &&
+			    (insn->prefixes & (X86_PFX_REP | X86_PFX_REPNE)))
+				c->rflags |= PSL_RF;
+			interp_db_retire(c, insn, tf);
+		}
 		if (rc == INTERP_EXIT) {
 			exit_set_insn(c, start, insn, bytes);
 			return INTERP_EXIT;
@@ -386,6 +402,12 @@ step(struct interp_cpu *c)
 		 */
 		if (fault_class(c->exc.vector))
 			c->rflags |= PSL_RF;
+		/* Traps MOV SS / POP SS held come after the fault's. */
+		if (dbg) {
+			c->db_pending |= c->db_shadow;
+			c->db_shadow = 0;
+			c->db_ss_shadow = false;
+		}
 		rc = interp_deliver(c, c->exc.vector, c->exc.has_ec, c->exc.ec,
 				    false);
 		if (rc == INTERP_OK)
@@ -413,25 +435,31 @@ deliver_event(struct interp_cpu *c)
 	return interp_deliver(c, ev.vector, ev.has_ec, ev.ec, false);
 }
 
-/* An enabled instruction breakpoint at the current rip (dr6 bit), or 0. */
-static uint64_t
-exec_breakpoint(const struct interp_cpu *c)
+/*
+ * Debug events due after an instruction (interp_debug.c): a data
+ * breakpoint of the host's ends the run (the guest's trap, if any, waits
+ * for the next one); the guest's #DB trap is delivered.  INTERP_OK or
+ * INTERP_EXIT (c->exit filled in) or INTERP_ERROR.
+ */
+static int
+debug_pending(struct interp_cpu *c)
 {
-	uint64_t lin = c->seg[X86_R_CS - X86_R_ES].desc.base + c->rip;
+	uint64_t at = c->rip;
+	int rc;
 
-	if (!c->debug.enable || (c->rflags & PSL_RF))
-		return 0;
-	if (interp_code_mode(c) != X86_MODE_64)
-		lin &= 0xffffffffULL;
-	for (int i = 0; i < 4; i++) {
-		uint64_t dr7 = c->debug.dr7;
-
-		if ((dr7 & (3ULL << (2 * i))) &&
-		    ((dr7 >> DR7_RW_SHIFT(i)) & 3) == 0 &&
-		    c->debug.dr[i] == lin)
-			return DR6_B(i);
+	if (c->db_host_pending != 0) {
+		c->exit->exitcode = VM_EXITCODE_DEBUG;
+		c->exit->u.debug.dr6 =
+		    c->db_host_pending | (c->debug.singlestep ? DR6_BS : 0);
+		c->db_host_pending = 0;
+		return INTERP_EXIT;
 	}
-	return 0;
+	if (c->db_pending == 0)
+		return INTERP_OK;
+	rc = interp_db_trap(c);
+	if (rc == INTERP_OK)
+		rc = emit_stores(c, at, NULL, NULL);
+	return rc;
 }
 
 /*
@@ -478,6 +506,9 @@ interp_exec(struct interp_cpu *c, struct vm_exit *vmexit, uint64_t budget)
 		}
 	}
 	for (;;) {
+		if ((c->db_pending | c->db_host_pending) != 0 &&
+		    debug_pending(c) != INTERP_OK)
+			break;
 		if (!c->event.pending && c->nmi_queued && !c->nmi_blocked &&
 		    !c->intr_shadow) {
 			c->nmi_queued = false;
@@ -510,13 +541,35 @@ interp_exec(struct interp_cpu *c, struct vm_exit *vmexit, uint64_t budget)
 			vmexit->u.debug.dr6 = 0;
 			break;
 		}
-		if ((dr6 = exec_breakpoint(c)) != 0) {
+		if ((dr6 = interp_db_exec_host(c)) != 0) {
 			vmexit->exitcode = VM_EXITCODE_DEBUG;
 			vmexit->u.debug.dr6 = dr6;
 			break;
 		}
+		/*
+		 * The guest's instruction breakpoint: its #DB, then the
+		 * handler's first instruction in this same round (so that
+		 * nothing can stop between them: a replay stops at counts).
+		 */
+		if ((c->dr7 & 0xff) != 0) {
+			bool hit;
+
+			rc = interp_db_exec_guest(c, &hit);
+			if (rc == INTERP_OK && hit)
+				rc = emit_stores(c, c->rip, NULL, NULL);
+			if (rc != INTERP_OK)
+				break;
+			if (hit && (dr6 = interp_db_exec_host(c)) != 0) {
+				vmexit->exitcode = VM_EXITCODE_DEBUG;
+				vmexit->u.debug.dr6 = dr6;
+				break;
+			}
+		}
 		rc = step(c);
 		if (rc != INTERP_OK)
+			break;
+		if ((c->db_pending | c->db_host_pending) != 0 &&
+		    debug_pending(c) != INTERP_OK)
 			break;
 		if (c->icount % INTERP_TIME_QUANTUM == 0 && time_sync(c)) {
 			vmexit->exitcode = VM_EXITCODE_BOGUS;

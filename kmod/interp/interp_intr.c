@@ -288,12 +288,22 @@ interp_deliver(struct interp_cpu *c, unsigned int vector, bool has_ec,
 static int
 soft_int(struct interp_cpu *c, unsigned int vector, bool soft)
 {
+	uint64_t rip = c->rip;
 	int rc;
 
-	c->rip = c->rip; /* return address: next_rip (trap-like) */
+	/*
+	 * The return address is next_rip (trap-like): deliver_once() takes
+	 * it for INT n, INT3, INTO ('soft'), and for INT1 from rip, which
+	 * points past the instruction meanwhile.
+	 */
+	if (!soft)
+		c->rip = c->next_rip;
+	c->soft_int = true; /* it clears TF: no single-step trap after */
 	rc = deliver_once(c, vector, false, 0, soft);
-	if (rc != INTERP_OK)
+	if (rc != INTERP_OK) {
+		c->rip = rip;
 		return rc;
+	}
 	/* deliver_once set rip to the handler: keep it as next_rip. */
 	c->next_rip = c->rip;
 	return INTERP_OK;

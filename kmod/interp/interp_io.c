@@ -10,7 +10,7 @@
 #include "interp.h"
 
 static int
-io_permitted(struct interp_cpu *c, uint16_t port, unsigned int size)
+io_allowed(struct interp_cpu *c, uint16_t port, unsigned int size)
 {
 	unsigned int iopl = (unsigned int)((c->rflags & PSL_IOPL) >> 12);
 	const struct x86_segdesc *tr = &c->tr.desc;
@@ -38,6 +38,17 @@ io_permitted(struct interp_cpu *c, uint16_t port, unsigned int size)
 	if ((bits >> (port % 8)) & ((1u << size) - 1))
 		return interp_gp0(c);
 	return INTERP_OK;
+}
+
+/* May the port be accessed; an I/O breakpoint on it then hits. */
+static int
+io_permitted(struct interp_cpu *c, uint16_t port, unsigned int size)
+{
+	int rc = io_allowed(c, port, size);
+
+	if (rc == INTERP_OK && c->db_watch)
+		interp_db_io(c, port, size);
+	return rc;
 }
 
 static void

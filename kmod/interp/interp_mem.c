@@ -329,6 +329,10 @@ interp_lin_read(struct interp_cpu *c, uint64_t gla, void *buf, size_t size,
 	int n, rc;
 
 	rc = translate_all(c, gla, size, access, pc, &n);
+	if (c->db_watch && rc == INTERP_OK &&
+	    (access & X86_MEM_TYPE) != X86_MEM_EXEC &&
+	    !(access & X86_MEM_IMPLICIT))
+		interp_db_access(c, gla, size, false);
 	for (int i = 0; i < n && rc == INTERP_OK; i++) {
 		uint8_t *dst = (uint8_t *)buf + pc[i].off;
 		uint8_t *h =
@@ -355,6 +359,8 @@ interp_lin_write(struct interp_cpu *c, uint64_t gla, const void *buf,
 	int n, rc;
 
 	rc = translate_all(c, gla, size, access, pc, &n);
+	if (c->db_watch && rc == INTERP_OK && !(access & X86_MEM_IMPLICIT))
+		interp_db_access(c, gla, size, true);
 	for (int i = 0; i < n && rc == INTERP_OK; i++) {
 		const uint8_t *src = (const uint8_t *)buf + pc[i].off;
 		uint8_t *h =
@@ -420,7 +426,8 @@ interp_mem_read(struct interp_cpu *c, unsigned int seg, uint64_t off,
 	const uint8_t *h;
 	int rc;
 
-	if (lin64(c, seg, off, asz, size, &gla) &&
+	/* (Data breakpoints armed: the slow path, which checks them.) */
+	if (!c->db_watch && lin64(c, seg, off, asz, size, &gla) &&
 	    (h = interp_tlb_host(c, gla, size, access, &gpa)) != NULL) {
 		switch (size) {
 		case 1:
@@ -453,7 +460,8 @@ interp_mem_write(struct interp_cpu *c, unsigned int seg, uint64_t off,
 	uint8_t *h;
 	int rc;
 
-	if (lin64(c, seg, off, asz, size, &gla) &&
+	/* (Data breakpoints armed: the slow path, which checks them.) */
+	if (!c->db_watch && lin64(c, seg, off, asz, size, &gla) &&
 	    (h = interp_tlb_host(c, gla, size, access, &gpa)) != NULL) {
 		switch (size) {
 		case 1:
@@ -502,6 +510,8 @@ interp_mem_host(struct interp_cpu *c, unsigned int seg, uint64_t off,
 	rc = seg_linear(c, seg, off, asz, size, access, &gla);
 	if (rc != INTERP_OK)
 		return rc;
+	if (c->db_watch)
+		interp_db_access(c, gla, size, true);
 	/* Naturally aligned: within a page, and no host split lock. */
 	if ((gla & (size - 1)) != 0)
 		return INTERP_OK;

@@ -8,7 +8,6 @@
 #include "io/vio.h"
 
 #define CR4_TSD      (1ULL << 2)
-#define CR4_DE       (1ULL << 3)
 #define CR4_FSGSBASE (1ULL << 16)
 #define CR4_OSXSAVE  (1ULL << 18)
 /* CR4 bits the CPU accepts (VME PVI TSD DE PSE PAE MCE PGE PCE OSFXSR
@@ -173,33 +172,10 @@ op_mov_special(struct interp_cpu *c, const struct x86_instr *insn)
 {
 	enum x86_reg_class c0 = x86_reg_class(insn->ops[0].reg);
 	enum x86_reg_class c1 = x86_reg_class(insn->ops[1].reg);
-	unsigned int dr;
-	uint64_t v;
 
 	if (c0 == X86_RC_CR || c1 == X86_RC_CR)
 		return op_mov_cr(c, insn, c0 == X86_RC_CR);
-	/* MOV to or from a debug register. */
-	if (!cpl0(c))
-		return interp_gp0(c);
-	dr =
-	    (c0 == X86_RC_DR ? insn->ops[0].reg : insn->ops[1].reg) - X86_R_DR0;
-	if ((dr == 4 || dr == 5) && (c->cr4 & CR4_DE))
-		return interp_ud(c);
-	if (dr > 7)
-		return interp_ud(c);
-	if (c1 == X86_RC_DR)
-		return interp_opnd_write(c, insn, 0,
-					 interp_reg_read(c, insn->ops[1].reg));
-	v = interp_reg_read(c, insn->ops[1].reg);
-	if ((dr >= 6) && (v >> 32))
-		return interp_gp0(c);
-	if (dr < 4)
-		c->dr[dr] = v;
-	else if (dr == 4 || dr == 6)
-		c->dr6 = v | 0xffff0ff0;
-	else
-		c->dr7 = (v | 0x400) & ~0x2000ULL;
-	return INTERP_OK;
+	return interp_db_mov(c, insn, c0 == X86_RC_DR);
 }
 
 static int

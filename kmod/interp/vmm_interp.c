@@ -321,6 +321,8 @@ interp_setreg(void *vcookie, int reg, uint64_t val)
 		c->xcr0 = val; /* x87 always, SSE: what XSETBV accepts */
 	else
 		return EINVAL;
+	if (reg == VM_REG_GUEST_DR7)
+		interp_db_update(c);
 	/* Whatever changed, the cached translations may be stale. */
 	interp_tlb_flush(c);
 	return 0;
@@ -534,6 +536,7 @@ interp_set_debug(void *vcookie, const struct vm_guest_debug *dbg)
 	struct interp_cpu *c = vcookie;
 
 	c->debug = *dbg;
+	interp_db_update(c);
 	return 0;
 }
 
@@ -572,6 +575,7 @@ interp_set_cpuid(void *vcookie, const struct vm_cpuid_entry *table, int n)
 const struct vmm_engine vmm_engine_interp = {
 	.name = "interp",
 	.virtual_time = true,
+	.data_breakpoints = true,
 	.vm_init = interp_vm_init,
 	.vm_cleanup = interp_vm_cleanup,
 	.mem_map = interp_mem_map,

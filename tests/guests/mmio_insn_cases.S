@@ -237,7 +237,9 @@ mt_table:
  * region that differ between the runs) --------------------------------- */
 	MT KVM_STACK, "movq %rsp, %rbx", "leaq 0x84(%r15), %rsp", "pushq %rax", "pushq %rcx", "popq %rdx", "popq %rsi", "movq %rbx, %rsp"
 	MT KVM_STACK, "movq %rsp, %rbx", "leaq 0x82(%r15), %rsp", "pushw %ax", "pushfq", "popq %rcx", "popw %dx", "movq %rbx, %rsp"
-	MT KVM_STACK, "movq %rsp, %rbx", "leaq 0x84(%r15), %rsp", "popfq", "pushfq", "popq %rcx", "movq %rbx, %rsp"
+	/* (TF cleared in the random image: POPF would set it, and the CPU
+	 * would single-step the rest with #DB traps.) */
+	MT KVM_STACK, "movq %rsp, %rbx", "andb $0xfe, 0x85(%r15)", "leaq 0x84(%r15), %rsp", "popfq", "pushfq", "popq %rcx", "movq %rbx, %rsp"
 	MT KVM_STACK, "movq %rsp, %rbx", "leaq 0x84(%r15), %rsp", "callq 1f", "1:", "popq %rcx", "movq %rbx, %rsp"
 	MT KVM_STACK, "leaq 1f(%rip), %rax", "movq %rsp, %rbx", "leaq 0x84(%r15), %rsp", "pushq %rax", "retq", "1:", "movq %rbx, %rsp"
 	MT KVM_STACK, "leaq 1f(%rip), %rax", "movq %rsp, %rbx", "leaq 0x84(%r15), %rsp", "pushq %rax", "retq $16", "1:", "movq %rbx, %rsp"
