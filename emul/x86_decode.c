@@ -813,6 +813,16 @@ decode_core(struct dstate *st, int *tabp)
 	return 0;
 }
 
+/* A leaf that selects nothing: the F2/F3/66 fallback to the prefix-less
+ * form applies (not to an explicit #UD leaf, EF_UD: MOVBE has no F3 form,
+ * SDM Vol. 2D table A-4 0F38 F0/F1). */
+static bool
+leaf_empty(unsigned int i)
+{
+	return x86_opents[i].kind == EK_LEAF && x86_opents[i].mnem == 0 &&
+	       !(x86_opents[i].flags & EF_UD);
+}
+
 static int
 opsize_of(struct dstate *st, uint16_t flags)
 {
@@ -1059,15 +1069,11 @@ retry:
 			 * prefix and 66 the operand size (66 F2 0F 38 F1
 			 * CRC32 r32, r/m16): never the 66 form (XED's
 			 * refining-prefix rule; 66 F3 0F 38 2B is #UD). */
-			if (v >= 2 && !st->vex &&
-			    x86_opents[e->idx + v].kind == EK_LEAF &&
-			    x86_opents[e->idx + v].mnem == 0)
+			if (v >= 2 && !st->vex && leaf_empty(e->idx + v))
 				v = 0;
 			/* and 66 that selects nothing to the prefix-less form
 			 */
-			if (v == 1 && !st->vex &&
-			    x86_opents[e->idx + 1].kind == EK_LEAF &&
-			    x86_opents[e->idx + 1].mnem == 0)
+			if (v == 1 && !st->vex && leaf_empty(e->idx + 1))
 				v = 0;
 			if (pfx_node == e)
 				v = pfx_v;
@@ -1097,7 +1103,8 @@ retry:
 		}
 		e = &x86_opents[e->idx + v];
 	}
-	if (e->mnem == 0 && pfx_node != NULL && pfx_v != 0) {
+	if (e->mnem == 0 && !(e->flags & EF_UD) && pfx_node != NULL &&
+	    pfx_v != 0) {
 		/* nothing under that prefix deeper down: the same fallback */
 		pfx_v = 0;
 		e = pfx_node;

@@ -96,6 +96,7 @@ enum x86_ent_kind {
 #define EF_VEX 0x800
 #define EF_PFX_USED 0x1000
 #define EF_HASMODRM 0x2000
+#define EF_UD 0x4000
 
 struct x86_opspec {
 	uint8_t method, size, access, arg;
@@ -122,7 +123,7 @@ enum {
 #define EVF_KREQ 0x800 /* EVEX.aaa must not be 0 */
 extern const struct x86_opspec x86_opspecs[191];
 extern const uint8_t x86_opsets[311][4];
-extern const struct x86_opent x86_opents[8574];
+extern const struct x86_opent x86_opents[8577];
 extern const uint16_t x86_oproots[X86_NTAB][256];
 extern const uint16_t x86_3dnow[256];
 

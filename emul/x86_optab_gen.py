@@ -18,7 +18,9 @@ selectors (lowercase, before the mnemonic):
 operands (comma separated): access prefix + (rw) = (write) & (no access),
 read by default; then an SDM addressing method and size (Eb Gv Iz Jb Mq Vx
 Wss Hx ...) or a fixed register (AL rAX eAX DX CL ES ST0 1).
-flags: lock d64 f64 rep repz nop90 (see the C side, x86_decode.c).
+flags: lock d64 f64 rep repz nop90 (see the C side, x86_decode.c); ud on
+an INVALID line: the encoding under that prefix is #UD (Vol. 2D table A-4
+leaves it blank) rather than falling back to the prefix-less form.
 """
 import os
 import re
@@ -719,11 +721,17 @@ DE p66 AESDEC +Vdq,Wdq vl0
 DF p66 AESDECLAST +Vdq,Wdq vl0
 F0 np m MOVBE =Gv,Mv
 F1 np m MOVBE =Mv,Gv
+F0 pf3 INVALID ud
+F1 pf3 INVALID ud
 F0 pf2 CRC32 +Gy,Eb
 F1 pf2 CRC32 +Gy,Ev
 F6 p66 ADCX +Gy,Ey
 F6 pf3 ADOX +Gy,Ey
+F6 pf2 INVALID ud
 F6 np m WRSS Mv,Gy
+F9 p66 INVALID ud
+F9 pf3 INVALID ud
+F9 pf2 INVALID ud
 F5 p66 m WRUSS Mv,Gy
 F8 p66 m MOVDIR64B Gr,Mzo
 F9 np m MOVDIRI =My,Gy
@@ -1271,8 +1279,8 @@ KIND = {'leaf': 0, 'mode': 1, 'pfx': 2, 'mod': 3, 'reg': 4, 'rm': 5, 'w': 6,
 NVALS = {'mode': 2, 'pfx': 4, 'mod': 2, 'reg': 8, 'rm': 8, 'w': 2, 'l': 2,
          'wx': 2, 'll': 4}
 FLAGS = ['lock', 'd64', 'f64', 'rep', 'repz', 'nop90', 'movseg', 'p66',
-         'pf3', 'pf2', 'mem', 'vex', 'pfx_used', 'hasmodrm']
-LINE_FLAGS = {'lock', 'd64', 'f64', 'rep', 'repz', 'nop90', 'movseg',
+         'pf3', 'pf2', 'mem', 'vex', 'pfx_used', 'hasmodrm', 'ud']
+LINE_FLAGS = {'lock', 'd64', 'f64', 'rep', 'repz', 'nop90', 'movseg', 'ud',
               'v', 'vn', 'vl0', 'vnl0', 'vs', 'vs2', 'vd'} | set(EVEX_FLAGS)
 
 class Line:
@@ -1514,7 +1522,8 @@ def main():
         tab = []
         for opc in range(256):
             ls = byop.get(opc, [])
-            mr = {l.modrm() for l in ls}
+            # (an INVALID ud line takes the ModRM-ness of the others)
+            mr = {l.modrm() for l in ls if 'ud' not in l.flags}
             if len(mr) > 1:
                 # an opcode has ModRM for all or none of its forms
                 raise ValueError('modrm mix at %s %02x: %s' %

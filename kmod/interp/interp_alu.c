@@ -448,9 +448,7 @@ alu_movbe(struct interp_cpu *c, const struct x86_instr *insn)
 	uint64_t v;
 	int rc;
 
-	/* F3 0F 38 F0/F1 is no instruction (F2 is CRC32). */
-	if (insn->prefixes & (X86_PFX_REP | X86_PFX_REPNE))
-		return interp_ud(c);
+	/* (F3 0F 38 F0/F1, no instruction, is #UD in the decoder) */
 	rc = interp_opnd_read(c, insn, 1, &v);
 	if (rc != INTERP_OK)
 		return rc;
