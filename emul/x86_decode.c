@@ -28,6 +28,7 @@ struct dstate {
 	uint8_t evex_rr; /* EVEX.R' (as 0/16) */
 	uint8_t evex_x;  /* EVEX.X extending a register rm (0/16) */
 	uint8_t evex_vv; /* EVEX.V' (as 0/16) */
+	uint8_t evex_v3; /* EVEX.vvvv bit 3 (as 0/8), also outside 64-bit */
 	uint8_t vex_pp;
 	bool is4_read;
 	bool rexany; /* REX, VEX or EVEX: SPL..DIL rather than AH..BH */
@@ -639,6 +640,7 @@ decode_vex(struct dstate *st, uint8_t lead, int *tab)
 		in->evex_b = (b3 >> 4) & 1;
 		st->evex_vv = (b3 & 8) ? 0 : 16;
 		in->vvvv |= st->evex_vv;
+		st->evex_v3 = in->vvvv & 8;
 		in->evex_aaa = b3 & 7;
 		in->prefixes |= X86_PFX_EVEX;
 		/* outside 64-bit mode EVEX.V' must be 1 (SDM Vol. 2A
@@ -862,9 +864,8 @@ evex_n(const struct x86_instr *in, unsigned int fl)
 /*
  * EVEX instructions (SDM Vol. 2A 2.6): the form from the EVEX tables, its
  * operands with EVEX.R'/X/V' (32 vector registers), masking, broadcast,
- * rounding/SAE and the disp8*N displacement.  An opcode the tables do not
- * describe is decoded to its length only (X86_M_EVEX_UNKNOWN, no
- * operands).  Not inlined into decode(): the EVEX path stays out of the
+ * rounding/SAE and the disp8*N displacement.  An encoding the tables do
+ * not hold is #UD.  Not inlined into decode(): the EVEX path stays out of the
  * hot legacy/VEX path (inlined it cost ~5% of bench_decode).
  */
 static __attribute__((noinline)) int
@@ -901,28 +902,19 @@ decode_evex(struct dstate *st, int tab)
 		case EK_W:
 			v = st->rex_w;
 			break;
+		case EK_WX:
+			v = st->rex_w & (st->mode == X86_MODE_64);
+			break;
 		case EK_LL:
 			v = in->vex_l;
 			break;
 		}
 		e = &x86_opents[e->idx + v];
 	}
-	if (e->mnem == 0) {
-		/* not described: the length only (every EVEX opcode has a
-		 * ModRM; map 0F3A and 0F 70-73, C2, C4-C6 an imm8) */
-		if (in->map == X86_MAP_0F3A ||
-		    (in->map == X86_MAP_0F &&
-		     ((in->opcode >= 0x70 && in->opcode <= 0x73) ||
-		      in->opcode == 0xc2 ||
-		      (in->opcode >= 0xc4 && in->opcode <= 0xc6)))) {
-			int64_t v;
-
-			if ((rc = read_imm(st, 1, &v, false)) != 0)
-				return rc;
-		}
-		in->mnem = X86_M_EVEX_UNKNOWN;
-		return 0;
-	}
+	/* every EVEX form of the SDM (maps 0F, 0F38, 0F3A) is in the tables:
+	 * anything else is #UD */
+	if (e->mnem == 0)
+		return ud(st);
 	fl = e->flags;
 	in->mnem = e->mnem;
 	/* EVEX.b (table 2-36): broadcast with memory, rounding or SAE with
@@ -956,7 +948,7 @@ decode_evex(struct dstate *st, int tab)
 		in->disp *= (int64_t)evex_n(in, fl);
 	nops = e->nops;
 	const uint8_t *set = x86_opsets[e->idx];
-	bool uses_v = false;
+	bool uses_v = false, vsib = false;
 
 	in->nops = (uint8_t)nops;
 	for (unsigned int i = 0; i < nops; i++) {
@@ -965,6 +957,8 @@ decode_evex(struct dstate *st, int tab)
 
 		if (sp->method == OM_H)
 			uses_v = true;
+		if (sp->method == OM_GVSIB)
+			vsib = true;
 		/* an opmask in ModRM.reg: EVEX.R' set is #UD as REX.R */
 		if (sp->method == OM_KR && st->evex_rr)
 			return ud(st);
@@ -984,8 +978,18 @@ decode_evex(struct dstate *st, int tab)
 			}
 		}
 	}
-	/* vvvv (with V') unused must be 1111b (inverted: 0) */
-	if (!uses_v && in->vvvv != 0)
+	/* vvvv (with V', unless V' extends a VSIB index) unused must be
+	 * 1111b (inverted: 0), its bit 3 too outside 64-bit mode, where it
+	 * names no register */
+	if (!uses_v && ((in->vvvv & (vsib ? 15 : 31)) != 0 || st->evex_v3))
+		return ud(st);
+	/* a gather whose destination is its index register: #UD (VPGATHERDD
+	 * and the others: "if any pair of the index, mask, or destination
+	 * registers are the same") */
+	if (vsib && nops == 2 && in->ops[1].type == X86_OPND_MEM &&
+	    in->ops[0].type == X86_OPND_REG &&
+	    (in->ops[0].reg - X86_R_XMM0) % 32 ==
+		(in->ops[1].index - X86_R_XMM0) % 32)
 		return ud(st);
 	/* merging-masking keeps the unselected elements: the destination is
 	 * read as well */

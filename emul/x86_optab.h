@@ -121,9 +121,9 @@ enum {
 #define EVF_NOK 0x200  /* no masking: EVEX.aaa must be 0 */
 #define EVF_NOZ 0x400  /* no zeroing: EVEX.z must be 0 */
 #define EVF_KREQ 0x800 /* EVEX.aaa must not be 0 */
-extern const struct x86_opspec x86_opspecs[191];
-extern const uint8_t x86_opsets[311][4];
-extern const struct x86_opent x86_opents[8577];
+extern const struct x86_opspec x86_opspecs[199];
+extern const uint8_t x86_opsets[336][4];
+extern const struct x86_opent x86_opents[10298];
 extern const uint16_t x86_oproots[X86_NTAB][256];
 extern const uint16_t x86_3dnow[256];
 

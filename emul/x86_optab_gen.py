@@ -960,20 +960,29 @@ EVEX_TUPLE = {'fv': 0, 'fvm': 0, 'hv': 1, 'hvm': 1, 'qvm': 2, 'ovm': 3,
               't1s1': 8, 't1s2': 9, 't1s4': 10, 't1s8': 11, 'n16': 12,
               'n32': 13, 'dup': 16}
 
+def fp_forms(opcs, pfxs, m, p_ops, s_ops, rnd):
+    """The PS, PD, SS, SD forms (W0, W1, W0, W1) of an FP operation: packed
+    full vector with broadcast, scalar T1S; s_ops has %s for d/q."""
+    return ['%02X %s w0 %sPS %s fv bc %s' % (opcs[0], pfxs[0], m, p_ops, rnd),
+            '%02X %s w1 %sPD %s fv bc %s' % (opcs[1], pfxs[1], m, p_ops, rnd),
+            '%02X %s w0 %sSS %s t1s4 %s' % (opcs[2], pfxs[2], m, s_ops % 'd',
+                                           rnd),
+            '%02X %s w1 %sSD %s t1s8 %s' % (opcs[3], pfxs[3], m, s_ops % 'q',
+                                           rnd)]
+
+SSE_PFX = ('np', 'p66', 'pf3', 'pf2')
+P66 = ('p66',) * 4
+
 def evex_0f_gen():
     out = []
     # FP arithmetic: packed (fv, broadcast) and scalar (t1s)
     for opc, m, rnd in [(0x58, 'ADD', 'er'), (0x59, 'MUL', 'er'),
                         (0x5C, 'SUB', 'er'), (0x5D, 'MIN', 'sae'),
                         (0x5E, 'DIV', 'er'), (0x5F, 'MAX', 'sae')]:
-        out += ['%02X np w0 V%sPS =Vx,Hx,Wx fv bc %s' % (opc, m, rnd),
-                '%02X p66 w1 V%sPD =Vx,Hx,Wx fv bc %s' % (opc, m, rnd),
-                '%02X pf3 w0 V%sSS =Vdq,Hdq,Wd t1s4 %s' % (opc, m, rnd),
-                '%02X pf2 w1 V%sSD =Vdq,Hdq,Wq t1s8 %s' % (opc, m, rnd)]
-    out += ['51 np w0 VSQRTPS =Vx,Wx fv bc er',
-            '51 p66 w1 VSQRTPD =Vx,Wx fv bc er',
-            '51 pf3 w0 VSQRTSS =Vdq,Hdq,Wd t1s4 er',
-            '51 pf2 w1 VSQRTSD =Vdq,Hdq,Wq t1s8 er']
+        out += fp_forms((opc,) * 4, SSE_PFX, 'V' + m, '=Vx,Hx,Wx',
+                        '=Vdq,Hdq,W%s', rnd)
+    out += fp_forms((0x51,) * 4, SSE_PFX, 'VSQRT', '=Vx,Wx', '=Vdq,Hdq,W%s',
+                    'er')
     # FP logic (AVX512DQ) and unpacks, shuffles
     for opc, m in [(0x54, 'AND'), (0x55, 'ANDN'), (0x56, 'OR'),
                    (0x57, 'XOR'), (0x14, 'UNPCKL'), (0x15, 'UNPCKH')]:
@@ -1082,6 +1091,58 @@ def evex_0f_gen():
                               (0x73, 6, 'VPSLLQ', 'w1', 'fv bc'),
                               (0x73, 7, 'VPSLLDQ', '', 'fvm nok')]:
         out.append('%02X/%d p66 %s %s =Hx,Wx,Ib %s' % (opc, reg, w, m, t))
+    # movlps/movhps family (128 bits, no masking)
+    out += ['12 np w0 m el0 VMOVLPS =Vdq,Hdq,Mq t1s8 nok',
+            '12 np w0 r el0 VMOVHLPS =Vdq,Hdq,Udq nok',
+            '13 np w0 m el0 VMOVLPS =Mq,Vdq t1s8 nok',
+            '12 p66 w1 m el0 VMOVLPD =Vdq,Hdq,Mq t1s8 nok',
+            '13 p66 w1 m el0 VMOVLPD =Mq,Vdq t1s8 nok',
+            '16 np w0 m el0 VMOVHPS =Vdq,Hdq,Mq t1s8 nok',
+            '16 np w0 r el0 VMOVLHPS =Vdq,Hdq,Udq nok',
+            '17 np w0 m el0 VMOVHPS =Mq,Vdq t1s8 nok',
+            '16 p66 w1 m el0 VMOVHPD =Vdq,Hdq,Mq t1s8 nok',
+            '17 p66 w1 m el0 VMOVHPD =Mq,Vdq t1s8 nok']
+    # scalar <-> GPR conversions (EVEX.W as REX.W: ignored outside 64-bit
+    # mode, as for the VEX forms); T1F tuple: N is the source size
+    for opc, m, rnd in [(0x2C, 'VCVTT%s2SI', 'sae'), (0x2D, 'VCVT%s2SI', 'er'),
+                        (0x78, 'VCVTT%s2USI', 'sae'),
+                        (0x79, 'VCVT%s2USI', 'er')]:
+        for pfx, t, src, tt in [('pf3', 'SS', 'Wd', 't1s4'),
+                                ('pf2', 'SD', 'Wq', 't1s8')]:
+            out += ['%02X %s wx0 %s =Gd,%s %s %s nok' % (opc, pfx, m % t, src,
+                                                        tt, rnd),
+                    '%02X %s wx1 %s =Gq,%s %s %s nok' % (opc, pfx, m % t, src,
+                                                        tt, rnd)]
+    for opc, m in [(0x2A, 'VCVTSI2'), (0x7B, 'VCVTUSI2')]:
+        out += ['%02X pf3 wx0 %sSS =Vdq,Hdq,Ed t1s4 er nok' % (opc, m),
+                '%02X pf3 wx1 %sSS =Vdq,Hdq,Eq t1s8 er nok' % (opc, m),
+                '%02X pf2 wx0 %sSD =Vdq,Hdq,Ed t1s4 nok' % (opc, m),
+                '%02X pf2 wx1 %sSD =Vdq,Hdq,Eq t1s8 er nok' % (opc, m)]
+    # packed conversions of AVX512F/DQ (unsigned, quadword)
+    out += ['78 np w0 VCVTTPS2UDQ =Vx,Wx fv bc sae',
+            '78 np w1 VCVTTPD2UDQ =Vh,Wx fv bc sae',
+            '78 p66 w0 VCVTTPS2UQQ =Vx,Wh hv bc sae',
+            '78 p66 w1 VCVTTPD2UQQ =Vx,Wx fv bc sae',
+            '79 np w0 VCVTPS2UDQ =Vx,Wx fv bc er',
+            '79 np w1 VCVTPD2UDQ =Vh,Wx fv bc er',
+            '79 p66 w0 VCVTPS2UQQ =Vx,Wh hv bc er',
+            '79 p66 w1 VCVTPD2UQQ =Vx,Wx fv bc er',
+            '7A p66 w0 VCVTTPS2QQ =Vx,Wh hv bc sae',
+            '7A p66 w1 VCVTTPD2QQ =Vx,Wx fv bc sae',
+            '7A pf3 w0 VCVTUDQ2PD =Vx,Wh hv bc',
+            '7A pf3 w1 VCVTUQQ2PD =Vx,Wx fv bc er',
+            '7A pf2 w0 VCVTUDQ2PS =Vx,Wx fv bc er',
+            '7A pf2 w1 VCVTUQQ2PS =Vh,Wx fv bc er',
+            '7B p66 w0 VCVTPS2QQ =Vx,Wh hv bc er',
+            '7B p66 w1 VCVTPD2QQ =Vx,Wx fv bc er',
+            '5B np w1 VCVTQQ2PS =Vh,Wx fv bc er',
+            'E6 p66 w1 VCVTTPD2DQ =Vh,Wx fv bc sae',
+            'E6 pf3 w1 VCVTQQ2PD =Vx,Wx fv bc er',
+            'E6 pf2 w1 VCVTPD2DQ =Vh,Wx fv bc er']
+    # word insert/extract (AVX512BW, 128 bits, W ignored)
+    out += ['C4 p66 m el0 VPINSRW =Vdq,Hdq,Mw,Ib t1s2 nok',
+            'C4 p66 r el0 VPINSRW =Vdq,Hdq,Rd,Ib nok',
+            'C5 p66 r el0 VPEXTRW =Gd,Udq,Ib nok']
     # GPR <-> xmm (L'L must be 0)
     out += ['6E p66 w0 el0 VMOVD =Vdq,Ed t1s4 nok',
             '7E p66 w0 el0 VMOVD =Ed,Vdq t1s4 nok',
@@ -1151,6 +1212,142 @@ def evex_38_gen():
             'C4 p66 w1 VPCONFLICTQ =Vx,Wx fv bc',
             '44 p66 w0 VPLZCNTD =Vx,Wx fv bc',
             '44 p66 w1 VPLZCNTQ =Vx,Wx fv bc']
+    out += ['0C p66 w0 VPERMILPS =Vx,Hx,Wx fv bc',
+            '0D p66 w1 VPERMILPD =Vx,Hx,Wx fv bc',
+            '10 p66 w1 VPSRLVW =Vx,Hx,Wx fvm',
+            '11 p66 w1 VPSRAVW =Vx,Hx,Wx fvm',
+            '12 p66 w1 VPSLLVW =Vx,Hx,Wx fvm',
+            '13 p66 w0 VCVTPH2PS =Vx,Wh hvm sae',
+            '14 p66 w0 VPRORVD =Vx,Hx,Wx fv bc',
+            '14 p66 w1 VPRORVQ =Vx,Hx,Wx fv bc',
+            '15 p66 w0 VPROLVD =Vx,Hx,Wx fv bc',
+            '15 p66 w1 VPROLVQ =Vx,Hx,Wx fv bc',
+            '28 p66 w1 VPMULDQ =Vx,Hx,Wx fv bc',
+            '2B p66 w0 VPACKUSDW =Vx,Hx,Wx fv bc',
+            '2A pf3 w1 r VPBROADCASTMB2Q =Vx,Km nok',
+            '3A pf3 w0 r VPBROADCASTMW2D =Vx,Km nok',
+            # tuple T2/T4/T8 broadcasts of 2, 4, 8 elements
+            '19 p66 w0 el12 VBROADCASTF32X2 =Vx,Wq t1s8',
+            '59 p66 w0 VBROADCASTI32X2 =Vx,Wq t1s8',
+            '1A p66 w0 m el12 VBROADCASTF32X4 =Vx,Mdq n16',
+            '1A p66 w1 m el12 VBROADCASTF64X2 =Vx,Mdq n16',
+            '5A p66 w0 m el12 VBROADCASTI32X4 =Vx,Mdq n16',
+            '5A p66 w1 m el12 VBROADCASTI64X2 =Vx,Mdq n16',
+            '1B p66 w0 m el2 VBROADCASTF32X8 =Vx,Mqq n32',
+            '1B p66 w1 m el2 VBROADCASTF64X4 =Vx,Mqq n32',
+            '5B p66 w0 m el2 VBROADCASTI32X8 =Vx,Mqq n32',
+            '5B p66 w1 m el2 VBROADCASTI64X4 =Vx,Mqq n32',
+            # AVX512_VNNI, AVX512_BF16, AVX512_4VNNIW, AVX512_4FMAPS (the
+            # 4-register block zmm2+3 is H; the memory operand m128, N 16)
+            '50 p66 w0 VPDPBUSD +Vx,Hx,Wx fv bc',
+            '51 p66 w0 VPDPBUSDS +Vx,Hx,Wx fv bc',
+            '52 p66 w0 VPDPWSSD +Vx,Hx,Wx fv bc',
+            '53 p66 w0 VPDPWSSDS +Vx,Hx,Wx fv bc',
+            '52 pf3 w0 VDPBF16PS +Vx,Hx,Wx fv bc',
+            '72 pf3 w0 VCVTNEPS2BF16 =Vh,Wx fv bc',
+            '72 pf2 w0 VCVTNE2PS2BF16 =Vx,Hx,Wx fv bc',
+            '52 pf2 w0 m el2 VP4DPWSSD +Vx,Hx,Mdq n16',
+            '53 pf2 w0 m el2 VP4DPWSSDS +Vx,Hx,Mdq n16',
+            '9A pf2 w0 m el2 V4FMADDPS +Vx,Hx,Mdq n16',
+            'AA pf2 w0 m el2 V4FNMADDPS +Vx,Hx,Mdq n16',
+            '9B pf2 w0 m V4FMADDSS +Vdq,Hdq,Mdq n16',
+            'AB pf2 w0 m V4FNMADDSS +Vdq,Hdq,Mdq n16',
+            # AVX512_BITALG, AVX512_VPOPCNTDQ
+            '54 p66 w0 VPOPCNTB =Vx,Wx fvm',
+            '54 p66 w1 VPOPCNTW =Vx,Wx fvm',
+            '55 p66 w0 VPOPCNTD =Vx,Wx fv bc',
+            '55 p66 w1 VPOPCNTQ =Vx,Wx fv bc',
+            '8F p66 w0 VPSHUFBITQMB =Kr,Hx,Wx fvm noz',
+            # expand / compress: tuple T1S (N = the element)
+            '62 p66 w0 VPEXPANDB =Vx,Wx t1s1',
+            '62 p66 w1 VPEXPANDW =Vx,Wx t1s2',
+            '63 p66 w0 VPCOMPRESSB =Wx,Vx t1s1',
+            '63 p66 w1 VPCOMPRESSW =Wx,Vx t1s2',
+            '88 p66 w0 VEXPANDPS =Vx,Wx t1s4',
+            '88 p66 w1 VEXPANDPD =Vx,Wx t1s8',
+            '89 p66 w0 VPEXPANDD =Vx,Wx t1s4',
+            '89 p66 w1 VPEXPANDQ =Vx,Wx t1s8',
+            '8A p66 w0 VCOMPRESSPS =Wx,Vx t1s4',
+            '8A p66 w1 VCOMPRESSPD =Wx,Vx t1s8',
+            '8B p66 w0 VPCOMPRESSD =Wx,Vx t1s4',
+            '8B p66 w1 VPCOMPRESSQ =Wx,Vx t1s8',
+            # AVX512_VP2INTERSECT: a pair of mask registers
+            '68 pf2 w0 VP2INTERSECTD =Kr,Hx,Wx fv bc nok',
+            '68 pf2 w1 VP2INTERSECTQ =Kr,Hx,Wx fv bc nok',
+            # AVX512_VBMI2 variable shifts, VBMI, IFMA
+            '70 p66 w1 VPSHLDVW +Vx,Hx,Wx fvm',
+            '71 p66 w0 VPSHLDVD +Vx,Hx,Wx fv bc',
+            '71 p66 w1 VPSHLDVQ +Vx,Hx,Wx fv bc',
+            '72 p66 w1 VPSHRDVW +Vx,Hx,Wx fvm',
+            '73 p66 w0 VPSHRDVD +Vx,Hx,Wx fv bc',
+            '73 p66 w1 VPSHRDVQ +Vx,Hx,Wx fv bc',
+            '75 p66 w0 VPERMI2B +Vx,Hx,Wx fvm',
+            '75 p66 w1 VPERMI2W +Vx,Hx,Wx fvm',
+            '77 p66 w0 VPERMI2PS +Vx,Hx,Wx fv bc',
+            '77 p66 w1 VPERMI2PD +Vx,Hx,Wx fv bc',
+            '7D p66 w0 VPERMT2B +Vx,Hx,Wx fvm',
+            '7D p66 w1 VPERMT2W +Vx,Hx,Wx fvm',
+            '7F p66 w0 VPERMT2PS +Vx,Hx,Wx fv bc',
+            '7F p66 w1 VPERMT2PD +Vx,Hx,Wx fv bc',
+            '83 p66 w1 VPMULTISHIFTQB =Vx,Hx,Wx fv bc',
+            'B4 p66 w1 VPMADD52LUQ +Vx,Hx,Wx fv bc',
+            'B5 p66 w1 VPMADD52HUQ +Vx,Hx,Wx fv bc',
+            # AVX512ER (512 bits)
+            'C8 p66 w0 el2 VEXP2PS =Vx,Wx fv bc sae',
+            'C8 p66 w1 el2 VEXP2PD =Vx,Wx fv bc sae',
+            'CA p66 w0 el2 VRCP28PS =Vx,Wx fv bc sae',
+            'CA p66 w1 el2 VRCP28PD =Vx,Wx fv bc sae',
+            'CB p66 w0 VRCP28SS =Vdq,Hdq,Wd t1s4 sae',
+            'CB p66 w1 VRCP28SD =Vdq,Hdq,Wq t1s8 sae',
+            'CC p66 w0 el2 VRSQRT28PS =Vx,Wx fv bc sae',
+            'CC p66 w1 el2 VRSQRT28PD =Vx,Wx fv bc sae',
+            'CD p66 w0 VRSQRT28SS =Vdq,Hdq,Wd t1s4 sae',
+            'CD p66 w1 VRSQRT28SD =Vdq,Hdq,Wq t1s8 sae',
+            # GFNI, VAES (no masking for VAES)
+            'CF p66 w0 VGF2P8MULB =Vx,Hx,Wx fvm',
+            'DC p66 VAESENC =Vx,Hx,Wx fvm nok',
+            'DD p66 VAESENCLAST =Vx,Hx,Wx fvm nok',
+            'DE p66 VAESDEC =Vx,Hx,Wx fvm nok',
+            'DF p66 VAESDECLAST =Vx,Hx,Wx fvm nok']
+    # VSCALEF, VGETEXP, VRCP14, VRSQRT14
+    for opc, m, p_ops, rnd in [(0x2C, 'VSCALEF', '=Vx,Hx,Wx', 'er'),
+                               (0x42, 'VGETEXP', '=Vx,Wx', 'sae'),
+                               (0x4C, 'VRCP14', '=Vx,Wx', ''),
+                               (0x4E, 'VRSQRT14', '=Vx,Wx', '')]:
+        out += fp_forms((opc, opc, opc + 1, opc + 1), P66, m, p_ops,
+                        '=Vdq,Hdq,W%s', rnd)
+    # down-converts (memory destination VL/2, VL/4, VL/8; zeroing only
+    # with a register destination)
+    for base, k in [(0x10, 'US'), (0x20, 'S'), (0x30, '')]:
+        for lo, m, dst, t in [(0, 'WB', 'Wh', 'hvm'), (1, 'DB', 'Wqr', 'qvm'),
+                              (2, 'QB', 'We', 'ovm'), (3, 'DW', 'Wh', 'hvm'),
+                              (4, 'QW', 'Wqr', 'qvm'), (5, 'QD', 'Wh', 'hvm')]:
+            out.append('%02X pf3 w0 VPMOV%s%s =%s,Vx %s' % (base + lo, k, m,
+                                                            dst, t))
+    # gathers and scatters (VSIB, SDM 2.6.5 T1S; a mask other than k0,
+    # no zeroing); the AVX512PF prefetches (512 bits)
+    out += ['90 p66 w0 m VPGATHERDD +Vx,Gvx t1s4 kreq noz',
+            '90 p66 w1 m VPGATHERDQ +Vx,Gvh t1s8 kreq noz',
+            '91 p66 w0 m VPGATHERQD +Vh,Gvx t1s4 kreq noz',
+            '91 p66 w1 m VPGATHERQQ +Vx,Gvx t1s8 kreq noz',
+            '92 p66 w0 m VGATHERDPS +Vx,Gvx t1s4 kreq noz',
+            '92 p66 w1 m VGATHERDPD +Vx,Gvh t1s8 kreq noz',
+            '93 p66 w0 m VGATHERQPS +Vh,Gvx t1s4 kreq noz',
+            '93 p66 w1 m VGATHERQPD +Vx,Gvx t1s8 kreq noz',
+            'A0 p66 w0 m VPSCATTERDD =Gvx,Vx t1s4 kreq noz',
+            'A0 p66 w1 m VPSCATTERDQ =Gvh,Vx t1s8 kreq noz',
+            'A1 p66 w0 m VPSCATTERQD =Gvx,Vh t1s4 kreq noz',
+            'A1 p66 w1 m VPSCATTERQQ =Gvx,Vx t1s8 kreq noz',
+            'A2 p66 w0 m VSCATTERDPS =Gvx,Vx t1s4 kreq noz',
+            'A2 p66 w1 m VSCATTERDPD =Gvh,Vx t1s8 kreq noz',
+            'A3 p66 w0 m VSCATTERQPS =Gvx,Vh t1s4 kreq noz',
+            'A3 p66 w1 m VSCATTERQPD =Gvx,Vx t1s8 kreq noz']
+    for reg, m in [(1, 'VGATHERPF0'), (2, 'VGATHERPF1'), (5, 'VSCATTERPF0'),
+                   (6, 'VSCATTERPF1')]:
+        out += ['C6/%d p66 w0 m el2 %sDPS &Gvx t1s4 kreq noz' % (reg, m),
+                'C6/%d p66 w1 m el2 %sDPD &Gvh t1s8 kreq noz' % (reg, m),
+                'C7/%d p66 w0 m el2 %sQPS &Gvx t1s4 kreq noz' % (reg, m),
+                'C7/%d p66 w1 m el2 %sQPD &Gvx t1s8 kreq noz' % (reg, m)]
     # sign/zero extensions: source VL/2, VL/4, VL/8
     for base, k in [(0x20, 'SX'), (0x30, 'ZX')]:
         for lo, m, src, t in [(0, 'BW', 'Wh', 'hvm'), (1, 'BD', 'Wqr', 'qvm'),
@@ -1210,6 +1407,51 @@ def evex_3a_gen():
            '3A p66 w0 el2 VINSERTI32X8 =Vx,Hx,Wqq,Ib n32',
            '1B p66 w0 el2 VEXTRACTF32X8 =Wqq,Vx,Ib n32',
            '3B p66 w0 el2 VEXTRACTI32X8 =Wqq,Vx,Ib n32']
+    # VRNDSCALE, VGETMANT, VRANGE, VFIXUPIMM, VREDUCE, VFPCLASS
+    for opc, m, acc, nds in [(0x08, 'VRNDSCALE', '=', False),
+                             (0x26, 'VGETMANT', '=', False),
+                             (0x50, 'VRANGE', '=', True),
+                             (0x54, 'VFIXUPIMM', '+', True),
+                             (0x56, 'VREDUCE', '=', False)]:
+        h = 'Hx,' if nds else ''
+        opcs = ((opc, opc, opc + 1, opc + 1) if opc != 0x08 else
+                (0x08, 0x09, 0x0A, 0x0B))
+        out += fp_forms(opcs, P66, m, '%sVx,%sWx,Ib' % (acc, h),
+                        acc + 'Vdq,Hdq,W%s,Ib', 'sae')
+    out += ['66 p66 w0 VFPCLASSPS =Kr,Wx,Ib fv bc noz',
+            '66 p66 w1 VFPCLASSPD =Kr,Wx,Ib fv bc noz',
+            '67 p66 w0 VFPCLASSSS =Kr,Wd,Ib t1s4 noz',
+            '67 p66 w1 VFPCLASSSD =Kr,Wq,Ib t1s8 noz']
+    # byte/word/dword/qword insert and extract (128 bits, no masking)
+    out += ['14 p66 m el0 VPEXTRB =Mb,Vdq,Ib t1s1 nok',
+            '14 p66 r el0 VPEXTRB =Rd,Vdq,Ib nok',
+            '15 p66 m el0 VPEXTRW =Mw,Vdq,Ib t1s2 nok',
+            '15 p66 r el0 VPEXTRW =Rd,Vdq,Ib nok',
+            '16 p66 wx0 el0 VPEXTRD =Ed,Vdq,Ib t1s4 nok',
+            '16 p66 wx1 el0 VPEXTRQ =Eq,Vdq,Ib t1s8 nok',
+            '17 p66 el0 VEXTRACTPS =Ed,Vdq,Ib t1s4 nok',
+            '20 p66 m el0 VPINSRB =Vdq,Hdq,Mb,Ib t1s1 nok',
+            '20 p66 r el0 VPINSRB =Vdq,Hdq,Rd,Ib nok',
+            '21 p66 w0 el0 VINSERTPS =Vdq,Hdq,Wd,Ib t1s4 nok',
+            '22 p66 wx0 el0 VPINSRD =Vdq,Hdq,Ed,Ib t1s4 nok',
+            '22 p66 wx1 el0 VPINSRQ =Vdq,Hdq,Eq,Ib t1s8 nok']
+    # 128-bit lane shuffles, VCVTPS2PH, VDBPSADBW, VPCLMULQDQ,
+    # VBMI2 shifts by immediate, GFNI affine
+    out += ['23 p66 w0 el12 VSHUFF32X4 =Vx,Hx,Wx,Ib fv bc',
+            '23 p66 w1 el12 VSHUFF64X2 =Vx,Hx,Wx,Ib fv bc',
+            '43 p66 w0 el12 VSHUFI32X4 =Vx,Hx,Wx,Ib fv bc',
+            '43 p66 w1 el12 VSHUFI64X2 =Vx,Hx,Wx,Ib fv bc',
+            '1D p66 w0 VCVTPS2PH =Wh,Vx,Ib hvm sae',
+            '42 p66 w0 VDBPSADBW =Vx,Hx,Wx,Ib fvm',
+            '44 p66 VPCLMULQDQ =Vx,Hx,Wx,Ib fvm nok',
+            '70 p66 w1 VPSHLDW =Vx,Hx,Wx,Ib fvm',
+            '71 p66 w0 VPSHLDD =Vx,Hx,Wx,Ib fv bc',
+            '71 p66 w1 VPSHLDQ =Vx,Hx,Wx,Ib fv bc',
+            '72 p66 w1 VPSHRDW =Vx,Hx,Wx,Ib fvm',
+            '73 p66 w0 VPSHRDD =Vx,Hx,Wx,Ib fv bc',
+            '73 p66 w1 VPSHRDQ =Vx,Hx,Wx,Ib fv bc',
+            'CE p66 w1 VGF2P8AFFINEQB =Vx,Hx,Wx,Ib fv bc',
+            'CF p66 w1 VGF2P8AFFINEINVQB =Vx,Hx,Wx,Ib fv bc']
     return out
 
 THREEDNOW = {
@@ -1310,6 +1552,8 @@ class Line:
                 sel['pfx'] = [['np', 'p66', 'pf3', 'pf2'].index(s)]
             elif s in ('w0', 'w1'):
                 sel['w'] = [int(s[1])]
+            elif s in ('wx0', 'wx1'):
+                sel['wx'] = [int(s[2])]
             elif s in ('l0', 'l1'):
                 sel['l'] = [int(s[1])]
             elif s in ('el0', 'el1', 'el2', 'el12'):

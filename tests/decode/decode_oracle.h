@@ -42,7 +42,7 @@ struct exception {
 /* oracle_compare.c */
 extern csh cs[3];
 extern unsigned long n_total, n_match, n_bad, n_excused, n_both_invalid;
-extern unsigned long n_evex_len, n_evex_cs_invalid, n_evex_full;
+extern unsigned long n_evex_full;
 extern int verbose_left;
 extern int verbose_env_init;
 const char *csreg(int mode, unsigned int r);
@@ -68,11 +68,15 @@ int exc_evex_rc(const struct ctx *c);
 int exc_evex_x(const struct ctx *c);
 int exc_evex_vindex(const struct ctx *c);
 int exc_evex_disp8(const struct ctx *c);
-int exc_evex_bcgpr(const struct ctx *c);
+int exc_evex_gpr(const struct ctx *c);
 int exc_evex_cs_lacks(const struct ctx *c);
 int exc_evex_cs_unknown(const struct ctx *c);
 int exc_evex_w32(const struct ctx *c);
 int exc_evex_rr32(const struct ctx *c);
+int exc_evex_gather(const struct ctx *c);
+int exc_evex_vsib_gpr(const struct ctx *c);
+int exc_evex_movlpd(const struct ctx *c);
+int exc_evex_vvvv(const struct ctx *c);
 
 /* oracle_corpus.c */
 extern unsigned long insn_limit;

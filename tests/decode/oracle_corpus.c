@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../unit/test_rng.h"
 #include "decode_oracle.h"
 
 unsigned long insn_limit = ~0UL;
@@ -92,30 +93,18 @@ run_elf(const char *path)
 	return 0;
 }
 
-static uint64_t rng_state;
-
-static uint64_t
-rng(void)
-{
-	/* splitmix64 */
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 static void
 gen(uint8_t *b)
 {
 	static const uint8_t pfx[] = { 0x66, 0x67, 0xf2, 0xf3, 0xf0,
 				       0x2e, 0x3e, 0x26, 0x64, 0x65,
 				       0x36, 0x48, 0x41, 0x4c, 0x40 };
-	uint64_t r = rng();
+	uint64_t r = rnd();
 	unsigned int k = 0, shape = r % 8;
 
 	r >>= 3;
 	for (unsigned int i = 0; i < 16; i += 8) {
-		uint64_t v = rng();
+		uint64_t v = rnd();
 		memcpy(b + i, &v, i + 8 <= 15 ? 8 : 7);
 	}
 	if (shape < 3)
@@ -157,10 +146,10 @@ gen(uint8_t *b)
 static void
 gen_evex(int mode, uint8_t *b)
 {
-	uint64_t r = rng();
+	uint64_t r = rnd();
 
 	for (unsigned int i = 0; i < 16; i += 8) {
-		uint64_t v = rng();
+		uint64_t v = rnd();
 		memcpy(b + i, &v, i + 8 <= 15 ? 8 : 7);
 	}
 	b[0] = 0x62;
@@ -182,7 +171,7 @@ run_random(int mode, unsigned long count, uint64_t seed, bool evex)
 	cs_insn *ci = cs_malloc(cs[mode]);
 	uint8_t b[16];
 
-	rng_state = seed;
+	rng = seed ? seed : 1; /* xorshift: not 0 */
 	for (unsigned long i = 0; i < count; i++) {
 		if (evex)
 			gen_evex(mode, b);

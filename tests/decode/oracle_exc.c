@@ -846,16 +846,44 @@ struct exception exceptions[] = {
 	  exc_evex_vindex, 0 },
 	{ "EVEX disp8*N: capstone 4 uses N = 16 for VPSLLV/VPSRLV/VPSRAV "
 	  "(FV: the vector length) and for VCMPSS/SD (T1S: 4/8), N = 4 for "
-	  "FMA with a 64-bit broadcast (the element: 8)",
+	  "FMA and AVX512ER with a 64-bit broadcast (the element: 8), N = 8 "
+	  "for the QPS prefetches (the element: 4)",
 	  "SDM Vol. 2A 2.6.5 tables 2-34/2-35; the VPSLLVD/Q, VPSRLVD/Q, "
-	  "VPSRAVD/Q, VFMADD* (FV) and VCMPSS/VCMPSD (T1S) pages",
+	  "VPSRAVD/Q, VFMADD* (FV), VRCP28PD, VRSQRT28PD, VEXP2PD (FV), "
+	  "VCMPSS/VCMPSD and VGATHERPF0QPS/VSCATTERPF0QPS (T1S) pages",
 	  exc_evex_disp8, 0 },
-	{ "VPBROADCASTB/W/D/Q from a GPR: capstone 4 names it mmN with EVEX.X "
-	  "set, a 64-bit register in the W0 form",
+	{ "EVEX gathers/scatters without SIB, with 16-bit addressing or "
+	  "(gathers) the destination as index: #UD (capstone 4 decodes them)",
+	  "SDM Vol. 2A 2.6.5 / 2.3.12 (VSIB: SIB required, no 16-bit "
+	  "addressing); Vol. 2C VPGATHERDD/VPGATHERDQ, VGATHERDPS/DPD, "
+	  "VPSCATTERDD, VSCATTERDPS pages (#UD conditions)",
+	  exc_evex_gather, 0 },
+	{ "EVEX scatters and AVX512PF VGATHERPF*/VSCATTERPF*: capstone 4 "
+	  "names a general register as the VSIB index, or none for index "
+	  "register 4 (SIB.index 100b)",
+	  "SDM Vol. 2A 2.6.5 / 3.1.1.3 (vm32x/y/z, vm64x/y/z: a vector index "
+	  "register); Vol. 2C VPSCATTERDD/DQ/QD/QQ, VSCATTERDPS/DPD/QPS/QPD, "
+	  "VGATHERPF0DPS, VSCATTERPF0DPS pages",
+	  exc_evex_vsib_gpr, 0 },
+	{ "EVEX VMOVLPD load (66.0F.W1 12 /m): capstone 4 calls it invalid "
+	  "at 128 bits and the other 66.0F.W1 12 encodings VMOVDDUP "
+	  "(VMOVDDUP is F2.0F 12)",
+	  "SDM Vol. 2B MOVLPD (EVEX.128.66.0F.W1 12 /r VMOVLPD xmm2, xmm1, "
+	  "m64), MOVDDUP (EVEX.F2.0F.W1 12)",
+	  exc_evex_movlpd, 0 },
+	{ "EVEX.vvvv not 1111b where the form has no vvvv operand: #UD "
+	  "(capstone 4 ignores it for some forms, e.g. VGATHERPF0DPS)",
+	  "SDM Vol. 2A 2.6.1 / figure 2-11 (EVEX.vvvv: 1111b if unused), "
+	  "2.8 exception types (#UD if EVEX.vvvv != 1111B); Vol. 2C "
+	  "VGATHERPF0DPS, VPGATHERDD pages",
+	  exc_evex_vvvv, 0 },
+	{ "EVEX forms with a GPR operand (VPBROADCASTB/W/D/Q, VCVTSI2SS/SD, "
+	  "VCVTUSI2SS/SD...): capstone 4 names it mmN/xmmN with EVEX.X set, "
+	  "a 64-bit register in the W0 form",
 	  "SDM Vol. 2C VPBROADCAST (EVEX.66.0F38.W0 7A-7C /r: r32 source; "
-	  "W1 7C: r64); 2.6.2 (EVEX.X with mod 11b: rm bit 4, ignored for a "
-	  "GPR)",
-	  exc_evex_bcgpr, 0 },
+	  "W1 7C: r64), Vol. 2C VCVTUSI2SD/SS, Vol. 2A CVTSI2SD/SS (EVEX.W0: "
+	  "r/m32); 2.6.2 (EVEX.X with mod 11b: rm bit 4, ignored for a GPR)",
+	  exc_evex_gpr, 0 },
 	{ "capstone 4 lacks EVEX forms: 128/256-bit (AVX512VL), masked, "
 	  "scalar with L'L != 00b, FMA register forms (the form without "
 	  "them agrees)",

@@ -24,46 +24,66 @@ evex_at(const struct ctx *c)
 }
 
 /* Mnemonics whose disp8*N capstone 4 gets wrong: VPSLLV/VPSRLV/VPSRAV
- * (N 16 for FV), the FMA forms with a 64-bit broadcast (N 4 for 8),
- * VCMPSS/VCMPSD (N 16 for T1S 4/8). */
+ * (N 16 for FV), the FMA and AVX512ER (VRCP28, VRSQRT28, VEXP2) forms
+ * with a 64-bit broadcast (N 4 for 8), VCMPSS/VCMPSD (N 16 for T1S 4/8),
+ * VGATHERPF0QPS and the other QPS prefetches (T1S: N 8 for 4). */
 static int
 cs_bad_n(const struct x86_instr *in)
 {
 	const char *n = x86_mnem_name(in->mnem);
 
+	size_t l = strlen(n);
+
+	/* the AVX512PF QPS prefetches: N 8 for 4 */
+	if (strstr(n, "pf") && l > 3 && strcmp(n + l - 3, "qps") == 0)
+		return 1;
 	return strcmp(n, "vcmpss") == 0 || strcmp(n, "vcmpsd") == 0 ||
 	       strncmp(n, "vpsllv", 6) == 0 || strncmp(n, "vpsrlv", 6) == 0 ||
 	       strncmp(n, "vpsrav", 6) == 0 ||
-	       ((strncmp(n, "vfm", 3) == 0 || strncmp(n, "vfnm", 4) == 0) &&
+	       ((strncmp(n, "vfm", 3) == 0 || strncmp(n, "vfnm", 4) == 0 ||
+		 strncmp(n, "vrcp28", 6) == 0 ||
+		 strncmp(n, "vrsqrt28", 8) == 0 ||
+		 strncmp(n, "vexp2", 5) == 0) &&
 		in->evex_b);
 }
 
+/* What evex_cs_fixups() changed. */
+enum {
+	FIX_VIDX = 1,  /* a register number (R', X, B, V' outside 64-bit) */
+	FIX_DISPN = 2, /* the disp8*N of a cs_bad_n() form */
+	FIX_GPR = 4,   /* a GPR operand's name */
+	FIX_VSIB = 8,  /* a VSIB index named as a GPR */
+};
+
 /*
- * rhyve's x with capstone 4's two EVEX operand bugs applied, so that the
- * rest can be compared: a SIB index made a vector register when EVEX.V' is
- * set (exc_evex_vindex) and the wrong disp8*N of cs_bad_n() forms.  Sets
- * *vidx / *dispn when it changed something.
+ * rhyve's x with capstone 4's EVEX operand bugs applied, so that the rest
+ * can be compared: register numbers outside 64-bit mode and a SIB index
+ * made a vector register when EVEX.V' is set (exc_evex_rr32,
+ * exc_evex_vindex), the wrong disp8*N of cs_bad_n() forms
+ * (exc_evex_disp8), GPR operands named mmN/xmmN or as 64-bit registers
+ * (exc_evex_gpr), VSIB indexes named as GPRs or VSIB index 4 left out
+ * (exc_evex_vsib_gpr).
+ * Returns the FIX_* bits of what it changed.
  */
-static void
+static unsigned int
 evex_cs_fixups(const struct ctx *c, struct x86_instr *x, const cs_insn *ci,
-	       const uint8_t *bytes, bool *vidx, bool *dispn, bool *gpr)
+	       const uint8_t *bytes)
 {
 	const cs_x86 *cx = &ci->detail->x86;
 	int p = evex_at(c);
+	unsigned int fix = 0;
 
 	if (p < 0)
-		return;
+		return 0;
 	/* Pair the register operands in order (capstone's {k} and the
 	 * immediates left out).  Outside 64-bit mode capstone 4 honours
 	 * EVEX.R', X and B for vector registers (ignored there:
 	 * exc_evex_rr32): take capstone's where it is ours + 8, 16 or 24.
-	 * VPBROADCASTB/W/D/Q from a GPR: capstone 4 names it mmN with
-	 * EVEX.X set and as a 64-bit register in the W0 form
-	 * (exc_evex_bcgpr). */
+	 * A GPR operand (VPBROADCASTB/W/D/Q, VCVTSI2SD...): capstone 4
+	 * names it mmN or xmmN with EVEX.X set, and as a 64-bit register in
+	 * the W0 form (exc_evex_gpr). */
 	{
 		unsigned int j = 0;
-		bool bcgpr =
-		    strncmp(x86_mnem_name(x->mnem), "vpbroadcast", 11) == 0;
 
 		for (unsigned int i = 0; i < x->nops; i++) {
 			struct x86_operand *o = &x->ops[i];
@@ -85,17 +105,21 @@ evex_cs_fixups(const struct ctx *c, struct x86_instr *x, const cs_insn *ci,
 			const char *cn = csreg(c->mode, co->reg);
 			int g = x86_reg_gpr_num(o->reg);
 
-			if (bcgpr && g >= 0 && x->opcode >= 0x7a &&
-			    x->opcode <= 0x7c) {
-				if (cn[0] == 'm' && cn[1] == 'm' &&
-				    atoi(cn + 2) == (g & 7)) {
-					o->reg = (uint8_t)(X86_R_MM0 + (g & 7));
-					*gpr = true;
+			if (g >= 0) {
+				const char *m = cn[0] == 'x' ? cn + 1 : cn;
+
+				if (m[0] == 'm' && m[1] == 'm' &&
+				    atoi(m + 2) == (g & 7)) {
+					o->reg = (uint8_t)((cn[0] == 'x'
+								? X86_R_XMM0
+								: X86_R_MM0) +
+							   (g & 7));
+					fix |= FIX_GPR;
 				} else if (strcmp(cn, x86_reg_name(
 							  X86_R_RAX +
 							  (unsigned)g)) == 0) {
 					o->reg = (uint8_t)(X86_R_RAX + g);
-					*gpr = true;
+					fix |= FIX_GPR;
 				}
 				continue;
 			}
@@ -110,7 +134,7 @@ evex_cs_fixups(const struct ctx *c, struct x86_instr *x, const cs_insn *ci,
 					    32 &&
 				    strcmp(cn, x86_reg_name(r)) == 0) {
 					o->reg = (uint8_t)r;
-					*vidx = true;
+					fix |= FIX_VIDX;
 				}
 			}
 		}
@@ -130,7 +154,7 @@ evex_cs_fixups(const struct ctx *c, struct x86_instr *x, const cs_insn *ci,
 			if (c->mode != X86_MODE_64 && g >= 0 && n[0] == 'r' &&
 			    strcmp(n + 1, x86_reg_name(o->index) + 1) == 0) {
 				o->index = (uint8_t)(X86_R_RAX + g);
-				*vidx = true;
+				fix |= FIX_VIDX;
 			}
 			/* SIB without index (100b): capstone still names
 			 * a vector register 4 (+8 with EVEX.X) */
@@ -147,7 +171,7 @@ evex_cs_fixups(const struct ctx *c, struct x86_instr *x, const cs_insn *ci,
 							     : X86_R_ZMM0) +
 					      g);
 				o->scale = (uint8_t)(1u << (x->sib >> 6));
-				*vidx = true;
+				fix |= FIX_VIDX;
 			}
 			if (x->disp_size == 1 && cs_bad_n(x) &&
 			    co->mem.disp != o->disp && co->mem.disp != 0 &&
@@ -156,10 +180,31 @@ evex_cs_fixups(const struct ctx *c, struct x86_instr *x, const cs_insn *ci,
 			    (o->disp % co->mem.disp == 0 ||
 			     co->mem.disp % o->disp == 0)) {
 				o->disp = co->mem.disp;
-				*dispn = true;
+				fix |= FIX_DISPN;
+			}
+			/* a VSIB index (its low 4 bits) named as a GPR */
+			unsigned int vc =
+			    o->index ? x86_reg_class(o->index) : 0;
+
+			if (vc >= X86_RC_XMM && vc <= X86_RC_ZMM) {
+				unsigned int gi =
+				    (x->addrsize == 8 ? X86_R_RAX : X86_R_EAX) +
+				    ((o->index - X86_R_XMM0) % 32 & 15);
+
+				if (strcmp(n, x86_reg_name(gi)) == 0) {
+					o->index = (uint8_t)gi;
+					fix |= FIX_VSIB;
+				} else if (n[0] == '\0' &&
+					   (o->index - X86_R_XMM0) % 32 == 4) {
+					/* SIB.index 100b: register 4 in VSIB,
+					 * no index to capstone 4 */
+					o->index = 0;
+					fix |= FIX_VSIB;
+				}
 			}
 		}
 	}
+	return fix;
 }
 
 /* cs_agrees() allowing for capstone 4's EVEX operand bugs. */
@@ -168,12 +213,10 @@ evex_cs_agrees(const struct ctx *c, const struct x86_instr *in,
 	       const cs_insn *ci2, const uint8_t *bytes)
 {
 	struct x86_instr x = *in;
-	bool vidx = false, dispn = false, gpr = false;
 
 	if (cs_agrees(c, in, 0, ci2, 0))
 		return 1;
-	evex_cs_fixups(c, &x, ci2, bytes, &vidx, &dispn, &gpr);
-	if ((vidx || dispn || gpr) && cs_agrees(c, &x, 0, ci2, 0))
+	if (evex_cs_fixups(c, &x, ci2, bytes) && cs_agrees(c, &x, 0, ci2, 0))
 		return 1;
 	/* a rounding/SAE form: capstone takes one byte more
 	 * (exc_evex_rc); the operands must agree */
@@ -249,13 +292,6 @@ evex_fixed_agrees(const struct ctx *c, unsigned int which, uint8_t and,
 		}
 		if (x86_decode(&in, (enum x86_mode)c->mode, nb, c->len) != 0)
 			continue;
-		/* an opcode the tables do not describe: its length, as
-		 * for any such opcode (check_one()) */
-		if (in.mnem == X86_M_EVEX_UNKNOWN) {
-			if (v == 0 && in.length == c->ci->size)
-				return 1;
-			continue;
-		}
 		if (w && !evex_same_name(&in, c->ci->mnemonic))
 			continue;
 		if (evex_cs_agrees(c, &in, c->ci, nb))
@@ -286,7 +322,7 @@ evex_cs_variants_w(const struct ctx *c, bool flip_w)
 
 	cs_lacks_whole = 0;
 	if (p < 0 || c->rc != 0 || c->ci != NULL || c->in->evex_rc ||
-	    c->in->evex_sae || c->in->mnem == X86_M_EVEX_UNKNOWN)
+	    c->in->evex_sae)
 		return 0;
 	for (unsigned int v = 1; v < 24; v++) {
 		uint8_t nb[16];
@@ -456,9 +492,7 @@ exc_evex_vv32(const struct ctx *c)
 int
 exc_evex_w(const struct ctx *c)
 {
-	if (evex_at(c) < 0 || c->ci == NULL ||
-	    (c->rc != X86_DEC_UD &&
-	     !(c->rc == 0 && c->in->mnem == X86_M_EVEX_UNKNOWN)))
+	if (evex_at(c) < 0 || c->ci == NULL || c->rc != X86_DEC_UD)
 		return 0;
 	efa_need_w = true;
 	int r = evex_fixed_agrees(c, 1, 0xff, 0);
@@ -490,32 +524,22 @@ exc_evex_rc(const struct ctx *c)
 	int p = evex_at(c);
 
 	/* capstone 4 also makes some EVEX.W1 scalar forms (vaddss with W1,
-	 * EVEX.b clear) rounding forms with the extra byte, and does the
-	 * same for rounding forms of opcodes rhyve's tables do not describe
-	 * (decoded to their length) */
-	if (p >= 0 && c->ci && strstr(c->ci->op_str, "sae}")) {
-		unsigned int len = c->in->length;
+	 * EVEX.b clear) rounding forms with the extra byte */
+	if (p >= 0 && c->ci && c->rc == X86_DEC_UD &&
+	    strstr(c->ci->op_str, "sae}")) {
+		/* the length once the opcode-independent #UD bits are made
+		 * valid */
+		uint8_t nb[16];
+		struct x86_instr in;
 
-		if (c->rc == X86_DEC_UD) {
-			/* the length once the opcode-independent #UD bits
-			 * are made valid */
-			uint8_t nb[16];
-			struct x86_instr in;
-
-			memcpy(nb, c->b, c->len);
-			if (c->mode != X86_MODE_64)
-				nb[p + 2] |= 0x08;
-			if ((nb[p + 2] & 0x87) == 0x80)
-				nb[p + 2] &= 0x7f;
-			nb[p + 1] ^= 0x80;
-			if (x86_decode(&in, (enum x86_mode)c->mode, nb,
-				       c->len) != 0)
-				return 0;
-			len = in.length;
-		} else if (c->rc != 0 || c->in->mnem != X86_M_EVEX_UNKNOWN) {
-			len = 0;
-		}
-		if (len && c->ci->size == len + 1)
+		memcpy(nb, c->b, c->len);
+		if (c->mode != X86_MODE_64)
+			nb[p + 2] |= 0x08;
+		if ((nb[p + 2] & 0x87) == 0x80)
+			nb[p + 2] &= 0x7f;
+		nb[p + 1] ^= 0x80;
+		if (x86_decode(&in, (enum x86_mode)c->mode, nb, c->len) == 0 &&
+		    c->ci->size == in.length + 1)
 			return 1;
 	}
 	if (p < 0 || c->rc != 0 || !(c->in->evex_rc || c->in->evex_sae))
@@ -545,22 +569,17 @@ exc_evex_x(const struct ctx *c)
 
 /* Which of evex_cs_fixups()' corrections (FIX_*) make rhyve's decode
  * capstone's; 0 if none or they do not agree even then. */
-enum { FIX_VIDX = 1, FIX_DISPN = 2, FIX_GPR = 4 };
-
 static unsigned int
 evex_fixups_agree(const struct ctx *c)
 {
 	struct x86_instr x;
-	bool vidx = false, dispn = false, gpr = false;
+	unsigned int fix;
 
 	if (evex_at(c) < 0 || c->rc != 0 || c->ci == NULL)
 		return 0;
 	x = *c->in;
-	evex_cs_fixups(c, &x, c->ci, c->b, &vidx, &dispn, &gpr);
-	if (!(vidx || dispn || gpr) || !cs_agrees(c, &x, 0, c->ci, 0))
-		return 0;
-	return (vidx ? FIX_VIDX : 0) | (dispn ? FIX_DISPN : 0) |
-	       (gpr ? FIX_GPR : 0);
+	fix = evex_cs_fixups(c, &x, c->ci, c->b);
+	return fix && cs_agrees(c, &x, 0, c->ci, 0) ? fix : 0;
 }
 
 /* EVEX.V' extends vvvv and a VSIB index only; capstone 4 makes a SIB
@@ -570,7 +589,7 @@ exc_evex_vindex(const struct ctx *c)
 {
 	unsigned int f = evex_fixups_agree(c);
 
-	return (f & FIX_VIDX) && !(f & FIX_GPR);
+	return (f & FIX_VIDX) && !(f & (FIX_GPR | FIX_VSIB));
 }
 
 /* Capstone 4's disp8*N is wrong for VPSLLV/VPSRLV/VPSRAV (N = 16 where
@@ -581,13 +600,78 @@ exc_evex_disp8(const struct ctx *c)
 {
 	unsigned int f = evex_fixups_agree(c);
 
-	return (f & FIX_DISPN) && !(f & FIX_GPR);
+	return (f & FIX_DISPN) && !(f & (FIX_GPR | FIX_VSIB));
 }
 
-/* VPBROADCASTB/W/D/Q from a GPR (EVEX 0F38 7A-7C): capstone 4 names the
- * GPR mmN when EVEX.X is set, and a 64-bit register for the W0 form. */
+/* A GPR operand of an EVEX form (VPBROADCASTB/W/D/Q from a GPR,
+ * VCVTSI2SD, VCVTUSI2SS...): capstone 4 names the GPR mmN or xmmN when
+ * EVEX.X is set, and a 64-bit register for the W0 form. */
 int
-exc_evex_bcgpr(const struct ctx *c)
+exc_evex_gpr(const struct ctx *c)
 {
 	return (evex_fixups_agree(c) & FIX_GPR) != 0;
+}
+
+/* EVEX gathers and scatters (and the AVX512PF prefetches): #UD without a
+ * SIB byte (no VSIB index), with 16-bit addressing, or (gathers) with the
+ * destination as the index register; capstone 4 decodes them. */
+int
+exc_evex_gather(const struct ctx *c)
+{
+	const char *n = c->ci ? c->ci->mnemonic : "";
+	const cs_x86 *x;
+
+	if (evex_at(c) < 0 || c->rc != X86_DEC_UD || c->ci == NULL ||
+	    (strncmp(n, "vgather", 7) != 0 && strncmp(n, "vpgather", 8) != 0 &&
+	     strncmp(n, "vscatter", 8) != 0 && strncmp(n, "vpscatter", 9) != 0))
+		return 0;
+	if (!c->in->has_sib || c->in->addrsize == 2)
+		return 1;
+	x = &c->ci->detail->x86;
+	/* capstone: destination, {k}, memory */
+	return x->op_count == 3 && x->operands[0].type == X86_OP_REG &&
+	       x->operands[2].type == X86_OP_MEM &&
+	       strcmp(csreg(c->mode, x->operands[0].reg) + 3,
+		      csreg(c->mode, x->operands[2].mem.index) + 3) == 0;
+}
+
+/* Scatters and the AVX512PF prefetches (VPSCATTERDD, VGATHERPF0DPS...):
+ * capstone 4 names a general register as the VSIB index (the vector
+ * register's number, low 4 bits), and leaves out index register 4
+ * (SIB.index 100b); with that index they agree. */
+int
+exc_evex_vsib_gpr(const struct ctx *c)
+{
+	return (evex_fixups_agree(c) & FIX_VSIB) != 0;
+}
+
+/* EVEX.128.66.0F.W1 12 /m is VMOVLPD (load); capstone 4 calls it invalid
+ * and decodes the other 66.0F.W1 12 encodings (#UD: VMOVLPD is 128-bit
+ * and memory only) as VMOVDDUP, which is F2.0F 12. */
+int
+exc_evex_movlpd(const struct ctx *c)
+{
+	int p = evex_at(c);
+
+	/* (from the bytes: a #UD may come before the opcode is read) */
+	if (p < 0 || p + 3 >= (int)c->len || (c->b[p] & 3) != 1 ||
+	    c->b[p + 3] != 0x12 || (c->b[p + 1] & 0x83) != 0x81)
+		return 0;
+	if (c->rc == 0)
+		return c->ci == NULL && c->in->mnem == X86_M_VMOVLPD;
+	return c->rc == X86_DEC_UD && c->ci &&
+	       strcmp(c->ci->mnemonic, "vmovddup") == 0;
+}
+
+/* EVEX.vvvv other than 1111b where the form has no vvvv operand (the
+ * VSIB forms among them): #UD; capstone 4 ignores it for some forms.
+ * With vvvv = 1111b the rest agrees. */
+int
+exc_evex_vvvv(const struct ctx *c)
+{
+	int p = evex_at(c);
+
+	return p >= 0 && c->rc == X86_DEC_UD && c->ci &&
+	       (c->b[p + 1] & 0x78) != 0x78 &&
+	       evex_fixed_agrees(c, 1, 0x87, 0x78);
 }

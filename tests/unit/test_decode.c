@@ -2,6 +2,7 @@
  * Unit tests of the x86 decoder: lengths, operands, prefixes and their
  * rules, the fetch callback, #UD and #GP, and the formatter.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +23,13 @@ dec(int mode, const char *hex)
 		b[n++] = (uint8_t)v;
 	}
 	return x86_decode(&in, (enum x86_mode)mode, b, n);
+}
+
+/* Decodes and is that instruction. */
+static bool
+dec_is(int mode, const char *hex, unsigned int mnem)
+{
+	return dec(mode, hex) == X86_DEC_OK && in.mnem == mnem;
 }
 
 static const char *
@@ -99,22 +107,21 @@ test_prefixes(void)
 	CU_ASSERT_EQUAL(dec(X86_MODE_32, "66f30fd0c1"), X86_DEC_UD);
 	/* 0F 38 F0/F1: MOVBE (none, 66), CRC32 (F2); F3 is #UD (SDM Vol. 2D
 	 * table A-4), not MOVBE; F2 0F 38 F6 and 66/F2/F3 0F 38 F9 #UD too */
-	CU_ASSERT_EQUAL(dec(X86_MODE_64, "0f38f000"), 0);
-	CU_ASSERT_EQUAL(in.mnem, X86_M_MOVBE);
-	CU_ASSERT_EQUAL(dec(X86_MODE_64, "660f38f100"), 0);
-	CU_ASSERT_EQUAL(in.mnem, X86_M_MOVBE);
+	CU_ASSERT(dec_is(X86_MODE_64, "0f38f000", X86_M_MOVBE));
+	CU_ASSERT(dec_is(X86_MODE_64, "660f38f100", X86_M_MOVBE));
 	CU_ASSERT_EQUAL(in.ops[1].reg, X86_R_AX);
-	CU_ASSERT_EQUAL(dec(X86_MODE_64, "f30f38f000"), X86_DEC_UD);
-	CU_ASSERT_EQUAL(dec(X86_MODE_32, "f30f38f100"), X86_DEC_UD);
-	CU_ASSERT_EQUAL(dec(X86_MODE_16, "66f30f38f000"), X86_DEC_UD);
-	CU_ASSERT_EQUAL(dec(X86_MODE_64, "f3f20f38f000"), 0);
-	CU_ASSERT_EQUAL(in.mnem, X86_M_CRC32);
-	CU_ASSERT_EQUAL(dec(X86_MODE_64, "f20f38f600"), X86_DEC_UD);
-	CU_ASSERT_EQUAL(dec(X86_MODE_64, "f30f38f6c1"), 0);
-	CU_ASSERT_EQUAL(in.mnem, X86_M_ADOX);
-	CU_ASSERT_EQUAL(dec(X86_MODE_64, "660f38f900"), X86_DEC_UD);
-	CU_ASSERT_EQUAL(dec(X86_MODE_64, "0f38f900"), 0);
-	CU_ASSERT_EQUAL(in.mnem, X86_M_MOVDIRI);
+	for (int mode = X86_MODE_16; mode <= X86_MODE_64; mode++) {
+		static const char *const ud[] = {
+			"f30f38f000", "f30f38f100", "66f30f38f000",
+			"f20f38f600", "660f38f900", "f30f38f900"
+		};
+
+		for (size_t i = 0; i < sizeof(ud) / sizeof(ud[0]); i++)
+			CU_ASSERT_EQUAL(dec(mode, ud[i]), X86_DEC_UD);
+	}
+	CU_ASSERT(dec_is(X86_MODE_64, "f3f20f38f000", X86_M_CRC32));
+	CU_ASSERT(dec_is(X86_MODE_64, "f30f38f6c1", X86_M_ADOX));
+	CU_ASSERT(dec_is(X86_MODE_64, "0f38f900", X86_M_MOVDIRI));
 	CU_ASSERT_EQUAL(dec(X86_MODE_64, "f2660fd6c1"), 0);
 	CU_ASSERT_EQUAL(in.mnem, X86_M_MOVDQ2Q);
 	/* LOCK on 3DNow!: #UD */
@@ -260,7 +267,7 @@ test_evex(void)
 	/* #UD: L'L = 11b; z without a mask; V' = 0 outside 64-bit mode;
 	 * EVEX.b on a register form without rounding/SAE; zeroing of a
 	 * compare into k; a store with zeroing; broadcast on a load;
-	 * W1 on a W0 form is not described (length only); k0 gather */
+	 * W1 on a W0 form; an opcode no EVEX form has */
 	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f17c6858c1"), X86_DEC_UD);
 	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f17c8858c1"), X86_DEC_UD);
 	CU_ASSERT_EQUAL(dec(X86_MODE_32, "62f17c4058c1"), X86_DEC_UD);
@@ -268,12 +275,85 @@ test_evex(void)
 	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f17cc9c2c101"), X86_DEC_UD);
 	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f17ccf1101"), X86_DEC_UD);
 	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f1fe5f6f4101"), X86_DEC_UD);
-	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f1fc4858c1"), 0);
-	CU_ASSERT_EQUAL(in.mnem, X86_M_EVEX_UNKNOWN);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f1fc4858c1"), X86_DEC_UD);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f17d48f7c1"), X86_DEC_UD);
 	/* vmovd: L'L must be 0; masking not allowed */
 	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f17d086ec1"), 0);
 	CU_ASSERT_EQUAL(in.mnem, X86_M_VMOVD);
 	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f17d096ec1"), X86_DEC_UD);
+}
+
+/* The EVEX groups beyond the compiler core: VSIB gathers and scatters,
+ * compress, down-converts, GPR conversions, VNNI, 4VNNIW, VGETMANT,
+ * VFIXUPIMM, T4 broadcasts (bytes from GNU as). */
+static void
+test_evex_groups(void)
+{
+	/* vpgatherdd zmm1 {k2}, [rax + zmm3*4 + 0x100]: disp8 0x40 * 4 */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f27d4a904c9840"), 0);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_VPGATHERDD);
+	CU_ASSERT_EQUAL(in.ops[1].index, X86_R_ZMM0 + 3);
+	CU_ASSERT_EQUAL(in.ops[1].disp, 0x100);
+	CU_ASSERT_EQUAL(in.ops[0].access, X86_ACC_RW);
+	check_fmt("vpgatherdd zmm1 {k2}, ptr [rax + zmm3*4 + 0x100]");
+	/* index 25 with V', base r8; W1: disp8 -1 * 8 */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "6282fd41934cc8ff"), 0);
+	CU_ASSERT_EQUAL(in.ops[0].reg, X86_R_ZMM0 + 17);
+	CU_ASSERT_EQUAL(in.ops[1].index, X86_R_ZMM0 + 25);
+	CU_ASSERT_EQUAL(in.ops[1].disp, -8);
+	/* gathers: k0, zeroing, no SIB, destination = index: #UD */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f27d48904c9840"), X86_DEC_UD);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f27dca904c9840"), X86_DEC_UD);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f27d4a904840"), X86_DEC_UD);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f27d4a904c8840"), X86_DEC_UD);
+	/* vpscatterdq [rdi + ymm2*8 + 0x40] {k3}, zmm4 */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f2fd4ba064d708"), 0);
+	CU_ASSERT_EQUAL(in.ops[0].type, X86_OPND_MEM);
+	CU_ASSERT_EQUAL(in.ops[0].index, X86_R_YMM0 + 2);
+	CU_ASSERT_EQUAL(in.ops[0].disp, 0x40);
+	CU_ASSERT_EQUAL(in.ops[1].reg, X86_R_ZMM0 + 4);
+	/* compress (T1S: N 4), down-convert to memory (HVM: N 32) */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f27d498b5102"), 0);
+	check_fmt("vpcompressd zmmword ptr [rcx + 0x8] {k1}, zmm2");
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f27e49305a02"), 0);
+	check_fmt("vpmovwb ymmword ptr [rdx + 0x40] {k1}, zmm3");
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f27ec932f5"), 0);
+	check_fmt("vpmovqb xmm5 {k1} {z}, zmm6");
+	/* zeroing with a memory destination: #UD */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f27ec9305a02"), X86_DEC_UD);
+	/* GPR conversions: EVEX.W as REX.W, ignored outside 64-bit mode */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f1ef087bc8"), 0);
+	check_fmt("vcvtusi2sd xmm1, xmm2, rax");
+	CU_ASSERT_EQUAL(dec(X86_MODE_32, "62f1fe082ac8"), 0);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_VCVTSI2SS);
+	CU_ASSERT_EQUAL(in.ops[2].reg, X86_R_EAX);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f1fe182cc3"), 0);
+	check_fmt("vcvttss2si rax, xmm3, {sae}");
+	/* masking is #UD on them */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f1ef097bc8"), X86_DEC_UD);
+	/* VNNI with broadcast, VGETMANT with SAE, VFIXUPIMM, 4VNNIW (m128:
+	 * N 16), VBROADCASTI32X4 (T4: N 16) */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f26d59504810"), 0);
+	check_fmt("vpdpbusd zmm1 {k1}, zmm2, dword ptr [rax + 0x40]{1to16}");
+	CU_ASSERT_EQUAL(in.ops[0].access, X86_ACC_RW);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f37d1826ca03"), 0);
+	check_fmt("vgetmantps zmm1, zmm2, 3, {sae}");
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f3edd9540807"), 0);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_VFIXUPIMMPD);
+	CU_ASSERT_EQUAL(in.ops[2].bcst, 8);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f25f49524101"), 0);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_VP4DPWSSD);
+	CU_ASSERT_EQUAL(in.ops[2].disp, 0x10);
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f27d485a4801"), 0);
+	check_fmt("vbroadcasti32x4 zmm1, xmmword ptr [rax + 0x10]");
+	/* unused vvvv must be 1111b, its bit 3 too outside 64-bit mode
+	 * (vpmovm2d xmm5, k7 with vvvv 0111b) */
+	CU_ASSERT_EQUAL(dec(X86_MODE_32, "62d23e0838ef"), X86_DEC_UD);
+	CU_ASSERT(dec_is(X86_MODE_32, "62d27e0838ef", X86_M_VPMOVM2D));
+	/* vpextrq [rax + 8], xmm1, 1 (T1S: N 8) */
+	CU_ASSERT_EQUAL(dec(X86_MODE_64, "62f3fd0816480101"), 0);
+	CU_ASSERT_EQUAL(in.mnem, X86_M_VPEXTRQ);
+	CU_ASSERT_EQUAL(in.ops[0].disp, 8);
 }
 
 struct pages {
@@ -316,6 +396,8 @@ static CU_TestInfo decode_tests[] = {
 	{ "prefix rules", test_prefixes },
 	{ "VEX, EVEX, 3DNow!", test_vex_evex },
 	{ "EVEX operands, masks, broadcast, disp8*N", test_evex },
+	{ "EVEX gathers, compress, down-converts, VNNI and others",
+	  test_evex_groups },
 	{ "fetch callback", test_fetch },
 	CU_TEST_INFO_NULL,
 };
