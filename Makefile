@@ -19,7 +19,8 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DRHYVE_WERROR=ON
 
 DEBS = build-essential cmake pkg-config clang gdb libelf-dev libzstd-dev \
-	libcapstone-dev libcunit1-dev zlib1g-dev liblzma-dev linux-image-amd64 python3
+	libcapstone-dev libcunit1-dev zlib1g-dev liblzma-dev linux-image-amd64 python3 \
+	cpio
 
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -786,16 +786,6 @@ vm_run_loop(struct vcpu *vcpu, struct vm_exit *vmexit)
 			error = vm->engine->run(vcpu->cookie, vmexit);
 			if (error != 0)
 				return error;
-			/*
-			 * The end of its turn: no exit of the guest's, and
-			 * where it falls the instruction count fixes (the
-			 * trace has the SCHED, if the turn goes elsewhere).
-			 */
-			if (vm->sched != NULL &&
-			    vmexit->exitcode == VM_EXITCODE_BOGUS &&
-			    !atomic_load(&vcpu->exit_request) &&
-			    vm_sched_turn_over(vcpu))
-				continue;
 			rc = vm->replayer != NULL
 				 ? vm_replay_filter(vcpu, vmexit)
 				 : 0;

@@ -487,7 +487,6 @@ int vm_replay_sched(struct vcpu *vcpu, uint64_t icount, int *to, uint64_t *at);
 int vm_sched_init(struct vm *vm);
 void vm_sched_cleanup(struct vm *vm);
 bool vm_sched_has_turn(struct vcpu *vcpu);
-bool vm_sched_turn_over(struct vcpu *vcpu);
 int vm_sched_acquire(struct vcpu *vcpu);
 int vm_sched_point(struct vcpu *vcpu);
 void vm_sched_mark_asleep(struct vcpu *vcpu);

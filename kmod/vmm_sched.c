@@ -49,10 +49,16 @@ vcpu_icount(struct vcpu *vcpu)
 	return n;
 }
 
-/* The engine stops once the vCPU's count reaches 'at'. */
+/*
+ * The engine stops once the vCPU's count reaches 'at' (an asynchronous
+ * exit, recorded: interrupts may be injected after it).  Alone, a vCPU
+ * has nobody to give its turn to: no stop.
+ */
 static void
 set_yield(struct vcpu *vcpu, uint64_t at)
 {
+	if (vm_vcpu_count(vcpu->vm) == 1)
+		at = UINT64_MAX;
 	vcpu->vm->engine->set_yield(vcpu->cookie, at);
 }
 
@@ -164,13 +170,6 @@ vm_sched_has_turn(struct vcpu *vcpu)
 	return atomic_load(&vcpu->vm->sched->owner) == vcpu->id;
 }
 
-/* The engine stopped where the turn ends (set_yield)? */
-bool
-vm_sched_turn_over(struct vcpu *vcpu)
-{
-	return vcpu_icount(vcpu) >= vcpu->sched_end;
-}
-
 /*
  * Every vCPU sleeps: nothing moves the clock, so it jumps to the next
  * timer deadline and the timers due run (or, without idle_skip, the
@@ -243,8 +242,12 @@ vm_sched_acquire(struct vcpu *vcpu)
 				hand_to(vm, to);
 				continue;
 			}
-			/* All asleep (a debugger's stop keeps the clock). */
-			if (!s->idling && s->away == 0) {
+			/*
+			 * All asleep, or stopped in a debugger: time goes on
+			 * for those it stopped too, as on hardware (a step
+			 * of one over HLT must see its timer).
+			 */
+			if (!s->idling) {
 				idle_skip(vm);
 				continue;
 			}
