@@ -826,7 +826,10 @@ vm_run_loop(struct vcpu *vcpu, struct vm_exit *vmexit)
 int
 vm_run(struct vcpu *vcpu, struct vm_exit *vmexit)
 {
-	int error = vm_run_loop(vcpu, vmexit);
+	int error;
+
+	vm_sched_enter(vcpu);
+	error = vm_run_loop(vcpu, vmexit);
 
 	/*
 	 * Out to the monitor for a debugger, a kick or the end: the turn
@@ -840,6 +843,12 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vmexit)
 	     vmexit->exitcode == VM_EXITCODE_ENGINE_ERROR))
 		vm_sched_leave(vcpu);
 	return error;
+}
+
+void
+vm_vcpu_hold(struct vcpu *vcpu)
+{
+	vm_sched_leave(vcpu);
 }
 
 void

@@ -340,6 +340,12 @@ bool vm_data_breakpoints(const struct vm *vm);
 int vm_gla2gpa_nofault(struct vcpu *vcpu, uint64_t gla, int access,
 		       uint64_t *gpa, bool *fault);
 
+/*
+ * The monitor holds the vCPU's thread outside vm_run() (a debugger's
+ * stop): where vCPUs run one at a time (vm_set_quantum()), the others
+ * may run meanwhile.  The next vm_run() takes its turn back.
+ */
+void vm_vcpu_hold(struct vcpu *vcpu);
 /* Make a vm_run() in another thread return soon with VM_EXITCODE_BOGUS. */
 void vm_vcpu_kick(struct vcpu *vcpu);
 

@@ -492,6 +492,7 @@ int vm_sched_point(struct vcpu *vcpu);
 void vm_sched_mark_asleep(struct vcpu *vcpu);
 int vm_sched_sleep(struct vcpu *vcpu);
 void vm_sched_wake(struct vcpu *vcpu);
+void vm_sched_enter(struct vcpu *vcpu);
 void vm_sched_leave(struct vcpu *vcpu);
 
 /* Create / destroy the kmod platform devices (kmod/io). */

@@ -77,10 +77,14 @@ vm_sched_init(struct vm *vm)
 		return ENOMEM;
 	pthread_mutex_init(&s->mtx, NULL);
 	pthread_cond_init(&s->cv, NULL);
-	/* vCPU 0 boots; the others wait for their SIPI asleep. */
+	/*
+	 * vCPU 0 boots; the others wait for their SIPI asleep.  No thread
+	 * is in vm_run() yet: all away until they enter.
+	 */
 	s->owner = s->last = 0;
 	s->quantum = VM_SCHED_QUANTUM;
 	s->asleep = ~1ULL;
+	s->away = ~0ULL;
 	vm->sched = s;
 	return 0;
 }
@@ -366,7 +370,23 @@ vm_sched_wake(struct vcpu *vcpu)
 	pthread_mutex_unlock(&s->mtx);
 }
 
-/* The vCPU's thread leaves for its monitor (a kick): the turn goes on. */
+/* The vCPU's thread is in vm_run(): it may be given the turn. */
+void
+vm_sched_enter(struct vcpu *vcpu)
+{
+	struct vm_sched *s = vcpu->vm->sched;
+
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mtx);
+	s->away &= ~(1ULL << vcpu->id);
+	pthread_mutex_unlock(&s->mtx);
+}
+
+/*
+ * The vCPU's thread leaves for its monitor (a kick, a debugger's stop):
+ * the turn goes on without it until it is back in vm_run().
+ */
 void
 vm_sched_leave(struct vcpu *vcpu)
 {

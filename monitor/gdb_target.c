@@ -226,6 +226,8 @@ gdb_vcpu_before_run(struct vcpu *vcpu)
 
 	if (!atomic_load(&gdb_target_on) || !atomic_load(&gt.stopped))
 		return;
+	/* Parked here: another vCPU may have the turn meanwhile. */
+	vm_vcpu_hold(vcpu);
 	pthread_mutex_lock(&gt.mtx);
 	for (;;) {
 		gt.parked++;
