@@ -187,25 +187,33 @@ interp_stack_desc(struct interp_cpu *c, uint16_t sel, unsigned int cpl,
 /* ---- LAR, LSL, VERR, VERW ------------------------------------------- */
 
 /*
- * The descriptor of 'sel' for the instructions that test a selector
- * (Intel SDM vol. 2 "LAR", "LSL", "VERR/VERW"): 1 when there is none to
- * look at (null, past the table's limit: ZF=0, no fault), 0 with *desc,
- * or the fault of reading it.
+ * The selector in operand 'i' of an instruction that tests one (Intel SDM
+ * vol. 2 "LAR", "LSL", "VERR/VERW") and its descriptor; *found is false
+ * where there is none to look at (null, past the table's limit: ZF=0, no
+ * fault).  INTERP_OK, or the fault: #UD outside protected mode, or one of
+ * reading the operand or the descriptor.
  */
 static int
-desc_probe(struct interp_cpu *c, uint16_t sel, uint64_t *desc)
+selector_probe(struct interp_cpu *c, const struct x86_instr *insn, int i,
+	       uint16_t *sel, uint64_t *desc, bool *found)
 {
-	const struct x86_segdesc *tbl =
-	    (sel & SEL_TI) ? &c->ldtr.desc : &c->gdtr;
+	const struct x86_segdesc *tbl;
+	uint64_t v;
+	int rc;
 
-	if ((sel & ~3u) == 0 && !(sel & SEL_TI))
-		return 1;
-	if ((sel & SEL_TI) && (c->ldtr.desc.access & X86_SEG_UNUSABLE))
-		return 1;
-	if ((uint64_t)(sel & ~7u) + 7 > tbl->limit)
-		return 1;
-	return interp_read_desc(c, sel, desc, false, NULL) == INTERP_OK ? 0
-									: -1;
+	*found = false;
+	if (!(c->cr0 & CR0_PE) || (c->rflags & PSL_VM))
+		return interp_ud(c);
+	if ((rc = interp_opnd_read(c, insn, i, &v)) != INTERP_OK)
+		return rc;
+	*sel = (uint16_t)v;
+	tbl = (*sel & SEL_TI) ? &c->ldtr.desc : &c->gdtr;
+	if (((*sel & ~3u) == 0 && !(*sel & SEL_TI)) ||
+	    ((*sel & SEL_TI) && (c->ldtr.desc.access & X86_SEG_UNUSABLE)) ||
+	    (uint64_t)(*sel & ~7u) + 7 > tbl->limit)
+		return INTERP_OK;
+	*found = true;
+	return interp_read_desc(c, *sel, desc, false, NULL);
 }
 
 /* Code or data that the current privilege (and the RPL) may see. */
@@ -213,7 +221,8 @@ static bool
 desc_visible(struct interp_cpu *c, uint16_t sel, uint32_t access)
 {
 	unsigned int t = X86_SEG_TYPE(access), dpl = ACC_DPL(access);
-	bool conforming = (t & X86_SEG_TYPE_CODE) && (t & 0x4);
+	bool conforming =
+	    (access & X86_SEG_S) && (t & X86_SEG_TYPE_CODE) && (t & 0x4);
 
 	return conforming ||
 	       (dpl >= interp_cpl(c) && dpl >= (unsigned int)(sel & SEL_RPL));
@@ -244,33 +253,27 @@ system_type_ok(struct interp_cpu *c, unsigned int t, bool lsl)
 static int
 op_lar_lsl(struct interp_cpu *c, const struct x86_instr *insn)
 {
-	bool lsl = insn->mnem == X86_M_LSL;
-	uint64_t sel, desc, v;
-	uint32_t base, limit, access;
+	bool lsl = insn->mnem == X86_M_LSL, found;
+	uint32_t base, limit, access = 0;
+	uint64_t desc = 0;
+	uint16_t sel;
 	int rc;
 
-	if (!(c->cr0 & CR0_PE) || (c->rflags & PSL_VM))
-		return interp_ud(c);
-	if ((rc = interp_opnd_read(c, insn, 1, &sel)) != INTERP_OK)
+	rc = selector_probe(c, insn, 1, &sel, &desc, &found);
+	if (rc != INTERP_OK)
 		return rc;
-	rc = desc_probe(c, (uint16_t)sel, &desc);
-	if (rc < 0)
-		return INTERP_FAULT;
-	if (rc == 0) {
+	if (found)
 		x86_desc_unpack(desc, &base, &limit, &access);
-		if ((access & X86_SEG_S)
-			? !desc_visible(c, (uint16_t)sel, access)
-			: !system_type_ok(c, X86_SEG_TYPE(access), lsl) ||
-			      !desc_visible(c, (uint16_t)sel, access))
-			rc = 1;
-	}
-	if (rc == 1) {
+	if (!found || !desc_visible(c, sel, access) ||
+	    (!(access & X86_SEG_S) &&
+	     !system_type_ok(c, X86_SEG_TYPE(access), lsl))) {
 		interp_set_flags(c, PSL_Z, 0);
 		return INTERP_OK;
 	}
 	/* LSL: the limit in bytes; LAR: the access rights, in place. */
-	v = lsl ? limit : (desc >> 32) & 0x00f0ff00;
-	if ((rc = interp_opnd_write(c, insn, 0, v)) != INTERP_OK)
+	rc = interp_opnd_write(c, insn, 0,
+			       lsl ? limit : (desc >> 32) & 0x00f0ff00);
+	if (rc != INTERP_OK)
 		return rc;
 	interp_set_flags(c, PSL_Z, PSL_Z);
 	return INTERP_OK;
@@ -279,32 +282,23 @@ op_lar_lsl(struct interp_cpu *c, const struct x86_instr *insn)
 static int
 op_verr_verw(struct interp_cpu *c, const struct x86_instr *insn)
 {
-	bool write = insn->mnem == X86_M_VERW;
-	uint64_t sel, desc;
-	uint32_t base, limit, access;
+	bool write = insn->mnem == X86_M_VERW, found, ok;
+	uint32_t base, limit, access = 0;
+	uint64_t desc = 0;
 	unsigned int t;
-	bool ok = false;
+	uint16_t sel;
 	int rc;
 
-	if (!(c->cr0 & CR0_PE) || (c->rflags & PSL_VM))
-		return interp_ud(c);
-	if ((rc = interp_opnd_read(c, insn, 0, &sel)) != INTERP_OK)
+	rc = selector_probe(c, insn, 0, &sel, &desc, &found);
+	if (rc != INTERP_OK)
 		return rc;
-	rc = desc_probe(c, (uint16_t)sel, &desc);
-	if (rc < 0)
-		return INTERP_FAULT;
-	if (rc == 0) {
+	if (found)
 		x86_desc_unpack(desc, &base, &limit, &access);
-		t = X86_SEG_TYPE(access);
-		if (!(access & X86_SEG_S))
-			ok = false;
-		else if (t & X86_SEG_TYPE_CODE)
-			ok = !write && (t & X86_SEG_TYPE_RD) &&
-			     desc_visible(c, (uint16_t)sel, access);
-		else
-			ok = (!write || (t & X86_SEG_TYPE_WR)) &&
-			     desc_visible(c, (uint16_t)sel, access);
-	}
+	t = X86_SEG_TYPE(access);
+	/* Code: readable (VERR only); data: readable, writable for VERW. */
+	ok = found && (access & X86_SEG_S) && desc_visible(c, sel, access) &&
+	     ((t & X86_SEG_TYPE_CODE) ? !write && (t & X86_SEG_TYPE_RD)
+				      : !write || (t & X86_SEG_TYPE_WR));
 	interp_set_flags(c, PSL_Z, ok ? PSL_Z : 0);
 	return INTERP_OK;
 }
