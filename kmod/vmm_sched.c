@@ -78,13 +78,14 @@ vm_sched_init(struct vm *vm)
 	pthread_mutex_init(&s->mtx, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	/*
-	 * vCPU 0 boots; the others wait for their SIPI asleep.  No thread
-	 * is in vm_run() yet: all away until they enter.
+	 * vCPU 0 boots; the others wait for their SIPI asleep.  A thread
+	 * not in vm_run() yet still counts as there (it is on its way: how
+	 * soon it arrives must not change the order); one the monitor holds
+	 * says so (vm_vcpu_hold()).
 	 */
 	s->owner = s->last = 0;
 	s->quantum = VM_SCHED_QUANTUM;
 	s->asleep = ~1ULL;
-	s->away = ~0ULL;
 	vm->sched = s;
 	return 0;
 }
