@@ -121,8 +121,8 @@ guest_main(void)
 	EXPECT(r[4], true, 0x00c0f800);
 	EXPECT(r[5], true, 0x00c0fe00);
 	EXPECT(r[6], true, 0x00409200);
-	EXPECT(r[7], true, 0x00008900); /* 64-bit TSS */
-	EXPECT(r[9], true, 0x00008200); /* LDT */
+	EXPECT(r[7], true, 0x00008900);  /* 64-bit TSS */
+	EXPECT(r[9], true, 0x00008200);  /* LDT */
 	EXPECT(r[11], false, untouched); /* 16-bit TSS: not in IA-32e */
 	EXPECT(rpl, false, untouched);   /* RPL 3 > DPL 0 */
 	EXPECT(out, false, untouched);   /* past the GDT's limit */
