@@ -41,31 +41,20 @@ struct result {
 	bool zf;
 };
 
-static struct result
-lar(uint16_t sel)
-{
-	uint64_t v = 0xdeadbeefcafef00dULL;
-	uint8_t zf;
-
-	__asm__ volatile("larq %2, %0; setz %1"
-			 : "+r"(v), "=r"(zf)
-			 : "r"((uint64_t)sel)
-			 : "cc");
-	return (struct result){ v, zf };
-}
-
-static struct result
-lsl(uint16_t sel)
-{
-	uint64_t v = 0xdeadbeefcafef00dULL;
-	uint8_t zf;
-
-	__asm__ volatile("lslq %2, %0; setz %1"
-			 : "+r"(v), "=r"(zf)
-			 : "r"((uint64_t)sel)
-			 : "cc");
-	return (struct result){ v, zf };
-}
+/* LAR or LSL of 'sel' into a register that starts as 'untouched'. */
+#define SELECTOR_RESULT(insn, sel)                                             \
+	({                                                                     \
+		uint64_t v_ = 0xdeadbeefcafef00dULL;                           \
+		uint8_t zf_;                                                   \
+                                                                               \
+		__asm__ volatile(insn " %2, %0; setz %1"                       \
+				 : "+r"(v_), "=r"(zf_)                         \
+				 : "r"((uint64_t)(sel))                        \
+				 : "cc");                                      \
+		(struct result){ v_, zf_ };                                    \
+	})
+#define lar(sel) SELECTOR_RESULT("larq", sel)
+#define lsl(sel) SELECTOR_RESULT("lslq", sel)
 
 static bool
 verr(uint16_t sel)
