@@ -72,6 +72,13 @@ struct vmm_engine {
 	 */
 	int (*complete_io)(void *vcookie, struct vm_exit *vmexit);
 	/*
+	 * Optional: whether an event the engine was given (inject_*) has
+	 * not reached the guest yet (a run can end before the entry that
+	 * delivers it).  A checkpoint cannot hold one: the recorder takes
+	 * it at a later exit.
+	 */
+	bool (*event_queued)(void *vcookie);
+	/*
 	 * Dirty-page logging of a memory slot: on or off; get_dirty copies
 	 * the slot's bitmap (bit n: page n of the slot was written) of the
 	 * pages written since the last call, or since logging went on.

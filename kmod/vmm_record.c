@@ -556,6 +556,7 @@ void
 vm_record_maybe_checkpoint(struct vcpu *vcpu, struct vm_exit *vmexit)
 {
 	struct vm_recorder *rec = vcpu->vm->recorder;
+	const struct vmm_engine *eng = vcpu->vm->engine;
 
 	if (rec == NULL ||
 	    !((rec->every_exits != 0 &&
@@ -563,9 +564,16 @@ vm_record_maybe_checkpoint(struct vcpu *vcpu, struct vm_exit *vmexit)
 	      (rec->every_ns != 0 &&
 	       vcpu->record_time >= rec->last_ns + rec->every_ns)))
 		return;
+	/*
+	 * Not while an injected interrupt waits in the engine for its
+	 * entry (the run ended first): a replay starting here would never
+	 * deliver it.  The next exit will do.
+	 */
+	if (eng->event_queued != NULL && eng->event_queued(vcpu->cookie))
+		return;
 	rec->last_exits = vcpu->exits;
 	rec->last_ns = vcpu->record_time;
 	/* A state to restore: not half-way through an IN. */
-	if (vcpu->vm->engine->complete_io(vcpu->cookie, vmexit) == 0)
+	if (eng->complete_io(vcpu->cookie, vmexit) == 0)
 		vm_record_checkpoint(vcpu->vm);
 }

@@ -555,6 +555,14 @@ interp_complete_io(void *vcookie, struct vm_exit *vmexit)
 	return interp_exec_complete(vcookie, vmexit);
 }
 
+static bool
+interp_event_queued(void *vcookie)
+{
+	struct interp_cpu *c = vcookie;
+
+	return c->event.pending;
+}
+
 static int
 interp_set_cpuid(void *vcookie, const struct vm_cpuid_entry *table, int n)
 {
@@ -597,6 +605,7 @@ const struct vmm_engine vmm_engine_interp = {
 	.set_debug = interp_set_debug,
 	.set_yield = interp_set_yield,
 	.complete_io = interp_complete_io,
+	.event_queued = interp_event_queued,
 	.dirty_logging = interp_dirty_logging,
 	.get_dirty = interp_get_dirty,
 	.cpuid_supported = interp_cpuid_supported,

@@ -984,6 +984,18 @@ kvm_complete_io(void *vcookie, struct vm_exit *vmexit)
 	return error;
 }
 
+/* KVM's own queue (KVM_INTERRUPT, KVM_NMI, KVM_SET_VCPU_EVENTS), as the
+ * last exit left it in the sync area. */
+static bool
+kvm_event_queued(void *vcookie)
+{
+	struct kvm_vcpu *vc = vcookie;
+	const struct kvm_vcpu_events *ev = &vc->run->s.regs.events;
+
+	return ev->interrupt.injected || ev->nmi.injected ||
+	       ev->exception.injected || ev->exception.pending;
+}
+
 static int
 kvm_set_debug(void *vcookie, const struct vm_guest_debug *dbg)
 {
@@ -1065,6 +1077,7 @@ const struct vmm_engine vmm_engine_kvm = {
 	.tsc_hz = kvm_tsc_hz,
 	.set_debug = kvm_set_debug,
 	.complete_io = kvm_complete_io,
+	.event_queued = kvm_event_queued,
 	.dirty_logging = kvm_dirty_logging,
 	.get_dirty = kvm_get_dirty,
 	.cpuid_supported = kvm_cpuid_supported,

@@ -540,6 +540,14 @@ ls_complete_io(void *vcookie, struct vm_exit *vmexit)
 	return error;
 }
 
+static bool
+ls_event_queued(void *vcookie)
+{
+	struct ls_vcpu *lc = vcookie;
+
+	return kvm->event_queued(lc->kvc) || itp->event_queued(lc->ic);
+}
+
 static int
 ls_cpuid_supported(void *cookie, struct vm_cpuid_entry *out, int max)
 {
@@ -577,6 +585,7 @@ const struct vmm_engine vmm_engine_lockstep = {
 	.tsc_hz = ls_tsc_hz,
 	.set_debug = ls_set_debug,
 	.complete_io = ls_complete_io,
+	.event_queued = ls_event_queued,
 	.dirty_logging = ls_dirty_logging,
 	.get_dirty = ls_get_dirty,
 	.cpuid_supported = ls_cpuid_supported,
