@@ -58,25 +58,43 @@ counter_at(struct span *s)
 }
 
 /*
+ * The 8259 pair initialised afresh, which drops the requests it latched,
+ * with IRQ0, the cascade and IRQ8 unmasked (the HPET's legacy lines).
+ */
+static void
+pic_legacy(void)
+{
+	pic_init(0x01, 0x01);
+	pic_set_mask((uint16_t) ~(1u << 0 | 1u << 2 | 1u << 8));
+}
+
+/*
  * Timer n's comparator 'delta' counter ticks ahead of a counter read
- * (64 or 32 bits wide); *a brackets that read.  A one-shot comparator
- * matches when the counter reaches it, so one the counter has already
- * passed (the vCPU was descheduled for 'delta') would match only after
- * the counter wraps and the guest would halt for good: then it is set
- * again, as Linux's HPET driver does when it sees -ETIME.
+ * (64 or 32 bits wide), with interrupts off; *a brackets that read.  A
+ * one-shot comparator matches when the counter reaches it, so one the
+ * counter has already passed (the vCPU was descheduled for 'delta')
+ * would match only after the counter wraps and the guest would halt for
+ * good: then it is set again, as Linux's HPET driver does when it sees
+ * -ETIME.  The counter may also have passed it after the write landed:
+ * that match fired, so its status bit and the request the 8259 latched
+ * are dropped first, else the interrupt would come early.
  */
 static void
 arm_comparator(int n, uint64_t delta, bool wide, struct span *a)
 {
 	uint64_t c;
 
-	do {
+	for (;;) {
 		c = counter_at(a);
 		if (wide)
 			hpet_write64(HPET_TCMP(n), c + delta);
 		else
 			hpet_write32(HPET_TCMP(n), (uint32_t)(c + delta));
-	} while (hpet_read64(HPET_COUNTER) >= c + delta);
+		if (hpet_read64(HPET_COUNTER) < c + delta)
+			return;
+		hpet_write32(HPET_ISR, 1u << n);
+		pic_legacy();
+	}
 }
 
 /* PM ticks (of spans up to minutes) to counter ticks. */
@@ -170,8 +188,7 @@ static void
 legacy_on(void)
 {
 	hpet_write64(HPET_CONFIG, HPET_CNF_ENABLE | HPET_CNF_LEG_RT);
-	pic_init(0x01, 0x01);
-	pic_set_mask((uint16_t) ~(1u << 0 | 1u << 2 | 1u << 8));
+	pic_legacy();
 	for (int i = 0; i < 16; i++)
 		irqs[i] = 0;
 }
