@@ -6,7 +6,8 @@
 #
 #   run-replay.sh RHYVE WORKDIR NAME STATUS [RHYVE-ARGS...]
 #
-# RHYVE-ARGS are the recording's; the replay gets only --replay TRACE.
+# RHYVE-ARGS are the recording's (after RHYVE_ENGINE_ARGS, tests/lib/kvm.sh);
+# the replay gets only --replay TRACE.
 # REPLAY_RUNS (default 1) replays the same trace that many times;
 # REPLAY_INPUT names a file the recording gets on stdin (the console).
 # Exits 77 (skipped) where /dev/kvm cannot be used.
@@ -15,10 +16,7 @@ rhyve=$1 dir=$2 name=$3 expect=$4
 shift 4
 
 . "$(dirname "$0")/../lib/kvm.sh"
-case " $* " in
-*" --engine interp "*) ;; # needs no /dev/kvm
-*) require_kvm ;;
-esac
+require_engine
 mkdir -p "$dir"
 trace=$dir/$name.rtr
 timeout=${RHYVE_GUEST_TIMEOUT:-60}
@@ -26,7 +24,7 @@ timeout=${RHYVE_GUEST_TIMEOUT:-60}
 # A pipe (the stdio console does not read from a regular file), fed once
 # the guest is up: input before it sets up the UART is lost, as on a PC.
 { [ -n "${REPLAY_INPUT:-}" ] && sleep 1 && cat "$REPLAY_INPUT"; } |
-	timeout "$timeout" "$rhyve" --record "$trace" "$@" \
+	timeout "$timeout" "$rhyve" --record "$trace" "${engine_args[@]}" "$@" \
 		>"$dir/$name.rec.out" 2>"$dir/$name.rec.err"
 status=$?
 cat "$dir/$name.rec.out" "$dir/$name.rec.err"
