@@ -78,8 +78,15 @@ before_entry(struct vcpu *vcpu, struct vm_exit *vmexit)
 		if (ev->kind == TRACE_EV_SCHED &&
 		    ev->u.sched.from == (uint32_t)vcpu->id)
 			return 0; /* the turn ends later: vm_replay_sched() */
+		/*
+		 * A checkpoint is the whole VM's: with one vCPU running at
+		 * a time, the one with the turn takes it (the recording's
+		 * last one is vCPU 0's even when another halted last).
+		 */
 		if (ev->vcpu != (uint32_t)vcpu->id &&
-		    ev->kind != TRACE_EV_MARKER && ev->kind != TRACE_EV_END)
+		    ev->kind != TRACE_EV_MARKER && ev->kind != TRACE_EV_END &&
+		    !(ev->kind == TRACE_EV_CKPT_BEGIN &&
+		      vcpu->vm->sched != NULL))
 			return replay_diverge(
 			    vcpu, ev->index,
 			    replay_event_text(ev, what, sizeof(what)),
