@@ -31,7 +31,6 @@
 
 #define US_PER_S     1000000ULL
 
-#define APIC_BASE    0xfee00000UL
 #define APIC_ID      0x020
 #define APIC_VER     0x030
 #define APIC_TPR     0x080
@@ -85,36 +84,6 @@ static volatile uint64_t irq_pm[256];
 static volatile int order[8], norder;
 static volatile int nmis, gps;
 static bool x2mode;
-
-static uint32_t
-apic_read(uint32_t off)
-{
-	return *(volatile uint32_t *)(APIC_BASE + off);
-}
-
-static void
-apic_write(uint32_t off, uint32_t v)
-{
-	*(volatile uint32_t *)(APIC_BASE + off) = v;
-}
-
-static uint64_t
-rdmsr(uint32_t msr)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr) : "memory");
-	return (uint64_t)hi << 32 | lo;
-}
-
-static void
-wrmsr(uint32_t msr, uint64_t v)
-{
-	__asm__ volatile("wrmsr"
-			 :
-			 : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
-			 : "memory");
-}
 
 #ifndef APIC_NO_TSC
 static uint64_t

@@ -190,24 +190,6 @@ on_ud(struct guest_trap_frame *tf)
 	tf->ss = 0x10;
 }
 
-static inline void
-wrmsr(uint32_t msr, uint64_t v)
-{
-	__asm__ volatile("wrmsr"
-			 :
-			 : "c"(msr), "a"((uint32_t)v),
-			   "d"((uint32_t)(v >> 32)));
-}
-
-static inline uint64_t
-rdmsr(uint32_t msr)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-	return (uint64_t)hi << 32 | lo;
-}
-
 /* The value of "key=" in the command line (a word of its own), or NULL. */
 static const char *
 cmdline_arg(const char *cmdline, const char *key)

@@ -42,24 +42,6 @@ volatile uint64_t gdb_counter;
 volatile int gdb_hold;
 volatile uint64_t gdb_ticks;
 
-static inline void
-wrmsr(uint32_t msr, uint64_t v)
-{
-	__asm__ volatile("wrmsr"
-			 :
-			 : "c"(msr), "a"((uint32_t)v),
-			   "d"((uint32_t)(v >> 32)));
-}
-
-static inline unsigned long
-read_cr3(void)
-{
-	unsigned long v;
-
-	__asm__ volatile("mov %%cr3, %0" : "=r"(v));
-	return v;
-}
-
 static void
 on_irq0(struct guest_trap_frame *tf)
 {

@@ -28,11 +28,7 @@
 #include "guest.h"
 #include "pc.h"
 
-#define IOAPIC_BASE      0xfec00000UL
-#define IOREGSEL         0x00
-#define IOWIN            0x10
 #define IOEOI            0x40
-#define APIC_BASE        0xfee00000UL
 #define APIC_EOI         0x0b0
 #define APIC_SVR         0x0f0
 #define SVR_EOI_SUPPRESS 0x1000u
@@ -61,32 +57,6 @@
 static volatile int count[256];
 static volatile uint32_t rirr_in_handler;
 static volatile int level_stop_at;
-
-static uint32_t
-apic_read(uint32_t off)
-{
-	return *(volatile uint32_t *)(APIC_BASE + off);
-}
-
-static void
-apic_write(uint32_t off, uint32_t v)
-{
-	*(volatile uint32_t *)(APIC_BASE + off) = v;
-}
-
-static uint32_t
-ioapic_read(uint32_t reg)
-{
-	*(volatile uint32_t *)(IOAPIC_BASE + IOREGSEL) = reg;
-	return *(volatile uint32_t *)(IOAPIC_BASE + IOWIN);
-}
-
-static void
-ioapic_write(uint32_t reg, uint32_t v)
-{
-	*(volatile uint32_t *)(IOAPIC_BASE + IOREGSEL) = reg;
-	*(volatile uint32_t *)(IOAPIC_BASE + IOWIN) = v;
-}
 
 static void
 rte_set(int pin, uint32_t lo, uint8_t dest)

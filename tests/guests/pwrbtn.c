@@ -10,53 +10,25 @@
 #include "guest.h"
 #include "pc.h"
 
-#define PM1_STS     0x400
-#define PM1_EN      0x402
-#define PM1_CNT     0x404
-#define PM1_PWRBTN  0x0100
-#define PM1_SLP_EN  0x2000
-#define SLP_TYP_S5  5
+#define PM1_STS    0x400
+#define PM1_EN     0x402
+#define PM1_CNT    0x404
+#define PM1_PWRBTN 0x0100
+#define PM1_SLP_EN 0x2000
+#define SLP_TYP_S5 5
 
-#define IOAPIC_BASE 0xfec00000UL
-#define APIC_BASE   0xfee00000UL
-#define APIC_EOI    0x0b0
-#define APIC_IRR    0x200
-#define APIC_LINT0  0x350
-#define RTE_MASKED  0x10000u
-#define RTE_LEVEL   0x8000u
-#define RTE_REMOTE  0x4000u
-#define RTE_ACTLOW  0x2000u
-#define SCI_PIN     9
-#define V_SCI       0x59
+#define APIC_EOI   0x0b0
+#define APIC_IRR   0x200
+#define APIC_LINT0 0x350
+#define RTE_MASKED 0x10000u
+#define RTE_LEVEL  0x8000u
+#define RTE_REMOTE 0x4000u
+#define RTE_ACTLOW 0x2000u
+#define SCI_PIN    9
+#define V_SCI      0x59
 
 static volatile int scis;
 static volatile uint16_t sts_seen;
-
-static void
-apic_write(uint32_t off, uint32_t v)
-{
-	*(volatile uint32_t *)(APIC_BASE + off) = v;
-}
-
-static uint32_t
-apic_read(uint32_t off)
-{
-	return *(volatile uint32_t *)(APIC_BASE + off);
-}
-
-static uint32_t
-ioapic_read(uint32_t reg)
-{
-	*(volatile uint32_t *)IOAPIC_BASE = reg;
-	return *(volatile uint32_t *)(IOAPIC_BASE + 0x10);
-}
-
-static void
-ioapic_write(uint32_t reg, uint32_t v)
-{
-	*(volatile uint32_t *)IOAPIC_BASE = reg;
-	*(volatile uint32_t *)(IOAPIC_BASE + 0x10) = v;
-}
 
 static void
 on_sci(struct guest_trap_frame *tf)

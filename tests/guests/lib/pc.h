@@ -1,12 +1,46 @@
 /*
  * PC platform helpers for the test guests: the 8259 pair, the 8254, the
- * ACPI PM timer, the pc-testdev IRQ lines, the RTC and the HPET.
+ * ACPI PM timer, the pc-testdev IRQ lines, the RTC, the HPET, and the
+ * local APIC's and I/O APIC's registers (xAPIC MMIO).
  * Header-only; include after guest.h.
  */
 #ifndef RHYVE_GUEST_PC_H
 #define RHYVE_GUEST_PC_H
 
 #include "guest.h"
+
+/* ---- local APIC and I/O APIC (MMIO) -------------------------------------- */
+
+#define APIC_BASE   0xfee00000UL
+#define IOAPIC_BASE 0xfec00000UL
+#define IOREGSEL    0x00 /* the I/O APIC's index register */
+#define IOWIN       0x10 /* and its data window */
+
+static inline uint32_t
+apic_read(uint32_t off)
+{
+	return *(volatile uint32_t *)(APIC_BASE + off);
+}
+
+static inline void
+apic_write(uint32_t off, uint32_t v)
+{
+	*(volatile uint32_t *)(APIC_BASE + off) = v;
+}
+
+static inline uint32_t
+ioapic_read(uint32_t reg)
+{
+	*(volatile uint32_t *)(IOAPIC_BASE + IOREGSEL) = reg;
+	return *(volatile uint32_t *)(IOAPIC_BASE + IOWIN);
+}
+
+static inline void
+ioapic_write(uint32_t reg, uint32_t v)
+{
+	*(volatile uint32_t *)(IOAPIC_BASE + IOREGSEL) = reg;
+	*(volatile uint32_t *)(IOAPIC_BASE + IOWIN) = v;
+}
 
 /* ---- 8259A pair ---------------------------------------------------------- */
 

@@ -11,11 +11,11 @@
 #define RHYVE_GUEST_SMP_H
 
 #include "guest.h"
+#include "pc.h"
 
 #define SMP_MAX_CPUS  8
 #define SMP_TRAMP_GPA 0x10000UL /* SIPI vector 0x10 */
 
-#define APIC_BASE     0xfee00000UL
 #define APIC_ID       0x020
 #define APIC_EOI      0x0b0
 #define APIC_LDR      0x0d0
@@ -34,18 +34,6 @@
 
 /* Defined by the guest: what an AP runs once in long mode. */
 void ap_main(void);
-
-static inline uint32_t
-apic_read(uint32_t off)
-{
-	return *(volatile uint32_t *)(APIC_BASE + off);
-}
-
-static inline void
-apic_write(uint32_t off, uint32_t v)
-{
-	*(volatile uint32_t *)(APIC_BASE + off) = v;
-}
 
 static inline uint32_t
 apic_id(void)
