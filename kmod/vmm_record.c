@@ -58,6 +58,19 @@ vm_record_stop(struct vm *vm)
 	vm->recorder = NULL;
 }
 
+/*
+ * An event's time: the VM clock.  Time 0 asks the trace writer to stamp
+ * the event with its own clock (trace_writer.c), so a virtual clock that
+ * has not started yet (interp, before the first instruction) is 1 ns.
+ */
+static uint64_t
+record_clock(struct vm *vm)
+{
+	uint64_t t = vm_clock_ns(vm);
+
+	return t != 0 ? t : 1;
+}
+
 void
 vm_record_exit(struct vcpu *vcpu, const struct vm_exit *vmexit)
 {
@@ -74,7 +87,7 @@ vm_record_exit(struct vcpu *vcpu, const struct vm_exit *vmexit)
 
 	if (vcpu->vm->recorder == NULL)
 		return;
-	vcpu->record_time = vm_clock_ns(vcpu->vm);
+	vcpu->record_time = record_clock(vcpu->vm);
 	ev.time_ns = vcpu->record_time;
 	ev.u.exit.exitcode = async ? VM_EXITCODE_BOGUS : vmexit->exitcode;
 	ev.u.exit.rip = vmexit->rip;
@@ -163,7 +176,7 @@ vm_record_inject(struct vcpu *vcpu, int type, int vector, bool has_ec,
 
 	if (vcpu->vm->recorder == NULL)
 		return;
-	ev.time_ns = vm_clock_ns(vcpu->vm);
+	ev.time_ns = record_clock(vcpu->vm);
 	ev.u.inject.type = (uint8_t)type;
 	ev.u.inject.vector = (uint8_t)vector;
 	ev.u.inject.has_error_code = has_ec;
@@ -211,7 +224,7 @@ vm_record_sched(struct vcpu *to, int from, uint64_t icount)
 
 	if (to->vm->recorder == NULL)
 		return;
-	ev.time_ns = vm_clock_ns(to->vm);
+	ev.time_ns = record_clock(to->vm);
 	ev.u.sched.from = (uint32_t)from;
 	ev.u.sched.icount = icount;
 	record(to->vm, &ev);
@@ -225,7 +238,7 @@ vm_record_dma(struct vcpu *vcpu, uint64_t gpa, const uint8_t *data, size_t len)
 
 	if (vcpu->vm->recorder == NULL)
 		return;
-	ev.time_ns = vm_clock_ns(vcpu->vm);
+	ev.time_ns = record_clock(vcpu->vm);
 	/* The format bounds an event: large writes go as several. */
 	for (size_t off = 0; off < len; off += chunk) {
 		chunk = len - off < (1u << 20) ? len - off : (1u << 20);
@@ -243,7 +256,7 @@ vm_record_input(struct vm *vm, uint32_t source, const uint8_t *data, size_t len)
 
 	if (vm->recorder == NULL || len == 0)
 		return;
-	ev.time_ns = vm_clock_ns(vm);
+	ev.time_ns = record_clock(vm);
 	ev.u.input.source = source;
 	ev.u.input.len = (uint32_t)len;
 	ev.u.input.data = data;
@@ -257,7 +270,7 @@ vm_record_marker(struct vm *vm, const char *text)
 
 	if (vm->recorder == NULL)
 		return;
-	ev.time_ns = vm_clock_ns(vm);
+	ev.time_ns = record_clock(vm);
 	ev.u.marker.text = text;
 	record(vm, &ev);
 }
@@ -274,7 +287,7 @@ vm_record_end(struct vm *vm, int status)
 	if (vm->recorder == NULL)
 		return;
 	vm_record_checkpoint(vm);
-	ev.time_ns = vm_clock_ns(vm);
+	ev.time_ns = record_clock(vm);
 	ev.u.end.status = status;
 	record(vm, &ev);
 }
@@ -410,7 +423,7 @@ record_pages(struct vm *vm, uint64_t gpa, uint8_t *host, size_t len,
 		if (data)
 			run++;
 		if (run > 0 && (!data || run == CKPT_PAGES_PER_EVENT)) {
-			ev.time_ns = vm_clock_ns(vm);
+			ev.time_ns = record_clock(vm);
 			ev.u.ckpt_pages.gpa = gpa + start * TRACE_PAGE_SIZE;
 			ev.u.ckpt_pages.npages = (uint32_t)run;
 			ev.u.ckpt_pages.data = host + start * TRACE_PAGE_SIZE;
@@ -430,7 +443,7 @@ record_cpuid(struct vcpu *vcpu)
 	for (int i = 0; i < n; i++) {
 		struct trace_event ev = { .kind = TRACE_EV_CPUID,
 					  .vcpu = (uint32_t)vcpu->id,
-					  .time_ns = vm_clock_ns(vcpu->vm) };
+					  .time_ns = record_clock(vcpu->vm) };
 
 		ev.u.cpuid.leaf = t[i].leaf;
 		ev.u.cpuid.subleaf = t[i].subleaf;
@@ -453,7 +466,7 @@ record_device(struct vcpu *vcpu, const char *name,
 			  : VM_FPU_STATE_SIZE];
 	struct trace_event ev = { .kind = TRACE_EV_CKPT_DEVICE,
 				  .vcpu = (uint32_t)vcpu->id,
-				  .time_ns = vm_clock_ns(vcpu->vm) };
+				  .time_ns = record_clock(vcpu->vm) };
 
 	ev.u.ckpt_device.len = (uint32_t)get(vcpu, state);
 	if (ev.u.ckpt_device.len == 0)
@@ -492,7 +505,7 @@ vm_record_checkpoint(struct vm *vm)
 			return error;
 		}
 	}
-	ev.time_ns = vm_clock_ns(vm);
+	ev.time_ns = record_clock(vm);
 	ev.u.ckpt_begin.id = rec->ckpt_id;
 	ev.u.ckpt_begin.nvcpus = (uint32_t)vm_vcpu_count(vm);
 	record(vm, &ev);
@@ -501,7 +514,7 @@ vm_record_checkpoint(struct vm *vm)
 			continue;
 		ev = (struct trace_event){ .kind = TRACE_EV_REGS,
 					   .vcpu = i,
-					   .time_ns = vm_clock_ns(vm) };
+					   .time_ns = record_clock(vm) };
 		ev.u.regs.count = vm_collect_regs(vm->vcpus[i], regs);
 		ev.u.regs.regs = regs;
 		record(vm, &ev);
@@ -523,7 +536,7 @@ vm_record_checkpoint(struct vm *vm)
 			     dirty, vm->lowmem / TRACE_PAGE_SIZE);
 	free(dirty);
 	ev = (struct trace_event){ .kind = TRACE_EV_CKPT_END,
-				   .time_ns = vm_clock_ns(vm) };
+				   .time_ns = record_clock(vm) };
 	ev.u.ckpt_end.id = rec->ckpt_id++;
 	record(vm, &ev);
 	return 0;

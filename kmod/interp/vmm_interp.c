@@ -555,12 +555,14 @@ interp_complete_io(void *vcookie, struct vm_exit *vmexit)
 	return interp_exec_complete(vcookie, vmexit);
 }
 
+/* An event to deliver, or a #DB trap (the guest's or the debugger's)
+ * due after the last exit's instruction: neither is in a checkpoint. */
 static bool
 interp_event_queued(void *vcookie)
 {
 	struct interp_cpu *c = vcookie;
 
-	return c->event.pending;
+	return c->event.pending || (c->db_pending | c->db_host_pending) != 0;
 }
 
 static int
