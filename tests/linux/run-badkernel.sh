@@ -10,8 +10,9 @@
 # minimal multiboot image with address fields, each then broken in one
 # way; HELLO-ELF (a plain ELF test guest) is given a command line.
 # Without CASE every case runs; `run-badkernel.sh list` prints the cases.
-# rhyve creates the VM before it loads the kernel, so this needs /dev/kvm:
-# without it the script prints SKIP and exits 77 (ctest SKIP_RETURN_CODE).
+# rhyve creates the VM before it loads the kernel, so on kvm this needs
+# /dev/kvm: without it the script prints SKIP and exits 77 (ctest
+# SKIP_RETURN_CODE).  RHYVE_ENGINE_ARGS="--engine interp" runs it on interp.
 set -u
 
 cases="bz-truncated bz-old-protocol bz-32bit bz-zimage bz-init-size
@@ -34,7 +35,7 @@ shift 2
 
 . "$(dirname "$0")/../lib/kvm.sh"
 . "$(dirname "$0")/../lib/badinput.sh"
-require_kvm "rhyve needs it before loading"
+require_engine "rhyve needs it before loading"
 if [ ! -x "$rhyve" ]; then
 	echo "FAIL: rhyve binary $rhyve not found or not executable"
 	exit 1
@@ -180,7 +181,7 @@ failed=0
 for c in $cases; do
 	spec=$(make_case "$c") || { failed=1; continue; }
 	IFS=$'\t' read -r file named reason mem extra <<<"$spec"
-	args=(-m "$mem" -l com1,stdio)
+	args=(-m "$mem" -l com1,stdio "${engine_args[@]}")
 	[ "$extra" != - ] && args+=("$extra")
 	expect_error "$c" "$named" "$reason" "$rhyve" "${args[@]}" \
 	    --kernel "$file" bad
