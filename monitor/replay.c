@@ -160,6 +160,17 @@ rhyve_replay_finish(struct vm *vm, int status)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - replay_t0.tv_sec) +
 	       (double)(t1.tv_nsec - replay_t0.tv_nsec) / 1e9;
+	/* Cut short (e.g. by timeout(1)): no verdict on the rest. */
+	if (vcpu_stop_signal() != 0 && vm_replaying(vm)) {
+		vm_replay_stats(vm, &st);
+		fprintf(stderr,
+			"rhyve: the replay was stopped by %s after %llu events "
+			"in %.3f s, before the recording's end (no divergence "
+			"up to there)\n",
+			strsignal(vcpu_stop_signal()),
+			(unsigned long long)st.events, secs);
+		return RHYVE_EXIT_ERROR;
+	}
 	if (!vm_replaying(vm) || vm_replay_finish(vm, status, &recorded) != 0) {
 		if (vm_replaying(vm))
 			fprintf(stderr, "rhyve: %s", vm_replay_report(vm));

@@ -681,5 +681,7 @@ const char *vmexit_insn_text(const struct vm_exit *vmexit);
 int vcpu_run_all(struct vm *vm);
 /* Ask the VM to stop with 'status' (e.g. from a device). */
 void rhyve_request_exit(struct vm *vm, int status);
+/* The signal that stopped the VM (SIGINT, SIGTERM, SIGHUP), or 0. */
+int vcpu_stop_signal(void);
 
 #endif

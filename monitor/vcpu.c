@@ -17,6 +17,7 @@ typedef enum vmexit_ret (*vmexit_handler_t)(struct vcpu *vcpu,
 
 /* The status rhyve exits with; the first one decided wins. */
 static _Atomic int exit_status = -1;
+static _Atomic int stop_signal; /* vcpu_stop_signal() */
 static pthread_mutex_t halt_mtx = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t halt_cv = PTHREAD_COND_INITIALIZER;
 static bool strict_io;
@@ -244,7 +245,8 @@ rhyve_block_signals(void)
  * not listen for power the VM off at once.  SIGUSR1 puts a user marker
  * into the recording ("SIGUSR1 1", ...); the button press is one too
  * (what reaches the guest, the SCI and the PM1_STS it reads, is recorded
- * as any interrupt and port read).
+ * as any interrupt and port read).  A replay's button presses are the
+ * trace's: there a signal stops the replay.
  */
 static void *
 signal_thread(void *arg)
@@ -262,7 +264,7 @@ signal_thread(void *arg)
 	while (sigwait(&set, &sig) == 0) {
 		char text[32];
 
-		if (sig == SIGTERM && !pressed &&
+		if (sig == SIGTERM && !pressed && !vm_replaying(vm) &&
 		    vm_suspended(vm) == VM_SUSPEND_NONE && pm_power_button()) {
 			pressed = true;
 			vm_record_marker(vm, "SIGTERM power button");
@@ -273,9 +275,17 @@ signal_thread(void *arg)
 		snprintf(text, sizeof(text), "SIGUSR1 %d", ++markers);
 		vm_record_marker(vm, text);
 	}
-	if (vm_suspended(vm) == VM_SUSPEND_NONE)
+	if (vm_suspended(vm) == VM_SUSPEND_NONE) {
+		atomic_store(&stop_signal, sig);
 		stop_vm(vm, VM_SUSPEND_POWEROFF, RHYVE_EXIT_POWEROFF);
+	}
 	return NULL;
+}
+
+int
+vcpu_stop_signal(void)
+{
+	return atomic_load(&stop_signal);
 }
 
 int

@@ -19,7 +19,7 @@ shift 4
 require_engine
 mkdir -p "$dir"
 trace=$dir/$name.rtr
-timeout=${RHYVE_GUEST_TIMEOUT:-60}
+timeout=${RHYVE_GUEST_TIMEOUT:-120}
 
 # A pipe (the stdio console does not read from a regular file), fed once
 # the guest is up: input before it sets up the UART is lost, as on a PC.
