@@ -7,8 +7,6 @@
  * loader_x86_setup().  Without Debian's kernel, and where
  * tests/linux/ensure-kernel.sh cannot install it, those tests print SKIP.
  */
-#include <sys/mman.h>
-
 #include <dirent.h>
 #include <elf.h>
 #include <stddef.h>
@@ -23,72 +21,21 @@
 #include <zstd.h>
 
 #include "cunit.h"
+#include "image_util.h"
 #include "loader.h"
 #include "x86.h"
 
-#define MEM_MAX   (512u << 20) /* the mapping */
-#define MEM_SMALL (64u << 20)  /* synthetic tests */
-#define FILL      0xaa
+#define MEM_SMALL FAKEMEM_SMALL /* synthetic tests */
+#define FILL      FAKEMEM_FILL
 #define PREF      0x1000000ULL
 #define ZP        LOADER_INFO_ADDR
 
-/* ---- fake guest memory: RAM [0, size), maybe a hole -------------------- */
-
-struct fakemem {
-	unsigned char *buf;
-	size_t size;
-	uint64_t hole_base, hole_end;
-};
-
-static struct fakemem fm;
 static char errbuf[512];
-
-static void *
-fake_map(void *arg, uint64_t gpa, size_t len)
-{
-	struct fakemem *m = arg;
-
-	if (gpa > m->size || len > m->size - gpa)
-		return NULL;
-	if (gpa < m->hole_end && gpa + len > m->hole_base)
-		return NULL;
-	return m->buf + gpa;
-}
-
-static struct loader_mem lmem = { .map = fake_map, .arg = &fm };
-
-/* 'size' bytes of RAM; filled with FILL if small, else zero. */
-static void
-mem_reset(size_t size)
-{
-	if (fm.buf == NULL) {
-		fm.buf =
-		    mmap(NULL, MEM_MAX, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		CU_ASSERT_FATAL(fm.buf != MAP_FAILED);
-	}
-	fm.size = size;
-	fm.hole_base = fm.hole_end = 0;
-	/* Fresh pages cost a fault each: refill the small area in place. */
-	if (size <= MEM_SMALL)
-		memset(fm.buf, FILL, size);
-	else
-		madvise(fm.buf, MEM_MAX, MADV_DONTNEED);
-}
-
-static bool
-mem_untouched(void)
-{
-	for (size_t i = 0; i < fm.size; i++)
-		if (fm.buf[i] != FILL)
-			return false;
-	return true;
-}
 
 static struct boot_params *
 zero_page(void)
 {
-	return (struct boot_params *)(fm.buf + ZP);
+	return (struct boot_params *)(fakemem.buf + ZP);
 }
 
 static uint64_t
@@ -96,7 +43,7 @@ get64(uint64_t gpa)
 {
 	uint64_t v;
 
-	memcpy(&v, fm.buf + gpa, sizeof(v));
+	memcpy(&v, fakemem.buf + gpa, sizeof(v));
 	return v;
 }
 
@@ -109,37 +56,15 @@ static const unsigned char vmlinux_code[] = { 0xf4, 0xeb, 0xfd, 0x90 };
 static unsigned char *
 build_vmlinux(size_t *lenp)
 {
-	size_t off = sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr);
-	size_t len = off + sizeof(vmlinux_code);
-	unsigned char *img = calloc(1, len);
-	Elf64_Ehdr eh = { 0 };
-	Elf64_Phdr ph = { 0 };
+	static const struct image_seg seg = { PT_LOAD,
+					      PREF,
+					      0xffffffff81000000ULL,
+					      vmlinux_code,
+					      sizeof(vmlinux_code),
+					      0x3000 /* with BSS */,
+					      PF_R | PF_X };
 
-	memcpy(eh.e_ident, ELFMAG, SELFMAG);
-	eh.e_ident[EI_CLASS] = ELFCLASS64;
-	eh.e_ident[EI_DATA] = ELFDATA2LSB;
-	eh.e_ident[EI_VERSION] = EV_CURRENT;
-	eh.e_type = ET_EXEC;
-	eh.e_machine = EM_X86_64;
-	eh.e_version = EV_CURRENT;
-	eh.e_entry = PREF;
-	eh.e_phoff = sizeof(Elf64_Ehdr);
-	eh.e_ehsize = sizeof(Elf64_Ehdr);
-	eh.e_phentsize = sizeof(Elf64_Phdr);
-	eh.e_phnum = 1;
-	ph.p_type = PT_LOAD;
-	ph.p_flags = PF_R | PF_X;
-	ph.p_offset = off;
-	ph.p_vaddr = 0xffffffff81000000ULL;
-	ph.p_paddr = PREF;
-	ph.p_filesz = sizeof(vmlinux_code);
-	ph.p_memsz = 0x3000; /* with BSS */
-	ph.p_align = 0x1000;
-	memcpy(img, &eh, sizeof(eh));
-	memcpy(img + sizeof(eh), &ph, sizeof(ph));
-	memcpy(img + off, vmlinux_code, sizeof(vmlinux_code));
-	*lenp = len;
-	return img;
+	return image_elf_build(ELFCLASS64, PREF, EM_X86_64, &seg, 1, 0, lenp);
 }
 
 enum pfmt { P_GZIP, P_XZ, P_LZMA, P_ZSTD, P_NONE, P_LZ4, P_TEXT_GZIP };
@@ -308,7 +233,7 @@ bz_load(const void *img, size_t len, const struct loader_kernel_args *a,
 	struct loader_image *out, const char **how)
 {
 	errbuf[0] = '\0';
-	return loader_bzimage_load(img, len, &lmem, a, out, how, errbuf,
+	return loader_bzimage_load(img, len, &fakemem_lmem, a, out, how, errbuf,
 				   sizeof(errbuf));
 }
 
@@ -320,14 +245,14 @@ expect_fail_args(const void *img, size_t len,
 {
 	struct loader_image out;
 
-	mem_reset(MEM_SMALL);
+	fakemem_reset(MEM_SMALL);
 	CU_ASSERT_EQUAL(bz_load(img, len, a, &out, NULL), -1);
 	if (strstr(errbuf, want) == NULL)
 		printf("\n  got \"%s\", want \"%s\"\n", errbuf, want);
 	CU_ASSERT_PTR_NOT_NULL(strstr(errbuf, want));
 	CU_ASSERT_PTR_NULL(strchr(errbuf, '\n'));
 	if (untouched)
-		CU_ASSERT_TRUE(mem_untouched());
+		CU_ASSERT_TRUE(fakemem_untouched());
 }
 
 static void
@@ -418,7 +343,7 @@ check_zero_page(const unsigned char *img, uint64_t load, const char *cmdline,
 	CU_ASSERT_EQUAL(h->setup_data, 0);
 	CU_ASSERT_EQUAL(h->cmd_line_ptr, LOADER_CMDLINE_ADDR);
 	CU_ASSERT_EQUAL(bp->ext_cmd_line_ptr, 0);
-	CU_ASSERT_STRING_EQUAL((const char *)fm.buf + LOADER_CMDLINE_ADDR,
+	CU_ASSERT_STRING_EQUAL((const char *)fakemem.buf + LOADER_CMDLINE_ADDR,
 			       cmdline);
 	CU_ASSERT_EQUAL(h->ramdisk_image, (uint32_t)initrd);
 	CU_ASSERT_EQUAL(bp->ext_ramdisk_image, 0);
@@ -439,7 +364,8 @@ check_entry(const struct loader_image *img, uint64_t entry, uint64_t kend)
 	CU_ASSERT_EQUAL(img->gdt, LOADER_GDT_LINUX);
 	memset(&r, 0xff, sizeof(r));
 	CU_ASSERT_EQUAL_FATAL(
-	    loader_x86_setup(&lmem, img, &r, errbuf, sizeof(errbuf)), 0);
+	    loader_x86_setup(&fakemem_lmem, img, &r, errbuf, sizeof(errbuf)),
+	    0);
 	CU_ASSERT_EQUAL(r.rip, entry);
 	CU_ASSERT_EQUAL(r.rsi, ZP);
 	CU_ASSERT_EQUAL(r.rax, 0);
@@ -504,7 +430,7 @@ load_good(enum pfmt fmt, const char *want_how)
 	size_t len;
 
 	img = build_bz(fmt, &len);
-	mem_reset(MEM_SMALL);
+	fakemem_reset(MEM_SMALL);
 	if (bz_load(img, len, &a, &out, &how) != 0)
 		printf("\n  %s\n", errbuf);
 	CU_ASSERT_EQUAL_FATAL(errbuf[0], '\0');
@@ -512,29 +438,30 @@ load_good(enum pfmt fmt, const char *want_how)
 	if (strcmp(want_how, "guest") == 0) {
 		/* The whole protected-mode part at pref_address. */
 		CU_ASSERT_EQUAL(
-		    memcmp(fm.buf + PREF, img + BZ_SETUP, len - BZ_SETUP), 0);
+		    memcmp(fakemem.buf + PREF, img + BZ_SETUP, len - BZ_SETUP),
+		    0);
 		CU_ASSERT_EQUAL(out.lowest, PREF);
 		CU_ASSERT_EQUAL(out.highest, PREF + 0x400000);
 		check_entry(&out, PREF + 0x200, PREF + 0x400000);
 	} else {
 		/* The vmlinux, its BSS zeroed; nothing else of the image. */
-		CU_ASSERT_EQUAL(
-		    memcmp(fm.buf + PREF, vmlinux_code, sizeof(vmlinux_code)),
-		    0);
-		CU_ASSERT_EQUAL(fm.buf[PREF + sizeof(vmlinux_code)], 0);
-		CU_ASSERT_EQUAL(fm.buf[PREF + 0x2fff], 0);
-		CU_ASSERT_EQUAL(fm.buf[PREF + 0x3000], FILL);
+		CU_ASSERT_EQUAL(memcmp(fakemem.buf + PREF, vmlinux_code,
+				       sizeof(vmlinux_code)),
+				0);
+		CU_ASSERT_EQUAL(fakemem.buf[PREF + sizeof(vmlinux_code)], 0);
+		CU_ASSERT_EQUAL(fakemem.buf[PREF + 0x2fff], 0);
+		CU_ASSERT_EQUAL(fakemem.buf[PREF + 0x3000], FILL);
 		CU_ASSERT_EQUAL(out.lowest, PREF);
 		CU_ASSERT_EQUAL(out.highest, PREF + 0x3000);
 		check_entry(&out, PREF, PREF + 0x400000);
 	}
 	check_zero_page(img, PREF, a.cmdline, 0, 0, MEM_SMALL);
 	/* Around the kernel and the boot information: untouched. */
-	CU_ASSERT_EQUAL(fm.buf[PREF - 1], FILL);
-	CU_ASSERT_EQUAL(fm.buf[LOADER_CMDLINE_ADDR + strlen(a.cmdline) + 1],
-			FILL);
-	CU_ASSERT_EQUAL(fm.buf[LOADER_INFO_END], FILL);
-	CU_ASSERT_EQUAL(fm.buf[0x100000], FILL);
+	CU_ASSERT_EQUAL(fakemem.buf[PREF - 1], FILL);
+	CU_ASSERT_EQUAL(
+	    fakemem.buf[LOADER_CMDLINE_ADDR + strlen(a.cmdline) + 1], FILL);
+	CU_ASSERT_EQUAL(fakemem.buf[LOADER_INFO_END], FILL);
+	CU_ASSERT_EQUAL(fakemem.buf[0x100000], FILL);
 	free(img);
 }
 
@@ -586,11 +513,11 @@ test_guest_decompress(void)
 
 	img = build_bz(P_XZ, &len);
 	a.guest_decompress = true;
-	mem_reset(MEM_SMALL);
+	fakemem_reset(MEM_SMALL);
 	CU_ASSERT_EQUAL_FATAL(bz_load(img, len, &a, &out, &how), 0);
 	CU_ASSERT_STRING_EQUAL(how, "guest");
-	CU_ASSERT_EQUAL(memcmp(fm.buf + PREF, img + BZ_SETUP, len - BZ_SETUP),
-			0);
+	CU_ASSERT_EQUAL(
+	    memcmp(fakemem.buf + PREF, img + BZ_SETUP, len - BZ_SETUP), 0);
 	check_entry(&out, PREF + 0x200, PREF + 0x400000);
 	check_zero_page(img, PREF, a.cmdline, 0, 0, MEM_SMALL);
 	free(img);
@@ -608,17 +535,18 @@ test_no_cmdline_dispatch(void)
 
 	img = build_bz(P_GZIP, &len);
 	CU_ASSERT_EQUAL(loader_probe(img, len), LOADER_FORMAT_BZIMAGE);
-	mem_reset(MEM_SMALL);
-	CU_ASSERT_EQUAL_FATAL(loader_kernel_load(img, len, &lmem, &a, &out,
-						 &how, errbuf, sizeof(errbuf)),
+	fakemem_reset(MEM_SMALL);
+	CU_ASSERT_EQUAL_FATAL(loader_kernel_load(img, len, &fakemem_lmem, &a,
+						 &out, &how, errbuf,
+						 sizeof(errbuf)),
 			      0);
 	CU_ASSERT_STRING_EQUAL(how, "host-gzip");
-	CU_ASSERT_EQUAL(fm.buf[LOADER_CMDLINE_ADDR], '\0');
+	CU_ASSERT_EQUAL(fakemem.buf[LOADER_CMDLINE_ADDR], '\0');
 	CU_ASSERT_EQUAL(zero_page()->hdr.cmd_line_ptr, LOADER_CMDLINE_ADDR);
 	/* NULL args: no memory sizes, so the kernel does not fit. */
-	mem_reset(MEM_SMALL);
-	CU_ASSERT_EQUAL(loader_bzimage_load(img, len, &lmem, NULL, &out, NULL,
-					    errbuf, sizeof(errbuf)),
+	fakemem_reset(MEM_SMALL);
+	CU_ASSERT_EQUAL(loader_bzimage_load(img, len, &fakemem_lmem, NULL, &out,
+					    NULL, errbuf, sizeof(errbuf)),
 			-1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(errbuf, "beyond low guest memory"));
 	free(img);
@@ -639,21 +567,21 @@ test_initrd(void)
 	for (size_t i = 0; i < a.initrd_len; i++)
 		rd[i] = (unsigned char)(i * 7);
 	a.initrd = rd;
-	mem_reset(MEM_SMALL);
+	fakemem_reset(MEM_SMALL);
 	CU_ASSERT_EQUAL_FATAL(bz_load(img, len, &a, &out, NULL), 0);
 	/* Highest page-aligned place below the end of memory. */
 	want = (MEM_SMALL - a.initrd_len) & ~0xfffULL;
 	check_zero_page(img, PREF, a.cmdline, want, a.initrd_len, MEM_SMALL);
-	CU_ASSERT_EQUAL(memcmp(fm.buf + want, rd, a.initrd_len), 0);
-	CU_ASSERT_EQUAL(fm.buf[want - 1], FILL);
+	CU_ASSERT_EQUAL(memcmp(fakemem.buf + want, rd, a.initrd_len), 0);
+	CU_ASSERT_EQUAL(fakemem.buf[want - 1], FILL);
 
 	/* Below initrd_addr_max where that is lower than memory. */
 	put32(img, 0x22c, 0x00ffffff + PREF + 0x400000);
-	mem_reset(MEM_SMALL);
+	fakemem_reset(MEM_SMALL);
 	CU_ASSERT_EQUAL_FATAL(bz_load(img, len, &a, &out, NULL), 0);
 	want = (PREF + 0x400000 + 0x1000000 - a.initrd_len) & ~0xfffULL;
 	CU_ASSERT_EQUAL(zero_page()->hdr.ramdisk_image, want);
-	CU_ASSERT_EQUAL(memcmp(fm.buf + want, rd, a.initrd_len), 0);
+	CU_ASSERT_EQUAL(memcmp(fakemem.buf + want, rd, a.initrd_len), 0);
 
 	/* initrd_addr_max right at the kernel's end: no room. */
 	put32(img, 0x22c, PREF + 0x400000 + 0xfffff);
@@ -721,7 +649,7 @@ test_old_protocol(void)
 		struct loader_kernel_args a = small_args();
 		struct loader_image out;
 
-		mem_reset(MEM_SMALL);
+		fakemem_reset(MEM_SMALL);
 		CU_ASSERT_EQUAL(bz_load(img, len, &a, &out, NULL), 0);
 	}
 	free(img);
@@ -784,7 +712,7 @@ test_bad_layout(void)
 		struct loader_image out;
 
 		put64(img, 0x258, 0x1234567);
-		mem_reset(MEM_SMALL);
+		fakemem_reset(MEM_SMALL);
 		CU_ASSERT_EQUAL(bz_load(img, len, &a, &out, NULL), 0);
 		CU_ASSERT_EQUAL(zero_page()->hdr.code32_start, 0x1400000);
 	}
@@ -823,14 +751,14 @@ test_init_size(void)
 	{
 		struct loader_image out;
 
-		mem_reset(MEM_SMALL);
+		fakemem_reset(MEM_SMALL);
 		CU_ASSERT_EQUAL(bz_load(img, len, &a, &out, NULL), 0);
 	}
 	/* A hole in guest memory under the kernel. */
 	put32(img, 0x260, 0x400000);
-	mem_reset(MEM_SMALL);
-	fm.hole_base = PREF + 0x100000;
-	fm.hole_end = PREF + 0x101000;
+	fakemem_reset(MEM_SMALL);
+	fakemem.hole_base = PREF + 0x100000;
+	fakemem.hole_end = PREF + 0x101000;
 	{
 		struct loader_image out;
 
@@ -874,7 +802,7 @@ test_bad_payload(void)
 		{
 			struct loader_image out;
 
-			mem_reset(MEM_SMALL);
+			fakemem_reset(MEM_SMALL);
 			CU_ASSERT_EQUAL(bz_load(img, len, &a, &out, NULL), 0);
 		}
 	}
@@ -960,10 +888,10 @@ test_cmdline(void)
 	{
 		struct loader_image out;
 
-		mem_reset(MEM_SMALL);
+		fakemem_reset(MEM_SMALL);
 		CU_ASSERT_EQUAL(bz_load(img, len, &a, &out, NULL), 0);
-		CU_ASSERT_STRING_EQUAL((char *)fm.buf + LOADER_CMDLINE_ADDR,
-				       line);
+		CU_ASSERT_STRING_EQUAL(
+		    (char *)fakemem.buf + LOADER_CMDLINE_ADDR, line);
 	}
 	put32(img, 0x238, 0xffffffff);
 	memset(line, 'x', LOADER_CMDLINE_MAX);
@@ -985,15 +913,15 @@ test_info_area(void)
 	size_t len;
 
 	img = build_bz(P_GZIP, &len);
-	mem_reset(MEM_SMALL);
-	fm.hole_base = 0xf000;
-	fm.hole_end = 0x10000;
+	fakemem_reset(MEM_SMALL);
+	fakemem.hole_base = 0xf000;
+	fakemem.hole_end = 0x10000;
 	CU_ASSERT_EQUAL(bz_load(img, len, &a, &out, NULL), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(errbuf,
 				      "guest memory does not cover the boot "
 				      "information area [0x9000, 0x10000)"));
-	CU_ASSERT_EQUAL(loader_bzimage_load(NULL, 0, &lmem, &a, &out, NULL,
-					    errbuf, sizeof(errbuf)),
+	CU_ASSERT_EQUAL(loader_bzimage_load(NULL, 0, &fakemem_lmem, &a, &out,
+					    NULL, errbuf, sizeof(errbuf)),
 			-1);
 	CU_ASSERT_EQUAL(loader_bzimage_load(img, len, NULL, &a, &out, NULL,
 					    errbuf, sizeof(errbuf)),
@@ -1180,7 +1108,7 @@ test_debian_host(void)
 	rd = malloc(a.initrd_len);
 	memset(rd, 0x5a, a.initrd_len);
 	a.initrd = rd;
-	mem_reset(DEB_MEM);
+	fakemem_reset(DEB_MEM);
 	t0 = now_ms();
 	if (bz_load(deb_img, deb_len, &a, &out, &how) != 0)
 		printf("\n  %s\n", errbuf);
@@ -1195,7 +1123,7 @@ test_debian_host(void)
 	rdaddr = (DEB_MEM - a.initrd_len) & ~0xfffULL;
 	check_zero_page(deb_img, pref, DEB_CMDLINE, rdaddr, a.initrd_len,
 			DEB_MEM);
-	CU_ASSERT_EQUAL(memcmp(fm.buf + rdaddr, rd, a.initrd_len), 0);
+	CU_ASSERT_EQUAL(memcmp(fakemem.buf + rdaddr, rd, a.initrd_len), 0);
 	check_entry(&out, pref, out.highest);
 	/*
 	 * The decompressed kernel is the one the header names: its banner
@@ -1204,7 +1132,7 @@ test_debian_host(void)
 	ver = (const char *)deb_img + 0x200 + h->kernel_version;
 	snprintf(banner, sizeof(banner), "Linux version %.*s",
 		 (int)strcspn(ver, " "), ver);
-	CU_ASSERT_PTR_NOT_NULL(memmem(fm.buf + out.lowest,
+	CU_ASSERT_PTR_NOT_NULL(memmem(fakemem.buf + out.lowest,
 				      out.highest - out.lowest, banner,
 				      strlen(banner)));
 	/* startup_64 is the first byte of .text: not zero, not filler. */
@@ -1230,12 +1158,12 @@ test_debian_guest(void)
 		return;
 	h = (const struct setup_header *)(deb_img + 0x1f1);
 	setup = ((size_t)(h->setup_sects ? h->setup_sects : 4) + 1) * 512;
-	mem_reset(DEB_MEM);
+	fakemem_reset(DEB_MEM);
 	CU_ASSERT_EQUAL_FATAL(bz_load(deb_img, deb_len, &a, &out, &how), 0);
 	CU_ASSERT_STRING_EQUAL(how, "guest");
-	CU_ASSERT_EQUAL(
-	    memcmp(fm.buf + h->pref_address, deb_img + setup, deb_len - setup),
-	    0);
+	CU_ASSERT_EQUAL(memcmp(fakemem.buf + h->pref_address, deb_img + setup,
+			       deb_len - setup),
+			0);
 	check_zero_page(deb_img, h->pref_address, DEB_CMDLINE, 0, 0, DEB_MEM);
 	check_entry(&out, h->pref_address + 0x200,
 		    h->pref_address + h->init_size);
@@ -1256,7 +1184,7 @@ test_debian_bad(void)
 	setup = ((size_t)(deb_img[0x1f1] ? deb_img[0x1f1] : 4) + 1) * 512;
 #define DEB_EXPECT(len, want)                                                  \
 	do {                                                                   \
-		mem_reset(DEB_MEM);                                            \
+		fakemem_reset(DEB_MEM);                                        \
 		CU_ASSERT_EQUAL(bz_load(img, (len), &a, &out, NULL), -1);      \
 		if (strstr(errbuf, (want)) == NULL)                            \
 			printf("\n  got \"%s\", want \"%s\"\n", errbuf,        \
@@ -1298,9 +1226,7 @@ test_cleanup(void)
 {
 	free(deb_img);
 	deb_img = NULL;
-	if (fm.buf != NULL)
-		munmap(fm.buf, MEM_MAX);
-	fm.buf = NULL;
+	fakemem_free();
 }
 
 static CU_TestInfo synth_tests[] = {

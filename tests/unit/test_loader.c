@@ -1,6 +1,6 @@
 /*
- * loader: ELF images built in memory are loaded into a malloc'd "guest
- * memory" through a loader_mem map callback, good ones and every kind of
+ * loader: ELF images built in memory are loaded into image_util.c's fake
+ * guest memory through its loader_mem map callback, good ones and every kind of
  * bad one; the boot structures of loader_x86_setup() are decoded back.
  * With /dev/kvm, loader_boot() starts tiny 64-bit and 32-bit kernels.
  */
@@ -16,71 +16,27 @@
 #include <elf.h>
 
 #include "cunit.h"
+#include "image_util.h"
 #include "loader.h"
 #include "x86.h"
 
 #define MEM_SIZE (8u << 20)
-#define FILL     0xaa
+#define FILL     FAKEMEM_FILL
 
-/* ---- fake guest memory --------------------------------------------- */
-
-struct fakemem {
-	unsigned char *buf;
-	size_t size;
-	uint64_t hole_base, hole_end; /* unmapped range inside, if any */
-};
-
-static void *
-fake_map(void *arg, uint64_t gpa, size_t len)
-{
-	struct fakemem *fm = arg;
-
-	if (gpa > fm->size || len > fm->size - gpa)
-		return NULL;
-	if (gpa < fm->hole_end && gpa + len > fm->hole_base)
-		return NULL;
-	return fm->buf + gpa;
-}
-
-static struct fakemem fm;
-static struct loader_mem lmem = { .map = fake_map, .arg = &fm };
-
+/* Every test's guest memory: MEM_SIZE bytes of FILL, no hole. */
 static void
 mem_reset(void)
 {
-	if (fm.buf == NULL) {
-		fm.buf = malloc(MEM_SIZE);
-		CU_ASSERT_FATAL(fm.buf != NULL);
-	}
-	fm.size = MEM_SIZE;
-	fm.hole_base = fm.hole_end = 0;
-	memset(fm.buf, FILL, MEM_SIZE);
+	fakemem_reset(MEM_SIZE);
 }
 
-static bool
-mem_untouched(void)
-{
-	for (size_t i = 0; i < MEM_SIZE; i++)
-		if (fm.buf[i] != FILL)
-			return false;
-	return true;
-}
-
-/* ---- ELF builders ---------------------------------------------------- */
-
-struct seg_spec {
-	uint32_t type;
-	uint64_t paddr, vaddr;
-	const void *data;
-	uint64_t filesz, memsz;
-	uint32_t flags;
-};
+/* ---- ELF images ------------------------------------------------------ */
 
 static const unsigned char text[] = { 0x90, 0x90, 0xf4, 0xeb, 0xfd };
 static const unsigned char data[] = "rhyve loader data";
 
 /* Two segments: text at 1 MiB (entry), data + BSS at 2 MiB. */
-static const struct seg_spec good_segs[] = {
+static const struct image_seg good_segs[] = {
 	{ PT_LOAD, 0x100000, 0x100000, text, sizeof(text), sizeof(text),
 	  PF_R | PF_X },
 	{ PT_LOAD, 0x200000, 0x200000, data, sizeof(data), 0x1000,
@@ -90,113 +46,18 @@ static const struct seg_spec good_segs[] = {
 #define GOOD_LOWEST  0x100000
 #define GOOD_HIGHEST 0x201000
 
-/* Headers, then each segment's data in order.  Returns a malloc'd image. */
-static unsigned char *
-build_elf64(uint64_t entry, uint16_t machine, const struct seg_spec *segs,
-	    size_t nseg, size_t *lenp)
-{
-	size_t off = sizeof(Elf64_Ehdr) + nseg * sizeof(Elf64_Phdr);
-	size_t len = off;
-	unsigned char *img;
-	Elf64_Ehdr eh;
-
-	for (size_t i = 0; i < nseg; i++)
-		len += segs[i].data ? segs[i].filesz : 0;
-	img = calloc(1, len);
-	memset(&eh, 0, sizeof(eh));
-	memcpy(eh.e_ident, ELFMAG, SELFMAG);
-	eh.e_ident[EI_CLASS] = ELFCLASS64;
-	eh.e_ident[EI_DATA] = ELFDATA2LSB;
-	eh.e_ident[EI_VERSION] = EV_CURRENT;
-	eh.e_type = ET_EXEC;
-	eh.e_machine = machine;
-	eh.e_version = EV_CURRENT;
-	eh.e_entry = entry;
-	eh.e_phoff = sizeof(Elf64_Ehdr);
-	eh.e_ehsize = sizeof(Elf64_Ehdr);
-	eh.e_phentsize = sizeof(Elf64_Phdr);
-	eh.e_phnum = (uint16_t)nseg;
-	memcpy(img, &eh, sizeof(eh));
-	for (size_t i = 0; i < nseg; i++) {
-		Elf64_Phdr ph = {
-			.p_type = segs[i].type,
-			.p_flags = segs[i].flags,
-			.p_offset = off,
-			.p_vaddr = segs[i].vaddr,
-			.p_paddr = segs[i].paddr,
-			.p_filesz = segs[i].filesz,
-			.p_memsz = segs[i].memsz,
-			.p_align = 0x1000,
-		};
-
-		memcpy(img + sizeof(eh) + i * sizeof(ph), &ph, sizeof(ph));
-		if (segs[i].data) {
-			memcpy(img + off, segs[i].data, segs[i].filesz);
-			off += segs[i].filesz;
-		}
-	}
-	*lenp = len;
-	return img;
-}
-
-static unsigned char *
-build_elf32(uint32_t entry, uint16_t machine, const struct seg_spec *segs,
-	    size_t nseg, size_t *lenp)
-{
-	size_t off = sizeof(Elf32_Ehdr) + nseg * sizeof(Elf32_Phdr);
-	size_t len = off;
-	unsigned char *img;
-	Elf32_Ehdr eh;
-
-	for (size_t i = 0; i < nseg; i++)
-		len += segs[i].data ? segs[i].filesz : 0;
-	img = calloc(1, len);
-	memset(&eh, 0, sizeof(eh));
-	memcpy(eh.e_ident, ELFMAG, SELFMAG);
-	eh.e_ident[EI_CLASS] = ELFCLASS32;
-	eh.e_ident[EI_DATA] = ELFDATA2LSB;
-	eh.e_ident[EI_VERSION] = EV_CURRENT;
-	eh.e_type = ET_EXEC;
-	eh.e_machine = machine;
-	eh.e_version = EV_CURRENT;
-	eh.e_entry = entry;
-	eh.e_phoff = sizeof(Elf32_Ehdr);
-	eh.e_ehsize = sizeof(Elf32_Ehdr);
-	eh.e_phentsize = sizeof(Elf32_Phdr);
-	eh.e_phnum = (uint16_t)nseg;
-	memcpy(img, &eh, sizeof(eh));
-	for (size_t i = 0; i < nseg; i++) {
-		Elf32_Phdr ph = {
-			.p_type = segs[i].type,
-			.p_flags = segs[i].flags,
-			.p_offset = (uint32_t)off,
-			.p_vaddr = (uint32_t)segs[i].vaddr,
-			.p_paddr = (uint32_t)segs[i].paddr,
-			.p_filesz = (uint32_t)segs[i].filesz,
-			.p_memsz = (uint32_t)segs[i].memsz,
-			.p_align = 0x1000,
-		};
-
-		memcpy(img + sizeof(eh) + i * sizeof(ph), &ph, sizeof(ph));
-		if (segs[i].data) {
-			memcpy(img + off, segs[i].data, segs[i].filesz);
-			off += segs[i].filesz;
-		}
-	}
-	*lenp = len;
-	return img;
-}
-
 static unsigned char *
 good64(size_t *lenp)
 {
-	return build_elf64(GOOD_ENTRY, EM_X86_64, good_segs, 2, lenp);
+	return image_elf_build(ELFCLASS64, GOOD_ENTRY, EM_X86_64, good_segs, 2,
+			       0, lenp);
 }
 
 static unsigned char *
 good32(size_t *lenp)
 {
-	return build_elf32(GOOD_ENTRY, EM_386, good_segs, 2, lenp);
+	return image_elf_build(ELFCLASS32, GOOD_ENTRY, EM_386, good_segs, 2, 0,
+			       lenp);
 }
 
 static Elf64_Ehdr *
@@ -231,15 +92,17 @@ expect_fail(const void *img, size_t len, const char *want)
 
 	mem_reset();
 	memset(errbuf, 0, sizeof(errbuf));
-	rc = loader_elf_load(img, len, &lmem, &out, errbuf, sizeof(errbuf));
+	rc = loader_elf_load(img, len, &fakemem_lmem, &out, errbuf,
+			     sizeof(errbuf));
 	CU_ASSERT_EQUAL(rc, -1);
 	if (strstr(errbuf, want) == NULL)
 		printf("\n  got \"%s\", want \"%s\"\n", errbuf, want);
 	CU_ASSERT_PTR_NOT_NULL(strstr(errbuf, want));
 	CU_ASSERT_PTR_NULL(strchr(errbuf, '\n'));
-	CU_ASSERT_TRUE(mem_untouched());
+	CU_ASSERT_TRUE(fakemem_untouched());
 	/* And the same without an error buffer must not crash. */
-	CU_ASSERT_EQUAL(loader_elf_load(img, len, &lmem, &out, NULL, 0), -1);
+	CU_ASSERT_EQUAL(loader_elf_load(img, len, &fakemem_lmem, &out, NULL, 0),
+			-1);
 }
 
 static void
@@ -249,16 +112,16 @@ check_good_load(const struct loader_image *out, enum loader_mode mode)
 	CU_ASSERT_EQUAL(out->mode, mode);
 	CU_ASSERT_EQUAL(out->lowest, GOOD_LOWEST);
 	CU_ASSERT_EQUAL(out->highest, GOOD_HIGHEST);
-	CU_ASSERT_EQUAL(memcmp(fm.buf + 0x100000, text, sizeof(text)), 0);
-	CU_ASSERT_EQUAL(fm.buf[0x100000 + sizeof(text)], FILL);
-	CU_ASSERT_EQUAL(fm.buf[0x100000 - 1], FILL);
-	CU_ASSERT_EQUAL(memcmp(fm.buf + 0x200000, data, sizeof(data)), 0);
+	CU_ASSERT_EQUAL(memcmp(fakemem.buf + 0x100000, text, sizeof(text)), 0);
+	CU_ASSERT_EQUAL(fakemem.buf[0x100000 + sizeof(text)], FILL);
+	CU_ASSERT_EQUAL(fakemem.buf[0x100000 - 1], FILL);
+	CU_ASSERT_EQUAL(memcmp(fakemem.buf + 0x200000, data, sizeof(data)), 0);
 	for (size_t i = sizeof(data); i < 0x1000; i++)
-		if (fm.buf[0x200000 + i] != 0) {
+		if (fakemem.buf[0x200000 + i] != 0) {
 			CU_FAIL("BSS not zeroed");
 			break;
 		}
-	CU_ASSERT_EQUAL(fm.buf[0x201000], FILL);
+	CU_ASSERT_EQUAL(fakemem.buf[0x201000], FILL);
 }
 
 /* ---- good images ----------------------------------------------------- */
@@ -272,10 +135,11 @@ test_good64(void)
 
 	img = good64(&len);
 	mem_reset();
-	CU_ASSERT_EQUAL_FATAL(
-	    loader_elf_load(img, len, &lmem, &out, errbuf, sizeof(errbuf)), 0);
+	CU_ASSERT_EQUAL_FATAL(loader_elf_load(img, len, &fakemem_lmem, &out,
+					      errbuf, sizeof(errbuf)),
+			      0);
 	check_good_load(&out, LOADER_MODE_LONG64);
-	CU_ASSERT_EQUAL(fm.buf[LOADER_BOOT_AREA_BASE], FILL);
+	CU_ASSERT_EQUAL(fakemem.buf[LOADER_BOOT_AREA_BASE], FILL);
 	free(img);
 }
 
@@ -288,10 +152,11 @@ test_good32(void)
 
 	img = good32(&len);
 	mem_reset();
-	CU_ASSERT_EQUAL_FATAL(
-	    loader_elf_load(img, len, &lmem, &out, errbuf, sizeof(errbuf)), 0);
+	CU_ASSERT_EQUAL_FATAL(loader_elf_load(img, len, &fakemem_lmem, &out,
+					      errbuf, sizeof(errbuf)),
+			      0);
 	check_good_load(&out, LOADER_MODE_PROT32);
-	CU_ASSERT_EQUAL(fm.buf[LOADER_BOOT_AREA_BASE], FILL);
+	CU_ASSERT_EQUAL(fakemem.buf[LOADER_BOOT_AREA_BASE], FILL);
 	free(img);
 }
 
@@ -299,7 +164,7 @@ test_good32(void)
 static void
 test_virtual_entry(void)
 {
-	struct seg_spec segs[2];
+	struct image_seg segs[2];
 	struct loader_image out;
 	unsigned char *img;
 	size_t len;
@@ -307,10 +172,12 @@ test_virtual_entry(void)
 	memcpy(segs, good_segs, sizeof(segs));
 	segs[0].vaddr = 0xffffffff80100000ULL;
 	segs[1].vaddr = 0xffffffff80200000ULL;
-	img = build_elf64(0xffffffff80100002ULL, EM_X86_64, segs, 2, &len);
+	img = image_elf_build(ELFCLASS64, 0xffffffff80100002ULL, EM_X86_64,
+			      segs, 2, 0, &len);
 	mem_reset();
-	CU_ASSERT_EQUAL_FATAL(
-	    loader_elf_load(img, len, &lmem, &out, errbuf, sizeof(errbuf)), 0);
+	CU_ASSERT_EQUAL_FATAL(loader_elf_load(img, len, &fakemem_lmem, &out,
+					      errbuf, sizeof(errbuf)),
+			      0);
 	CU_ASSERT_EQUAL(out.entry, 0x100002);
 	free(img);
 }
@@ -319,25 +186,27 @@ test_virtual_entry(void)
 static void
 test_skip_and_sections(void)
 {
-	struct seg_spec segs[4];
+	struct image_seg segs[4];
 	struct loader_image out;
 	unsigned char *img;
 	size_t len;
 
-	segs[0] = (struct seg_spec){ PT_NOTE, 0, 0, data, 4, 4, PF_R };
+	segs[0] = (struct image_seg){ PT_NOTE, 0, 0, data, 4, 4, PF_R };
 	segs[1] = good_segs[0];
-	segs[2] =
-	    (struct seg_spec){ PT_LOAD, 0x7fff0000000ULL, 0, NULL, 0, 0, PF_R };
+	segs[2] = (struct image_seg){ PT_LOAD, 0x7fff0000000ULL, 0, NULL, 0, 0,
+				      PF_R };
 	segs[3] = good_segs[1];
-	img = build_elf64(GOOD_ENTRY, EM_X86_64, segs, 4, &len);
+	img = image_elf_build(ELFCLASS64, GOOD_ENTRY, EM_X86_64, segs, 4, 0,
+			      &len);
 	/* Section headers past the end of the file do not matter. */
 	eh64(img)->e_shoff = 0x10000000;
 	eh64(img)->e_shnum = 12;
 	eh64(img)->e_shentsize = sizeof(Elf64_Shdr);
 	eh64(img)->e_shstrndx = 11;
 	mem_reset();
-	CU_ASSERT_EQUAL_FATAL(
-	    loader_elf_load(img, len, &lmem, &out, errbuf, sizeof(errbuf)), 0);
+	CU_ASSERT_EQUAL_FATAL(loader_elf_load(img, len, &fakemem_lmem, &out,
+					      errbuf, sizeof(errbuf)),
+			      0);
 	check_good_load(&out, LOADER_MODE_LONG64);
 	free(img);
 }
@@ -346,22 +215,24 @@ test_skip_and_sections(void)
 static void
 test_bss_only(void)
 {
-	struct seg_spec segs[2] = { good_segs[0],
-				    { PT_LOAD, 0x300000, 0x300000, NULL, 0,
-				      0x2000, PF_R | PF_W } };
+	struct image_seg segs[2] = { good_segs[0],
+				     { PT_LOAD, 0x300000, 0x300000, NULL, 0,
+				       0x2000, PF_R | PF_W } };
 	struct loader_image out;
 	unsigned char *img;
 	size_t len;
 
-	img = build_elf64(GOOD_ENTRY, EM_X86_64, segs, 2, &len);
+	img = image_elf_build(ELFCLASS64, GOOD_ENTRY, EM_X86_64, segs, 2, 0,
+			      &len);
 	ph64(img, 1)->p_offset = UINT64_MAX - 0x10;
 	mem_reset();
-	CU_ASSERT_EQUAL_FATAL(
-	    loader_elf_load(img, len, &lmem, &out, errbuf, sizeof(errbuf)), 0);
+	CU_ASSERT_EQUAL_FATAL(loader_elf_load(img, len, &fakemem_lmem, &out,
+					      errbuf, sizeof(errbuf)),
+			      0);
 	CU_ASSERT_EQUAL(out.highest, 0x302000);
-	CU_ASSERT_EQUAL(fm.buf[0x300000], 0);
-	CU_ASSERT_EQUAL(fm.buf[0x301fff], 0);
-	CU_ASSERT_EQUAL(fm.buf[0x302000], FILL);
+	CU_ASSERT_EQUAL(fakemem.buf[0x300000], 0);
+	CU_ASSERT_EQUAL(fakemem.buf[0x301fff], 0);
+	CU_ASSERT_EQUAL(fakemem.buf[0x302000], FILL);
 	free(img);
 }
 
@@ -369,16 +240,18 @@ test_bss_only(void)
 static void
 test_segment_at_end(void)
 {
-	struct seg_spec segs[1] = { good_segs[0] };
+	struct image_seg segs[1] = { good_segs[0] };
 	struct loader_image out;
 	unsigned char *img;
 	size_t len;
 
 	segs[0].paddr = segs[0].vaddr = MEM_SIZE - sizeof(text);
-	img = build_elf64(MEM_SIZE - 2, EM_X86_64, segs, 1, &len);
+	img = image_elf_build(ELFCLASS64, MEM_SIZE - 2, EM_X86_64, segs, 1, 0,
+			      &len);
 	mem_reset();
-	CU_ASSERT_EQUAL(
-	    loader_elf_load(img, len, &lmem, &out, errbuf, sizeof(errbuf)), 0);
+	CU_ASSERT_EQUAL(loader_elf_load(img, len, &fakemem_lmem, &out, errbuf,
+					sizeof(errbuf)),
+			0);
 	CU_ASSERT_EQUAL(out.highest, MEM_SIZE);
 	free(img);
 }
@@ -437,17 +310,21 @@ test_wrong_machine(void)
 	unsigned char *img;
 	size_t len;
 
-	img = build_elf64(GOOD_ENTRY, 183 /* EM_AARCH64 */, good_segs, 2, &len);
+	img = image_elf_build(ELFCLASS64, GOOD_ENTRY, 183 /* EM_AARCH64 */,
+			      good_segs, 2, 0, &len);
 	expect_fail(img, len, "unsupported machine 183 (need x86-64 or i386)");
 	free(img);
-	img = build_elf32(GOOD_ENTRY, EM_ARM, good_segs, 2, &len);
+	img = image_elf_build(ELFCLASS32, GOOD_ENTRY, EM_ARM, good_segs, 2, 0,
+			      &len);
 	expect_fail(img, len, "unsupported machine 40");
 	free(img);
 	/* Class and machine disagree. */
-	img = build_elf32(GOOD_ENTRY, EM_X86_64, good_segs, 2, &len);
+	img = image_elf_build(ELFCLASS32, GOOD_ENTRY, EM_X86_64, good_segs, 2,
+			      0, &len);
 	expect_fail(img, len, "x32");
 	free(img);
-	img = build_elf64(GOOD_ENTRY, EM_386, good_segs, 2, &len);
+	img = image_elf_build(ELFCLASS64, GOOD_ENTRY, EM_386, good_segs, 2, 0,
+			      &len);
 	expect_fail(img, len, "64-bit ELF file for i386");
 	free(img);
 }
@@ -492,7 +369,7 @@ test_not_exec(void)
 	expect_fail(img, len, "not an executable (e_type 4");
 	free(img);
 	/* An object file (no program headers) is told apart as such. */
-	img = build_elf64(0, EM_X86_64, good_segs, 0, &len);
+	img = image_elf_build(ELFCLASS64, 0, EM_X86_64, good_segs, 0, 0, &len);
 	eh64(img)->e_type = ET_REL;
 	expect_fail(img, len, "not an executable (e_type 1");
 	free(img);
@@ -516,13 +393,13 @@ test_outside_memory(void)
 	/* A hole in the middle of memory. */
 	ph64(img, 1)->p_paddr = 0x200000;
 	mem_reset();
-	fm.hole_base = 0x200800;
-	fm.hole_end = 0x300000;
+	fakemem.hole_base = 0x200800;
+	fakemem.hole_end = 0x300000;
 	{
 		struct loader_image out;
 
-		CU_ASSERT_EQUAL(loader_elf_load(img, len, &lmem, &out, errbuf,
-						sizeof(errbuf)),
+		CU_ASSERT_EQUAL(loader_elf_load(img, len, &fakemem_lmem, &out,
+						errbuf, sizeof(errbuf)),
 				-1);
 		CU_ASSERT_PTR_NOT_NULL(strstr(errbuf, "outside guest memory"));
 	}
@@ -557,12 +434,12 @@ test_boot_area(void)
 	{
 		struct loader_image out;
 
-		CU_ASSERT_EQUAL(loader_elf_load(img, len, &lmem, &out, errbuf,
-						sizeof(errbuf)),
+		CU_ASSERT_EQUAL(loader_elf_load(img, len, &fakemem_lmem, &out,
+						errbuf, sizeof(errbuf)),
 				0);
 		ph64(img, 1)->p_paddr = LOADER_BOOT_AREA_END;
-		CU_ASSERT_EQUAL(loader_elf_load(img, len, &lmem, &out, errbuf,
-						sizeof(errbuf)),
+		CU_ASSERT_EQUAL(loader_elf_load(img, len, &fakemem_lmem, &out,
+						errbuf, sizeof(errbuf)),
 				0);
 		CU_ASSERT_EQUAL(out.lowest, LOADER_BOOT_AREA_END);
 	}
@@ -608,23 +485,26 @@ test_wrap(void)
 static void
 test_no_load(void)
 {
-	struct seg_spec segs[2] = {
+	struct image_seg segs[2] = {
 		{ PT_NOTE, 0, 0, data, 4, 4, PF_R },
 		{ PT_GNU_STACK, 0, 0, NULL, 0, 0, PF_R | PF_W },
 	};
 	unsigned char *img;
 	size_t len;
 
-	img = build_elf64(GOOD_ENTRY, EM_X86_64, segs, 2, &len);
+	img = image_elf_build(ELFCLASS64, GOOD_ENTRY, EM_X86_64, segs, 2, 0,
+			      &len);
 	expect_fail(img, len, "no loadable segments");
 	/* PT_LOADs of size 0 load nothing either. */
-	segs[0] = (struct seg_spec){ PT_LOAD, 0x100000, 0x100000,   NULL,
-				     0,       0,        PF_R | PF_X };
+	segs[0] = (struct image_seg){ PT_LOAD, 0x100000, 0x100000,   NULL,
+				      0,       0,        PF_R | PF_X };
 	free(img);
-	img = build_elf64(GOOD_ENTRY, EM_X86_64, segs, 2, &len);
+	img = image_elf_build(ELFCLASS64, GOOD_ENTRY, EM_X86_64, segs, 2, 0,
+			      &len);
 	expect_fail(img, len, "no loadable segments");
 	free(img);
-	img = build_elf64(GOOD_ENTRY, EM_X86_64, segs, 0, &len);
+	img = image_elf_build(ELFCLASS64, GOOD_ENTRY, EM_X86_64, segs, 0, 0,
+			      &len);
 	expect_fail(img, len, "no program headers");
 	free(img);
 }
@@ -653,17 +533,18 @@ test_huge_phnum(void)
 	/* 512 headers are fine, as long as the file holds them. */
 	{
 		size_t n = 512;
-		struct seg_spec *segs = calloc(n, sizeof(*segs));
+		struct image_seg *segs = calloc(n, sizeof(*segs));
 		struct loader_image out;
 
 		for (size_t i = 0; i < n; i++) {
 			segs[i] = good_segs[0];
 			segs[i].paddr = segs[i].vaddr = 0x100000 + 0x10 * i;
 		}
-		img = build_elf64(GOOD_ENTRY, EM_X86_64, segs, n, &len);
+		img = image_elf_build(ELFCLASS64, GOOD_ENTRY, EM_X86_64, segs,
+				      n, 0, &len);
 		mem_reset();
-		CU_ASSERT_EQUAL(loader_elf_load(img, len, &lmem, &out, errbuf,
-						sizeof(errbuf)),
+		CU_ASSERT_EQUAL(loader_elf_load(img, len, &fakemem_lmem, &out,
+						errbuf, sizeof(errbuf)),
 				0);
 		CU_ASSERT_EQUAL(out.highest, 0x100000 + 0x10 * 511 + 5);
 		free(img);
@@ -712,7 +593,7 @@ get64(uint64_t gpa)
 {
 	uint64_t v;
 
-	memcpy(&v, fm.buf + gpa, sizeof(v));
+	memcpy(&v, fakemem.buf + gpa, sizeof(v));
 	return v;
 }
 
@@ -765,8 +646,8 @@ check_common_regs(const struct loader_regs *r)
 	check_desc(LOADER_GDT_ADDR + 0x18, LOADER_TSS_ADDR, 0x67, 0x8b);
 	CU_ASSERT_EQUAL(get64(LOADER_GDT_ADDR + 0x20), 0); /* base 63:32 */
 	/* TSS: I/O map base past the limit (no bitmap). */
-	CU_ASSERT_EQUAL(fm.buf[LOADER_TSS_ADDR + 102], 0x68);
-	CU_ASSERT_EQUAL(fm.buf[LOADER_TSS_ADDR + 103], 0);
+	CU_ASSERT_EQUAL(fakemem.buf[LOADER_TSS_ADDR + 102], 0x68);
+	CU_ASSERT_EQUAL(fakemem.buf[LOADER_TSS_ADDR + 103], 0);
 	CU_ASSERT_EQUAL(get64(LOADER_TSS_ADDR + 4), 0); /* rsp0 */
 }
 
@@ -779,12 +660,14 @@ setup_image(enum loader_mode mode, struct loader_regs *regs)
 
 	img = mode == LOADER_MODE_LONG64 ? good64(&len) : good32(&len);
 	mem_reset();
-	CU_ASSERT_EQUAL_FATAL(
-	    loader_elf_load(img, len, &lmem, &out, errbuf, sizeof(errbuf)), 0);
+	CU_ASSERT_EQUAL_FATAL(loader_elf_load(img, len, &fakemem_lmem, &out,
+					      errbuf, sizeof(errbuf)),
+			      0);
 	free(img);
 	memset(regs, 0xff, sizeof(*regs));
 	CU_ASSERT_EQUAL_FATAL(
-	    loader_x86_setup(&lmem, &out, regs, errbuf, sizeof(errbuf)), 0);
+	    loader_x86_setup(&fakemem_lmem, &out, regs, errbuf, sizeof(errbuf)),
+	    0);
 	/* The kernel itself is left alone. */
 	check_good_load(&out, mode);
 }
@@ -830,8 +713,8 @@ test_x86_long64(void)
 			break;
 		}
 	}
-	CU_ASSERT_EQUAL(fm.buf[LOADER_BOOT_AREA_END], FILL);
-	CU_ASSERT_EQUAL(fm.buf[LOADER_BOOT_AREA_BASE - 1], FILL);
+	CU_ASSERT_EQUAL(fakemem.buf[LOADER_BOOT_AREA_END], FILL);
+	CU_ASSERT_EQUAL(fakemem.buf[LOADER_BOOT_AREA_BASE - 1], FILL);
 }
 
 static void
@@ -850,7 +733,7 @@ test_x86_prot32(void)
 	/* No page tables for a flat 32-bit kernel; the area is cleared. */
 	CU_ASSERT_EQUAL(get64(LOADER_PML4_ADDR), 0);
 	CU_ASSERT_EQUAL(get64(LOADER_PD_ADDR), 0);
-	CU_ASSERT_EQUAL(fm.buf[LOADER_BOOT_AREA_END], FILL);
+	CU_ASSERT_EQUAL(fakemem.buf[LOADER_BOOT_AREA_END], FILL);
 }
 
 static void
@@ -861,24 +744,26 @@ test_x86_errors(void)
 	struct loader_regs r;
 
 	mem_reset();
-	fm.hole_base = 0x8000;
-	fm.hole_end = 0x8001;
+	fakemem.hole_base = 0x8000;
+	fakemem.hole_end = 0x8001;
 	CU_ASSERT_EQUAL(
-	    loader_x86_setup(&lmem, &img, &r, errbuf, sizeof(errbuf)), -1);
+	    loader_x86_setup(&fakemem_lmem, &img, &r, errbuf, sizeof(errbuf)),
+	    -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(
 	    errbuf,
 	    "guest memory does not cover the boot area [0x1000, 0x9000)"));
-	CU_ASSERT_TRUE(mem_untouched());
+	CU_ASSERT_TRUE(fakemem_untouched());
 
 	mem_reset();
 	img.entry = 1ULL << 32;
 	CU_ASSERT_EQUAL(
-	    loader_x86_setup(&lmem, &img, &r, errbuf, sizeof(errbuf)), -1);
+	    loader_x86_setup(&fakemem_lmem, &img, &r, errbuf, sizeof(errbuf)),
+	    -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(errbuf, "above 4 GiB"));
 	img.entry = GOOD_ENTRY;
 	img.mode = (enum loader_mode)7;
-	CU_ASSERT_EQUAL(loader_x86_setup(&lmem, &img, &r, NULL, 0), -1);
-	CU_ASSERT_TRUE(mem_untouched());
+	CU_ASSERT_EQUAL(loader_x86_setup(&fakemem_lmem, &img, &r, NULL, 0), -1);
+	CU_ASSERT_TRUE(fakemem_untouched());
 	CU_ASSERT_EQUAL(loader_set_regs(NULL, &r), EINVAL);
 }
 
@@ -935,8 +820,8 @@ kvm_run(struct vcpu *vcpu, struct vm_exit *vmexit)
 static void
 boot_and_check(const unsigned char *code, size_t codelen, bool is64)
 {
-	struct seg_spec seg = { PT_LOAD, 0x100000, 0x100000,   code,
-				codelen, codelen,  PF_R | PF_X };
+	struct image_seg seg = { PT_LOAD, 0x100000, 0x100000,   code,
+				 codelen, codelen,  PF_R | PF_X };
 	struct vm_exit vmexit;
 	struct vcpu *vcpu;
 	unsigned char *img;
@@ -945,8 +830,8 @@ boot_and_check(const unsigned char *code, size_t codelen, bool is64)
 	uint32_t val;
 	size_t len;
 
-	img = is64 ? build_elf64(0x100000, EM_X86_64, &seg, 1, &len)
-		   : build_elf32(0x100000, EM_386, &seg, 1, &len);
+	img = image_elf_build(is64 ? ELFCLASS64 : ELFCLASS32, 0x100000,
+			      is64 ? EM_X86_64 : EM_386, &seg, 1, 0, &len);
 	path = write_tmp(is64 ? "k64.elf" : "k32.elf", img, len);
 	free(img);
 
@@ -1086,8 +971,7 @@ test_boot_cleanup(void)
 		unlink(path);
 	}
 	CU_ASSERT_EQUAL(rmdir(tmpdir), 0);
-	free(fm.buf);
-	fm.buf = NULL;
+	fakemem_free();
 }
 
 static void

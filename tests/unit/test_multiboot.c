@@ -11,60 +11,23 @@
 #include <string.h>
 
 #include "cunit.h"
+#include "image_util.h"
 #include "loader.h"
 #include "x86.h"
 
 #define MEM_SIZE (16u << 20)
-#define FILL     0xaa
+#define FILL     FAKEMEM_FILL
 #define KBASE    0x100000u
 #define INFO     LOADER_INFO_ADDR
 
-struct fakemem {
-	unsigned char *buf;
-	size_t size;
-};
-
-static struct fakemem fm;
 static char errbuf[512];
-
-static void *
-fake_map(void *arg, uint64_t gpa, size_t len)
-{
-	struct fakemem *m = arg;
-
-	if (gpa > m->size || len > m->size - gpa)
-		return NULL;
-	return m->buf + gpa;
-}
-
-static struct loader_mem lmem = { .map = fake_map, .arg = &fm };
-
-static void
-mem_reset(size_t size)
-{
-	if (fm.buf == NULL) {
-		fm.buf = malloc(MEM_SIZE);
-		CU_ASSERT_FATAL(fm.buf != NULL);
-	}
-	fm.size = size;
-	memset(fm.buf, FILL, MEM_SIZE);
-}
-
-static bool
-mem_untouched(void)
-{
-	for (size_t i = 0; i < MEM_SIZE; i++)
-		if (fm.buf[i] != FILL)
-			return false;
-	return true;
-}
 
 static uint32_t
 rd32(uint64_t gpa)
 {
 	uint32_t v;
 
-	memcpy(&v, fm.buf + gpa, 4);
+	memcpy(&v, fakemem.buf + gpa, 4);
 	return v;
 }
 
@@ -73,7 +36,7 @@ rd64(uint64_t gpa)
 {
 	uint64_t v;
 
-	memcpy(&v, fm.buf + gpa, 8);
+	memcpy(&v, fakemem.buf + gpa, 8);
 	return v;
 }
 
@@ -114,74 +77,26 @@ put_header(unsigned char *p, uint32_t flags, uint32_t header_addr,
 
 /*
  * An ELF32 (or ELF64) kernel: one PT_LOAD of TEXT_SIZE + BSS_SIZE at
- * KBASE, the entry at its start, the multiboot header at HDR_OFF of it.
+ * KBASE from file offset 0x100, the entry at its start, the multiboot
+ * header at HDR_OFF of it.
  */
 static unsigned char *
 build_elf(bool is64, uint32_t flags, size_t *lenp, size_t *hdroffp)
 {
-	size_t ehsz = is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr);
-	size_t phsz = is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
-	size_t off = 0x100, len = off + TEXT_SIZE;
-	unsigned char *img = calloc(1, len);
+	unsigned char text[TEXT_SIZE] = { 0 };
+	struct image_seg seg = { PT_LOAD,
+				 KBASE,
+				 KBASE,
+				 text,
+				 TEXT_SIZE,
+				 TEXT_SIZE + BSS_SIZE,
+				 PF_R | PF_W | PF_X };
 
-	memcpy(img, ELFMAG, SELFMAG);
-	img[EI_CLASS] = is64 ? ELFCLASS64 : ELFCLASS32;
-	img[EI_DATA] = ELFDATA2LSB;
-	img[EI_VERSION] = EV_CURRENT;
-	if (is64) {
-		Elf64_Ehdr eh;
-		Elf64_Phdr ph = { 0 };
-
-		memcpy(&eh, img, sizeof(eh));
-		eh.e_type = ET_EXEC;
-		eh.e_machine = EM_X86_64;
-		eh.e_version = EV_CURRENT;
-		eh.e_entry = KBASE;
-		eh.e_phoff = ehsz;
-		eh.e_ehsize = (uint16_t)ehsz;
-		eh.e_phentsize = (uint16_t)phsz;
-		eh.e_phnum = 1;
-		eh.e_shoff = 0;
-		eh.e_flags = 0;
-		eh.e_shentsize = eh.e_shnum = eh.e_shstrndx = 0;
-		ph.p_type = PT_LOAD;
-		ph.p_flags = PF_R | PF_W | PF_X;
-		ph.p_offset = off;
-		ph.p_vaddr = ph.p_paddr = KBASE;
-		ph.p_filesz = TEXT_SIZE;
-		ph.p_memsz = TEXT_SIZE + BSS_SIZE;
-		memcpy(img, &eh, sizeof(eh));
-		memcpy(img + ehsz, &ph, sizeof(ph));
-	} else {
-		Elf32_Ehdr eh;
-		Elf32_Phdr ph = { 0 };
-
-		memcpy(&eh, img, sizeof(eh));
-		eh.e_type = ET_EXEC;
-		eh.e_machine = EM_386;
-		eh.e_version = EV_CURRENT;
-		eh.e_entry = KBASE;
-		eh.e_phoff = (Elf32_Off)ehsz;
-		eh.e_ehsize = (uint16_t)ehsz;
-		eh.e_phentsize = (uint16_t)phsz;
-		eh.e_phnum = 1;
-		eh.e_shoff = 0;
-		eh.e_flags = 0;
-		eh.e_shentsize = eh.e_shnum = eh.e_shstrndx = 0;
-		ph.p_type = PT_LOAD;
-		ph.p_flags = PF_R | PF_W | PF_X;
-		ph.p_offset = (Elf32_Off)off;
-		ph.p_vaddr = ph.p_paddr = KBASE;
-		ph.p_filesz = TEXT_SIZE;
-		ph.p_memsz = TEXT_SIZE + BSS_SIZE;
-		memcpy(img, &eh, sizeof(eh));
-		memcpy(img + ehsz, &ph, sizeof(ph));
-	}
-	memcpy(img + off, code, sizeof(code));
-	put_header(img + off + HDR_OFF, flags, 0, 0, 0, 0, 0);
-	*lenp = len;
-	*hdroffp = off + HDR_OFF;
-	return img;
+	memcpy(text, code, sizeof(code));
+	put_header(text + HDR_OFF, flags, 0, 0, 0, 0, 0);
+	*hdroffp = 0x100 + HDR_OFF;
+	return image_elf_build(is64 ? ELFCLASS64 : ELFCLASS32, KBASE,
+			       is64 ? EM_X86_64 : EM_386, &seg, 1, 0x100, lenp);
 }
 
 /*
@@ -227,7 +142,7 @@ mb_load(const void *img, size_t len, const struct loader_kernel_args *a,
 	struct loader_image *out)
 {
 	errbuf[0] = '\0';
-	return loader_multiboot_load(img, len, &lmem, a, out, errbuf,
+	return loader_multiboot_load(img, len, &fakemem_lmem, a, out, errbuf,
 				     sizeof(errbuf));
 }
 
@@ -237,7 +152,7 @@ expect_fail_args(const void *img, size_t len,
 {
 	struct loader_image out;
 
-	mem_reset(MEM_SIZE);
+	fakemem_reset(MEM_SIZE);
 	CU_ASSERT_EQUAL(mb_load(img, len, a, &out), -1);
 	if (strstr(errbuf, want) == NULL)
 		printf("\n  got \"%s\", want \"%s\"\n", errbuf, want);
@@ -252,7 +167,7 @@ expect_fail(const void *img, size_t len, const char *want, bool untouched)
 
 	expect_fail_args(img, len, &a, want);
 	if (untouched)
-		CU_ASSERT_TRUE(mem_untouched());
+		CU_ASSERT_TRUE(fakemem_untouched());
 }
 
 /* The multiboot information, as a kernel would read it. */
@@ -267,11 +182,11 @@ check_info(const struct loader_kernel_args *a, uint64_t kend)
 	CU_ASSERT_EQUAL(rd32(INFO + 4), 639); /* mem_lower */
 	CU_ASSERT_EQUAL(rd32(INFO + 8), (a->lowmem >> 10) - 1024); /* upper */
 	CU_ASSERT_EQUAL(rd32(INFO + 16), LOADER_CMDLINE_ADDR);
-	CU_ASSERT_STRING_EQUAL((char *)fm.buf + rd32(INFO + 16),
+	CU_ASSERT_STRING_EQUAL((char *)fakemem.buf + rd32(INFO + 16),
 			       a->cmdline != NULL ? a->cmdline : "");
 	name = rd32(INFO + 64);
 	CU_ASSERT_TRUE(name >= INFO && name < LOADER_INFO_END);
-	CU_ASSERT_STRING_EQUAL((char *)fm.buf + name, "rhyve");
+	CU_ASSERT_STRING_EQUAL((char *)fakemem.buf + name, "rhyve");
 
 	/* mmap: size, base, length, type; the e820 map of this memory. */
 	mmap = rd32(INFO + 48);
@@ -310,9 +225,10 @@ check_info(const struct loader_kernel_args *a, uint64_t kend)
 	CU_ASSERT_EQUAL(mod_start, (a->lowmem - a->initrd_len) & ~0xfffULL);
 	CU_ASSERT_TRUE(mod_start >= kend);
 	CU_ASSERT_EQUAL(rd32(mods + 4), mod_start + a->initrd_len);
-	CU_ASSERT_EQUAL(memcmp(fm.buf + mod_start, a->initrd, a->initrd_len),
-			0);
-	CU_ASSERT_STRING_EQUAL((char *)fm.buf + rd32(mods + 8), a->initrd_name);
+	CU_ASSERT_EQUAL(
+	    memcmp(fakemem.buf + mod_start, a->initrd, a->initrd_len), 0);
+	CU_ASSERT_STRING_EQUAL((char *)fakemem.buf + rd32(mods + 8),
+			       a->initrd_name);
 	CU_ASSERT_EQUAL(rd32(mods + 12), 0);
 }
 
@@ -326,7 +242,8 @@ check_entry(const struct loader_image *img, uint64_t entry)
 	CU_ASSERT_EQUAL(img->mode, LOADER_MODE_PROT32);
 	memset(&r, 0xff, sizeof(r));
 	CU_ASSERT_EQUAL_FATAL(
-	    loader_x86_setup(&lmem, img, &r, errbuf, sizeof(errbuf)), 0);
+	    loader_x86_setup(&fakemem_lmem, img, &r, errbuf, sizeof(errbuf)),
+	    0);
 	CU_ASSERT_EQUAL(r.rip, entry);
 	CU_ASSERT_EQUAL(r.rax, 0x2badb002);
 	CU_ASSERT_EQUAL(r.rbx, INFO);
@@ -357,14 +274,15 @@ load_elf_ok(bool is64)
 	img = build_elf(is64, MB_PAGEMEM, &len, &hoff);
 	CU_ASSERT_EQUAL(loader_multiboot_find(img, len), (long)hoff);
 	CU_ASSERT_EQUAL(loader_probe(img, len), LOADER_FORMAT_MULTIBOOT);
-	mem_reset(MEM_SIZE);
-	CU_ASSERT_EQUAL_FATAL(loader_kernel_load(img, len, &lmem, &a, &out,
-						 &how, errbuf, sizeof(errbuf)),
+	fakemem_reset(MEM_SIZE);
+	CU_ASSERT_EQUAL_FATAL(loader_kernel_load(img, len, &fakemem_lmem, &a,
+						 &out, &how, errbuf,
+						 sizeof(errbuf)),
 			      0);
 	CU_ASSERT_STRING_EQUAL(how, "multiboot");
-	CU_ASSERT_EQUAL(memcmp(fm.buf + KBASE, img + 0x100, TEXT_SIZE), 0);
-	CU_ASSERT_EQUAL(fm.buf[KBASE + TEXT_SIZE], 0); /* BSS */
-	CU_ASSERT_EQUAL(fm.buf[KBASE + TEXT_SIZE + BSS_SIZE], FILL);
+	CU_ASSERT_EQUAL(memcmp(fakemem.buf + KBASE, img + 0x100, TEXT_SIZE), 0);
+	CU_ASSERT_EQUAL(fakemem.buf[KBASE + TEXT_SIZE], 0); /* BSS */
+	CU_ASSERT_EQUAL(fakemem.buf[KBASE + TEXT_SIZE + BSS_SIZE], FILL);
 	CU_ASSERT_EQUAL(out.lowest, KBASE);
 	CU_ASSERT_EQUAL(out.highest, KBASE + TEXT_SIZE + BSS_SIZE);
 	check_info(&a, out.highest);
@@ -395,14 +313,14 @@ test_aout(void)
 
 	img = build_raw(&len);
 	CU_ASSERT_EQUAL(loader_probe(img, len), LOADER_FORMAT_MULTIBOOT);
-	mem_reset(MEM_SIZE);
+	fakemem_reset(MEM_SIZE);
 	CU_ASSERT_EQUAL_FATAL(mb_load(img, len, &a, &out), 0);
 	/* The whole file from load_addr, BSS zeroed up to bss_end_addr. */
-	CU_ASSERT_EQUAL(memcmp(fm.buf + KBASE - RAW_PRE, img, len), 0);
-	CU_ASSERT_EQUAL(fm.buf[KBASE - RAW_PRE - 1], FILL);
-	CU_ASSERT_EQUAL(fm.buf[KBASE + TEXT_SIZE], 0);
-	CU_ASSERT_EQUAL(fm.buf[KBASE + TEXT_SIZE + BSS_SIZE - 1], 0);
-	CU_ASSERT_EQUAL(fm.buf[KBASE + TEXT_SIZE + BSS_SIZE], FILL);
+	CU_ASSERT_EQUAL(memcmp(fakemem.buf + KBASE - RAW_PRE, img, len), 0);
+	CU_ASSERT_EQUAL(fakemem.buf[KBASE - RAW_PRE - 1], FILL);
+	CU_ASSERT_EQUAL(fakemem.buf[KBASE + TEXT_SIZE], 0);
+	CU_ASSERT_EQUAL(fakemem.buf[KBASE + TEXT_SIZE + BSS_SIZE - 1], 0);
+	CU_ASSERT_EQUAL(fakemem.buf[KBASE + TEXT_SIZE + BSS_SIZE], FILL);
 	CU_ASSERT_EQUAL(out.lowest, KBASE - RAW_PRE);
 	CU_ASSERT_EQUAL(out.highest, KBASE + TEXT_SIZE + BSS_SIZE);
 	check_info(&a, out.highest);
@@ -411,10 +329,10 @@ test_aout(void)
 	/* load_end_addr 0: to the end of the file; bss_end_addr 0: none. */
 	put_header(img + RAW_PRE + HDR_OFF, MB_AOUT, KBASE + HDR_OFF,
 		   KBASE - RAW_PRE, 0, 0, KBASE + 2);
-	mem_reset(MEM_SIZE);
+	fakemem_reset(MEM_SIZE);
 	CU_ASSERT_EQUAL_FATAL(mb_load(img, len, &a, &out), 0);
 	CU_ASSERT_EQUAL(out.highest, KBASE + TEXT_SIZE);
-	CU_ASSERT_EQUAL(fm.buf[KBASE + TEXT_SIZE], FILL);
+	CU_ASSERT_EQUAL(fakemem.buf[KBASE + TEXT_SIZE], FILL);
 	check_entry(&out, KBASE + 2);
 	free(img);
 }
@@ -429,18 +347,18 @@ test_minimal(void)
 	size_t len, hoff;
 
 	img = build_elf(false, 0, &len, &hoff);
-	mem_reset(MEM_SIZE);
+	fakemem_reset(MEM_SIZE);
 	CU_ASSERT_EQUAL_FATAL(mb_load(img, len, &a, &out), 0);
 	check_info(&a, out.highest);
 	a = std_args();
 	a.initrd_name = NULL;
-	mem_reset(MEM_SIZE);
+	fakemem_reset(MEM_SIZE);
 	CU_ASSERT_EQUAL_FATAL(mb_load(img, len, &a, &out), 0);
-	CU_ASSERT_STRING_EQUAL((char *)fm.buf + rd32(rd32(INFO + 24) + 8),
+	CU_ASSERT_STRING_EQUAL((char *)fakemem.buf + rd32(rd32(INFO + 24) + 8),
 			       "initrd");
 	/* Video mode requested: accepted, no video information given. */
 	put_header(img + hoff, 0x4, 0, 0, 0, 0, 0);
-	mem_reset(MEM_SIZE);
+	fakemem_reset(MEM_SIZE);
 	CU_ASSERT_EQUAL(mb_load(img, len, &a, &out), 0);
 	CU_ASSERT_EQUAL(rd32(INFO) & 0x800, 0);
 	free(img);
@@ -610,18 +528,18 @@ test_bad_args(void)
 	expect_fail_args(img, len, &a,
 			 "the command line has 4096 bytes, rhyve passes at "
 			 "most 4095");
-	CU_ASSERT_TRUE(mem_untouched());
+	CU_ASSERT_TRUE(fakemem_untouched());
 	a = std_args();
 	a.initrd_name = s;
 	expect_fail_args(img, len, &a, "the module's name has 4096 bytes");
-	CU_ASSERT_TRUE(mem_untouched());
+	CU_ASSERT_TRUE(fakemem_untouched());
 	s[LOADER_CMDLINE_MAX - 1] = '\0';
 	a.cmdline = s;
 	a.initrd_name = s;
 	{
 		struct loader_image out;
 
-		mem_reset(MEM_SIZE);
+		fakemem_reset(MEM_SIZE);
 		CU_ASSERT_EQUAL(mb_load(img, len, &a, &out), 0);
 		check_info(&a, out.highest);
 	}
@@ -637,8 +555,8 @@ test_bad_args(void)
 	expect_fail_args(img, len, &a, "does not fit");
 	/* No memory for the boot information. */
 	a = std_args();
-	mem_reset(MEM_SIZE);
-	fm.size = 0xf000;
+	fakemem_reset(MEM_SIZE);
+	fakemem.size = 0xf000;
 	{
 		struct loader_image out;
 
@@ -667,9 +585,9 @@ test_plain_elf(void)
 	img = build_elf(false, 0, &len, &hoff);
 	memset(img + hoff, 0, 12);
 	CU_ASSERT_EQUAL(loader_probe(img, len), LOADER_FORMAT_ELF);
-	mem_reset(MEM_SIZE);
-	CU_ASSERT_EQUAL(loader_kernel_load(img, len, &lmem, &a, &out, NULL,
-					   errbuf, sizeof(errbuf)),
+	fakemem_reset(MEM_SIZE);
+	CU_ASSERT_EQUAL(loader_kernel_load(img, len, &fakemem_lmem, &a, &out,
+					   NULL, errbuf, sizeof(errbuf)),
 			-1);
 	CU_ASSERT_PTR_NOT_NULL(
 	    strstr(errbuf, "a plain ELF kernel takes no command line or "
@@ -677,13 +595,13 @@ test_plain_elf(void)
 			   "kernel)"));
 	a.initrd = NULL;
 	a.cmdline = "";
-	CU_ASSERT_EQUAL(loader_kernel_load(img, len, &lmem, &a, &out, NULL,
-					   errbuf, sizeof(errbuf)),
+	CU_ASSERT_EQUAL(loader_kernel_load(img, len, &fakemem_lmem, &a, &out,
+					   NULL, errbuf, sizeof(errbuf)),
 			0);
 	CU_ASSERT_EQUAL(out.rax, 0);
 	CU_ASSERT_EQUAL(out.gdt, LOADER_GDT_DEFAULT);
-	CU_ASSERT_EQUAL(loader_kernel_load("text", 4, &lmem, NULL, &out, NULL,
-					   errbuf, sizeof(errbuf)),
+	CU_ASSERT_EQUAL(loader_kernel_load("text", 4, &fakemem_lmem, NULL, &out,
+					   NULL, errbuf, sizeof(errbuf)),
 			-1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(
 	    errbuf, "not an ELF file, Linux bzImage or multiboot kernel"));
@@ -694,8 +612,7 @@ test_plain_elf(void)
 static void
 test_cleanup(void)
 {
-	free(fm.buf);
-	fm.buf = NULL;
+	fakemem_free();
 }
 
 static CU_TestInfo mb_tests[] = {
