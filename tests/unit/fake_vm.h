@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vmm_impl.h"
 #include "io/vio.h"
@@ -149,6 +150,82 @@ fake_pic_init(struct vm *vm, uint8_t icw4)
 	fake_outb(vm, 0xa1, icw4 & 0x0f); /* SFNM is the master's */
 	fake_outb(vm, 0x21, 0xff);
 	fake_outb(vm, 0xa1, 0xff);
+}
+
+static inline void
+fake_sleep_us(long us)
+{
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * What the guest's interrupt handler does between the INTA cycle and the
+ * EOI (read a device's status, check the vector): NULL for nothing.
+ */
+typedef void fake_handler_fn(struct vm *vm, int vector, void *arg);
+
+/* Take one interrupt: INTA, the handler, EOI (slave and master for
+ * vectors 0x28 and up, as a guest's IRQ8-15 handler does); the vector. */
+static inline int
+fake_take_intr(struct vm *vm, fake_handler_fn *handler, void *arg)
+{
+	int vector = fake_inta(vm);
+
+	if (handler != NULL)
+		handler(vm, vector, arg);
+	if (vector >= 0x28)
+		fake_outb(vm, 0xa0, 0x20);
+	fake_outb(vm, 0x20, 0x20);
+	return vector;
+}
+
+/*
+ * Take the interrupts that come during 'us' of real time (polling every
+ * 50 us; the devices' callouts run on their own threads): how many;
+ * *tookp (if not NULL) how long it really took, as a loaded host
+ * oversleeps.
+ */
+static inline int
+fake_take_for(struct vm *vm, long us, fake_handler_fn *handler, void *arg,
+	      long *tookp)
+{
+	struct timespec t0, t;
+	long took;
+	int n = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (fake_intr(vm)) {
+			fake_take_intr(vm, handler, arg);
+			n++;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		took = (t.tv_sec - t0.tv_sec) * 1000000 +
+		       (t.tv_nsec - t0.tv_nsec) / 1000;
+		if (took >= us) {
+			if (tookp != NULL)
+				*tookp = took;
+			return n;
+		}
+		fake_sleep_us(50);
+	}
+}
+
+/*
+ * Wait up to 2 s (a loaded host runs the callouts late) for one interrupt
+ * and take it: its vector, or -1 if none came.
+ */
+static inline int
+fake_take_one(struct vm *vm, fake_handler_fn *handler, void *arg)
+{
+	for (int i = 0; i < 40000; i++) {
+		if (fake_intr(vm))
+			return fake_take_intr(vm, handler, arg);
+		fake_sleep_us(50);
+	}
+	return -1;
 }
 
 #endif

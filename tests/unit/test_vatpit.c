@@ -4,7 +4,6 @@
  * the VM clock (moved forward by the test), port 0x61, and IRQ0 from
  * counter 0's callout into the PIC.  No /dev/kvm.
  */
-#include <time.h>
 
 #include "cunit.h"
 #include "fake_vm.h"
@@ -34,14 +33,6 @@ latch(struct vm *vm, int ch)
 	fake_outb(vm, 0x43, (uint8_t)(ch << 6));
 	v = fake_inb(vm, 0x40 + ch);
 	return (uint16_t)(v | fake_inb(vm, 0x40 + ch) << 8);
-}
-
-static void
-sleep_us(long us)
-{
-	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
-
-	nanosleep(&ts, NULL);
 }
 
 /*
@@ -205,27 +196,19 @@ test_modes(void)
 	fake_vm_destroy(vm);
 }
 
+static void
+check_irq0(struct vm *vm, int vector, void *arg)
+{
+	(void)vm;
+	(void)arg;
+	CU_ASSERT_EQUAL(vector, 0x20);
+}
+
 /* Accept IRQ0s for 'us' of real time; how many came. */
 static int
 take_irq0(struct vm *vm, long us)
 {
-	struct timespec t0, t;
-	int n = 0;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		if (fake_intr(vm)) {
-			CU_ASSERT_EQUAL(fake_inta(vm), 0x20);
-			fake_outb(vm, 0x20, 0x20);
-			n++;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if ((t.tv_sec - t0.tv_sec) * 1000000 +
-			(t.tv_nsec - t0.tv_nsec) / 1000 >=
-		    us)
-			return n;
-		sleep_us(50);
-	}
+	return fake_take_for(vm, us, check_irq0, NULL, NULL);
 }
 
 static void

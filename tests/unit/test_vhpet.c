@@ -5,7 +5,6 @@
  * mode, level interrupts and the status register, legacy replacement
  * routing into the PIC (and away from the RTC).  No /dev/kvm.
  */
-#include <time.h>
 
 #include "cunit.h"
 #include "fake_vm.h"
@@ -107,63 +106,42 @@ advance(struct vm *vm, uint64_t ns)
 	callout_stop(&c);
 }
 
-static void
-sleep_us(long us)
-{
-	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
-
-	nanosleep(&ts, NULL);
-}
-
 /* How long the last take() took (a loaded host oversleeps). */
 static long took_us;
+
+/* The interrupts take() and take_one() expect, and how many came. */
+struct want {
+	int vector, n;
+};
+
+static void
+check_vector(struct vm *vm, int vector, void *arg)
+{
+	struct want *w = arg;
+
+	(void)vm;
+	CU_ASSERT_EQUAL(vector, w->vector);
+	w->n += vector == w->vector;
+}
 
 /* Take interrupts for 'us' of real time; count those with 'vector'. */
 static int
 take(struct vm *vm, long us, int vector)
 {
-	struct timespec t0, t;
-	int n = 0, v;
+	struct want w = { vector, 0 };
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		if (fake_intr(vm)) {
-			v = fake_inta(vm);
-			CU_ASSERT_EQUAL(v, vector);
-			n += v == vector;
-			if (v >= 0x28)
-				fake_outb(vm, 0xa0, 0x20);
-			fake_outb(vm, 0x20, 0x20);
-		}
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		took_us = (t.tv_sec - t0.tv_sec) * 1000000 +
-			  (t.tv_nsec - t0.tv_nsec) / 1000;
-		if (took_us >= us)
-			return n;
-		sleep_us(50);
-	}
+	fake_take_for(vm, us, check_vector, &w, &took_us);
+	return w.n;
 }
 
-/*
- * Wait (up to 2 s: a loaded host runs the callout thread late) for one
- * interrupt and take it; 1 if it was 'vector'.
- */
+/* Wait for one interrupt and take it; 1 if it was 'vector'. */
 static int
 take_one(struct vm *vm, int vector)
 {
-	for (int i = 0; i < 40000; i++) {
-		if (fake_intr(vm)) {
-			int v = fake_inta(vm);
+	struct want w = { vector, 0 };
 
-			CU_ASSERT_EQUAL(v, vector);
-			if (v >= 0x28)
-				fake_outb(vm, 0xa0, 0x20);
-			fake_outb(vm, 0x20, 0x20);
-			return v == vector;
-		}
-		sleep_us(50);
-	}
-	return 0;
+	fake_take_one(vm, check_vector, &w);
+	return w.n;
 }
 
 /* PIC pair with IRQ0 and IRQ8 unmasked. */

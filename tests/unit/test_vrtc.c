@@ -414,14 +414,6 @@ test_divider(void)
 /* ---- flags and interrupts ------------------------------------------------ */
 
 static void
-sleep_us(long us)
-{
-	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
-
-	nanosleep(&ts, NULL);
-}
-
-static void
 test_flags(void)
 {
 	struct vm *vm = rtc_vm();
@@ -545,29 +537,33 @@ pic_irq8(struct vm *vm)
 /* How long the last take_irq8() took (a loaded host oversleeps). */
 static long took_us;
 
+/*
+ * An IRQ8 handler: reads C if 'c' is not NULL (into *c), as a guest's
+ * handler does.
+ */
+static void
+irq8_read_c(struct vm *vm, int vector, void *c)
+{
+	CU_ASSERT_EQUAL(vector, 0x28);
+	if (c != NULL)
+		*(int *)c = rd(vm, REG_C);
+}
+
+/* An IRQ8 handler that checks that C has the flags 'expect_c'. */
+static void
+irq8_check_c(struct vm *vm, int vector, void *expect_c)
+{
+	uint8_t want = *(uint8_t *)expect_c;
+
+	CU_ASSERT_EQUAL(vector, 0x28);
+	CU_ASSERT_EQUAL(rd(vm, REG_C) & want, want);
+}
+
 /* Take IRQ8s for 'us' of real time, reading C as a handler does. */
 static int
 take_irq8(struct vm *vm, long us, uint8_t expect_c)
 {
-	struct timespec t0, t;
-	int n = 0;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		if (fake_intr(vm)) {
-			CU_ASSERT_EQUAL(fake_inta(vm), 0x28);
-			CU_ASSERT_EQUAL(rd(vm, REG_C) & expect_c, expect_c);
-			fake_outb(vm, 0xa0, 0x20);
-			fake_outb(vm, 0x20, 0x20);
-			n++;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		took_us = (t.tv_sec - t0.tv_sec) * 1000000 +
-			  (t.tv_nsec - t0.tv_nsec) / 1000;
-		if (took_us >= us)
-			return n;
-		sleep_us(50);
-	}
+	return fake_take_for(vm, us, irq8_check_c, &expect_c, &took_us);
 }
 
 /*
@@ -578,20 +574,11 @@ take_irq8(struct vm *vm, long us, uint8_t expect_c)
 static int
 take_one_irq8(struct vm *vm, bool read_c)
 {
-	for (int i = 0; i < 40000; i++) {
-		if (fake_intr(vm)) {
-			int c = 0;
+	int c = 0;
 
-			CU_ASSERT_EQUAL(fake_inta(vm), 0x28);
-			if (read_c)
-				c = rd(vm, REG_C);
-			fake_outb(vm, 0xa0, 0x20);
-			fake_outb(vm, 0x20, 0x20);
-			return c;
-		}
-		sleep_us(50);
-	}
-	return -1;
+	if (fake_take_one(vm, irq8_read_c, read_c ? &c : NULL) < 0)
+		return -1;
+	return c;
 }
 
 static void
@@ -616,7 +603,7 @@ test_irq8(void)
 	wr(vm, REG_B, B_24H | B_PIE);
 	advance(vm, MS(20));
 	CU_ASSERT_EQUAL(take_one_irq8(vm, false), 0);
-	sleep_us(100000);
+	fake_sleep_us(100000);
 	CU_ASSERT(!fake_intr(vm));
 	/* PIE off: quiet (IRQF falls with it). */
 	wr(vm, REG_B, B_24H);
@@ -625,7 +612,7 @@ test_irq8(void)
 	/* A flag already set raises IRQF when its interrupt is enabled. */
 	advance(vm, MS(20));
 	wr(vm, REG_B, B_24H | B_PIE);
-	sleep_us(1000);
+	fake_sleep_us(1000);
 	CU_ASSERT(fake_intr(vm));
 	CU_ASSERT_EQUAL(fake_inta(vm), 0x28);
 	CU_ASSERT_EQUAL(rd(vm, REG_C), C_IRQF | C_PF);
