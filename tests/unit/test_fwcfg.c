@@ -95,6 +95,15 @@ test_parse(void)
 	free_config();
 }
 
+/* fwcfg_check_config() fails on the configuration made; then clean. */
+static void
+expect_rejected(void)
+{
+	CU_ASSERT_EQUAL(fwcfg_check_config(), -1);
+	fwcfg_deinit();
+	free_config();
+}
+
 /* What -o and -k can write, and files that cannot be read. */
 static void
 test_check_config(void)
@@ -118,44 +127,32 @@ test_check_config(void)
 		if (strcmp(bad[i][0], "fwcfg.file.0.name") == 0 &&
 		    strcmp(bad[i][1], "opt/no-data") != 0)
 			set_config_value("fwcfg.file.0.string", "x");
-		CU_ASSERT_EQUAL(fwcfg_check_config(), -1);
-		fwcfg_deinit();
-		free_config();
+		expect_rejected();
 	}
 	/* Both a string and a path; an unknown key; a name twice. */
 	init_config();
 	set_config_value("fwcfg.file.0.name", "opt/x");
 	set_config_value("fwcfg.file.0.string", "x");
 	set_config_value("fwcfg.file.0.path", ok);
-	CU_ASSERT_EQUAL(fwcfg_check_config(), -1);
-	fwcfg_deinit();
-	free_config();
+	expect_rejected();
 	init_config();
 	set_config_value("fwcfg.file.0.name", "opt/x");
 	set_config_value("fwcfg.file.0.text", "x");
-	CU_ASSERT_EQUAL(fwcfg_check_config(), -1);
-	fwcfg_deinit();
-	free_config();
+	expect_rejected();
 	init_config();
 	set_config_value("fwcfg.file.0.name", "opt/x");
 	set_config_value("fwcfg.file.0.string", "x");
 	set_config_value("fwcfg.file.a.name", "opt/x");
 	set_config_value("fwcfg.file.a.path", ok);
-	CU_ASSERT_EQUAL(fwcfg_check_config(), -1);
-	fwcfg_deinit();
-	free_config();
+	expect_rejected();
 
 	/* Paths: missing, a directory, unreadable (unless root). */
 	init_config();
 	CU_ASSERT_EQUAL(fwcfg_parse_opt("opt/x,file=/nonexistent/rhyve"), 0);
-	CU_ASSERT_EQUAL(fwcfg_check_config(), -1);
-	fwcfg_deinit();
-	free_config();
+	expect_rejected();
 	init_config();
 	CU_ASSERT_EQUAL(fwcfg_parse_opt("opt/x,file=/"), 0);
-	CU_ASSERT_EQUAL(fwcfg_check_config(), -1);
-	fwcfg_deinit();
-	free_config();
+	expect_rejected();
 	if (geteuid() != 0) {
 		const char *p = write_tmp("secret", "x");
 		char arg[300];
@@ -164,9 +161,7 @@ test_check_config(void)
 		snprintf(arg, sizeof(arg), "opt/x,file=%s", p);
 		init_config();
 		CU_ASSERT_EQUAL(fwcfg_parse_opt(arg), 0);
-		CU_ASSERT_EQUAL(fwcfg_check_config(), -1);
-		fwcfg_deinit();
-		free_config();
+		expect_rejected();
 	}
 	/* Nothing configured: fine. */
 	init_config();

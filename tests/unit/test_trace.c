@@ -17,6 +17,7 @@
 
 #include "cunit.h"
 #include "trace.h"
+#include "trace_util.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -89,17 +90,6 @@ wclose(struct trace_writer *w)
 	if (rc)
 		printf("trace_writer_close: %s\n", err);
 	return rc;
-}
-
-static struct trace_reader *
-ropen(const char *path)
-{
-	char err[256];
-	struct trace_reader *r = trace_open(path, err, sizeof(err));
-
-	if (!r)
-		printf("trace_open: %s\n", err);
-	return r;
 }
 
 static bool
@@ -462,7 +452,7 @@ check_roundtrip(size_t frame_bytes)
 	CU_ASSERT_PTR_NULL(trace_writer_error(w));
 	CU_ASSERT_EQUAL(wclose(w), 0);
 
-	r = ropen(path);
+	r = unit_trace_open(path);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_TRUE(trace_has_footer(r));
 	for (size_t i = 0; i < n; i++) {
@@ -560,7 +550,7 @@ test_multiframe(void)
 	}
 	CU_ASSERT_EQUAL(wclose(w), 0);
 
-	r = ropen(path);
+	r = unit_trace_open(path);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_EQUAL(trace_summary(r, &sum), 0);
 	CU_ASSERT_EQUAL(sum.events, n);
@@ -663,7 +653,7 @@ test_threads(void)
 	CU_ASSERT_EQUAL(trace_writer_events(w), NTHREADS * PER_THREAD);
 	CU_ASSERT_EQUAL(wclose(w), 0);
 
-	r = ropen(path);
+	r = unit_trace_open(path);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	while (trace_next(r, &rd) == 1) {
 		uint32_t tid = rd.vcpu / 5;
@@ -734,7 +724,7 @@ test_seek(void)
 		CU_ASSERT_EQUAL(trace_write(w, &ev), 0);
 	}
 	CU_ASSERT_EQUAL(wclose(w), 0);
-	r = ropen(path);
+	r = unit_trace_open(path);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 
 	rng_state = 42;
@@ -968,7 +958,7 @@ random_stream(uint64_t seed, size_t n, size_t frame_bytes, uint32_t tick)
 	}
 	CU_ASSERT_EQUAL(wclose(w), 0);
 
-	r = ropen(path);
+	r = unit_trace_open(path);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	for (size_t i = 0; i < n; i++) {
 		if (trace_next(r, &rd) != 1) {
@@ -1052,7 +1042,7 @@ test_header(void)
 	w = trace_writer_open(path, kv, n, &o, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
 	CU_ASSERT_EQUAL(wclose(w), 0);
-	r = ropen(path);
+	r = unit_trace_open(path);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	got = trace_header(r, &count);
 	/* The caller's pairs in order, then the writer's trace.tick_ns. */
@@ -1077,7 +1067,7 @@ test_header(void)
 	w = trace_writer_open(path, kv, 2, NULL, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
 	CU_ASSERT_EQUAL(wclose(w), 0);
-	r = ropen(path);
+	r = unit_trace_open(path);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_PTR_NOT_NULL(trace_header_get(r, "trace.start_unix_ns"));
 	CU_ASSERT_STRING_EQUAL(trace_header_get(r, "trace.tick_ns"), "1");
@@ -1101,7 +1091,7 @@ test_header(void)
 	w = trace_writer_open(path, bad4, 1, NULL, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
 	CU_ASSERT_EQUAL(wclose(w), 0);
-	r = ropen(path);
+	r = unit_trace_open(path);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	trace_header(r, &count);
 	CU_ASSERT_EQUAL(count, 2); /* trace.tick_ns=5, trace.start_unix_ns */
@@ -1157,7 +1147,7 @@ test_version(void)
 
 	/* A newer minor version reads (the crc must match it). */
 	patch(path, 10, "\x07\x00", 2, true);
-	r = ropen(path);
+	r = unit_trace_open(path);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	trace_version(r, &major, &minor);
 	CU_ASSERT_EQUAL(major, 1);
@@ -1235,7 +1225,7 @@ test_bad_events(void)
 	CU_ASSERT_EQUAL(trace_write(w, &ev), 0);
 	CU_ASSERT_EQUAL(trace_writer_events(w), 1);
 	CU_ASSERT_EQUAL(wclose(w), 0);
-	r = ropen(path);
+	r = unit_trace_open(path);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_EQUAL(trace_next(r, &ev), 1);
 	CU_ASSERT_EQUAL(ev.kind, TRACE_EV_END);
@@ -1267,7 +1257,7 @@ test_time(void)
 	for (int i = 0; i < 100; i++)
 		CU_ASSERT_EQUAL(trace_write(w, &ev), 0);
 	CU_ASSERT_EQUAL(wclose(w), 0);
-	r = ropen(path);
+	r = unit_trace_open(path);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_EQUAL(trace_next(r, &ev), 1);
 	CU_ASSERT_EQUAL(ev.time_ns, 123456000); /* rounded down to ticks */

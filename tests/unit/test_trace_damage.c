@@ -19,23 +19,13 @@
 
 #include "cunit.h"
 #include "trace.h"
+#include "trace_util.h"
 #include "trace_int.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
 /* Files of this test go to the shared scratch folder. */
 #define tpath unit_tmp_path
-
-static struct trace_reader *
-ropen(const char *path)
-{
-	char err[256];
-	struct trace_reader *r = trace_open(path, err, sizeof(err));
-
-	if (!r)
-		printf("trace_open: %s\n", err);
-	return r;
-}
 
 static uint64_t
 fsize(const char *path)
@@ -133,7 +123,7 @@ make_reference(const char *path, uint64_t n)
 	}
 	CU_ASSERT_EQUAL_FATAL(trace_writer_close(w, err, sizeof(err)), 0);
 	/* The frame list, as the library sees it (white box). */
-	r = ropen(path);
+	r = unit_trace_open(path);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_TRUE(trace_has_footer(r));
 	ix.nframes = r->ix.nframes;
@@ -163,7 +153,7 @@ test_missing_trailer(void)
 	uint64_t size = fsize(ref), ck;
 	int last;
 
-	r = ropen(ref);
+	r = unit_trace_open(ref);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_EQUAL(trace_summary(r, &s1), 0);
 	trace_close(r);
@@ -171,7 +161,7 @@ test_missing_trailer(void)
 
 	/* Trailer cut off: the scan finds every frame and the footer. */
 	copy_file(ref, cut, size - TRACE_TRAILER);
-	r = ropen(cut);
+	r = unit_trace_open(cut);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_FALSE(trace_has_footer(r));
 	CU_ASSERT_EQUAL(read_all(r, &last), 5000);
@@ -191,7 +181,7 @@ test_missing_trailer(void)
 
 	/* Footer and trailer gone (a killed recorder): a clean scan. */
 	copy_file(ref, cut, footer_offset(&ix));
-	r = ropen(cut);
+	r = unit_trace_open(cut);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_FALSE(trace_has_footer(r));
 	CU_ASSERT_EQUAL(read_all(r, &last), 5000);
@@ -221,7 +211,7 @@ test_missing_trailer(void)
 
 	/* Header only: no events, nothing damaged. */
 	copy_file(ref, cut, ix.frames[0].offset);
-	r = ropen(cut);
+	r = unit_trace_open(cut);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_EQUAL(read_all(r, &last), 0);
 	CU_ASSERT_EQUAL(last, 0);
@@ -252,7 +242,7 @@ test_truncation(void)
 		uint64_t n;
 
 		copy_file(ref, cut, len);
-		r = ropen(cut);
+		r = unit_trace_open(cut);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 		n = read_all(r, &last);
 		if (len < lastf->offset) {
@@ -302,7 +292,7 @@ test_corruption(void)
 	/* A flipped bit in a frame's payload: read up to it, then damage. */
 	copy_file(ref, bad, size);
 	flip(bad, f->offset + TRACE_FRAME_HDR + f->payload_len / 2, 0x10);
-	r = ropen(bad);
+	r = unit_trace_open(bad);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_TRUE(trace_has_footer(r));
 	CU_ASSERT_EQUAL(read_all(r, &last), f->first_index);
@@ -322,7 +312,7 @@ test_corruption(void)
 
 	/* The same without the trailer: the scan stops at the bad frame. */
 	copy_file(bad, ref, size - 3);
-	r = ropen(ref);
+	r = unit_trace_open(ref);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_FALSE(trace_has_footer(r));
 	CU_ASSERT_EQUAL(read_all(r, &last), f->first_index);
@@ -338,7 +328,7 @@ test_corruption(void)
 	f = &ix.frames[1];
 	copy_file(ref, bad, size);
 	flip(bad, f->offset, 0x01);
-	r = ropen(bad);
+	r = unit_trace_open(bad);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_EQUAL(read_all(r, &last), f->first_index);
 	CU_ASSERT_EQUAL(trace_reader_damage(r)->offset, f->offset);
@@ -347,7 +337,7 @@ test_corruption(void)
 	/* A flipped bit in the footer: scan, all events, damage at it. */
 	copy_file(ref, bad, size);
 	flip(bad, foot + TRACE_FRAME_HDR + 2, 0x80);
-	r = ropen(bad);
+	r = unit_trace_open(bad);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_FALSE(trace_has_footer(r));
 	CU_ASSERT_EQUAL(read_all(r, &last), 4000);
@@ -358,7 +348,7 @@ test_corruption(void)
 	/* A flipped bit in the trailer's offset. */
 	copy_file(ref, bad, size);
 	flip(bad, size - 5, 0x04);
-	r = ropen(bad);
+	r = unit_trace_open(bad);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_FALSE(trace_has_footer(r));
 	CU_ASSERT_EQUAL(read_all(r, &last), 4000);
@@ -459,7 +449,7 @@ expect_frames(const struct hframe *fr, size_t n, const int *kinds,
 	int rc, i = 0;
 
 	make_frames(path, fr, n, off);
-	r = ropen(path);
+	r = unit_trace_open(path);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	while ((rc = trace_next(r, &ev)) == 1) {
 		CU_ASSERT_EQUAL((int)ev.kind, kinds[i]);
@@ -516,7 +506,7 @@ test_handmade(void)
 					 3) };
 
 		make_frames(path, f, 1, off);
-		r = ropen(path);
+		r = unit_trace_open(path);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 		CU_ASSERT_EQUAL(trace_next(r, &ev), 1);
 		CU_ASSERT_EQUAL(ev.index, 0);
@@ -539,7 +529,7 @@ test_handmade(void)
 					 0, 2) };
 
 		make_frames(path, f, 1, off);
-		r = ropen(path);
+		r = unit_trace_open(path);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 		CU_ASSERT_EQUAL(trace_next(r, &ev), 1);
 		CU_ASSERT_EQUAL(ev.vcpu, 3);
@@ -713,7 +703,7 @@ test_disk_full(void)
 	CU_ASSERT(fsize(path) <= limit);
 	/* Only complete frames: a clean, footer-less trace of n events. */
 	{
-		struct trace_reader *r = ropen(path);
+		struct trace_reader *r = unit_trace_open(path);
 		int last;
 
 		CU_ASSERT_PTR_NOT_NULL_FATAL(r);

@@ -73,6 +73,23 @@ make_tmpdir(void)
 	return dir;
 }
 
+/* The file at 'path' holds exactly 'want' (less than 64 bytes). */
+static void
+check_file(const char *path, const char *want)
+{
+	char buf[64];
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	CU_ASSERT_FATAL(fd >= 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	CU_ASSERT_FATAL(n >= 0);
+	buf[n] = '\0';
+	CU_ASSERT_STRING_EQUAL(buf, want);
+}
+
 static void
 test_divisor_latch(void)
 {
@@ -308,10 +325,9 @@ static void
 test_file_backend(void)
 {
 	char *dir = make_tmpdir();
-	char path[256], spec[300], errbuf[256], buf[64];
+	char path[256], spec[300], errbuf[256];
 	const char *msg = "hello, file\r\n";
 	struct uart_softc *sc;
-	ssize_t n;
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/com1.log", dir);
@@ -332,13 +348,7 @@ test_file_backend(void)
 	uart_write(sc, REG_DATA, '#');
 	uart_deinit(sc);
 
-	fd = open(path, O_RDONLY);
-	CU_ASSERT_FATAL(fd >= 0);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	CU_ASSERT_FATAL(n >= 0);
-	buf[n] = '\0';
-	CU_ASSERT_STRING_EQUAL(buf, "old\nhello, file\r\n");
+	check_file(path, "old\nhello, file\r\n");
 	unlink(path);
 	rmdir(dir);
 	free(dir);
@@ -550,9 +560,7 @@ static void
 test_lpc_uarts(void)
 {
 	char *dir = make_tmpdir();
-	char path[256], spec[300], buf[64];
-	ssize_t n;
-	int fd;
+	char path[256], spec[300];
 
 	snprintf(path, sizeof(path), "%s/com2.log", dir);
 	snprintf(spec, sizeof(spec), "com2,file:%s", path);
@@ -583,13 +591,7 @@ test_lpc_uarts(void)
 	lpc_deinit();
 	CU_ASSERT_EQUAL(testdev_log_len, 2);
 	CU_ASSERT_EQUAL(testdev_order[1], -1);
-	fd = open(path, O_RDONLY);
-	CU_ASSERT_FATAL(fd >= 0);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	CU_ASSERT_FATAL(n >= 0);
-	buf[n] = '\0';
-	CU_ASSERT_STRING_EQUAL(buf, "com2 out");
+	check_file(path, "com2 out");
 	/* The ports are free again. */
 	CU_ASSERT_EQUAL(lpc_init(NULL), 0);
 	lpc_deinit();
