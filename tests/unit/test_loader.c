@@ -80,6 +80,14 @@ ph32(unsigned char *img, size_t i)
 
 static char errbuf[256];
 
+/* loader_elf_load() into the fake memory as it is now, errors to errbuf. */
+static int
+load(const void *img, size_t len, struct loader_image *out)
+{
+	return loader_elf_load(img, len, &fakemem_lmem, out, errbuf,
+			       sizeof(errbuf));
+}
+
 /*
  * Load an image that must fail with 'want' in the message and leave the
  * guest memory alone.
@@ -92,8 +100,7 @@ expect_fail(const void *img, size_t len, const char *want)
 
 	mem_reset();
 	memset(errbuf, 0, sizeof(errbuf));
-	rc = loader_elf_load(img, len, &fakemem_lmem, &out, errbuf,
-			     sizeof(errbuf));
+	rc = load(img, len, &out);
 	CU_ASSERT_EQUAL(rc, -1);
 	if (strstr(errbuf, want) == NULL)
 		printf("\n  got \"%s\", want \"%s\"\n", errbuf, want);
@@ -127,37 +134,30 @@ check_good_load(const struct loader_image *out, enum loader_mode mode)
 /* ---- good images ----------------------------------------------------- */
 
 static void
-test_good64(void)
+check_good(bool is64)
 {
 	struct loader_image out;
 	unsigned char *img;
 	size_t len;
 
-	img = good64(&len);
+	img = is64 ? good64(&len) : good32(&len);
 	mem_reset();
-	CU_ASSERT_EQUAL_FATAL(loader_elf_load(img, len, &fakemem_lmem, &out,
-					      errbuf, sizeof(errbuf)),
-			      0);
-	check_good_load(&out, LOADER_MODE_LONG64);
+	CU_ASSERT_EQUAL_FATAL(load(img, len, &out), 0);
+	check_good_load(&out, is64 ? LOADER_MODE_LONG64 : LOADER_MODE_PROT32);
 	CU_ASSERT_EQUAL(fakemem.buf[LOADER_BOOT_AREA_BASE], FILL);
 	free(img);
 }
 
 static void
+test_good64(void)
+{
+	check_good(true);
+}
+
+static void
 test_good32(void)
 {
-	struct loader_image out;
-	unsigned char *img;
-	size_t len;
-
-	img = good32(&len);
-	mem_reset();
-	CU_ASSERT_EQUAL_FATAL(loader_elf_load(img, len, &fakemem_lmem, &out,
-					      errbuf, sizeof(errbuf)),
-			      0);
-	check_good_load(&out, LOADER_MODE_PROT32);
-	CU_ASSERT_EQUAL(fakemem.buf[LOADER_BOOT_AREA_BASE], FILL);
-	free(img);
+	check_good(false);
 }
 
 /* A kernel linked high: e_entry virtual, translated through its segment. */
@@ -175,9 +175,7 @@ test_virtual_entry(void)
 	img = image_elf_build(ELFCLASS64, 0xffffffff80100002ULL, EM_X86_64,
 			      segs, 2, 0, &len);
 	mem_reset();
-	CU_ASSERT_EQUAL_FATAL(loader_elf_load(img, len, &fakemem_lmem, &out,
-					      errbuf, sizeof(errbuf)),
-			      0);
+	CU_ASSERT_EQUAL_FATAL(load(img, len, &out), 0);
 	CU_ASSERT_EQUAL(out.entry, 0x100002);
 	free(img);
 }
@@ -204,9 +202,7 @@ test_skip_and_sections(void)
 	eh64(img)->e_shentsize = sizeof(Elf64_Shdr);
 	eh64(img)->e_shstrndx = 11;
 	mem_reset();
-	CU_ASSERT_EQUAL_FATAL(loader_elf_load(img, len, &fakemem_lmem, &out,
-					      errbuf, sizeof(errbuf)),
-			      0);
+	CU_ASSERT_EQUAL_FATAL(load(img, len, &out), 0);
 	check_good_load(&out, LOADER_MODE_LONG64);
 	free(img);
 }
@@ -226,9 +222,7 @@ test_bss_only(void)
 			      &len);
 	ph64(img, 1)->p_offset = UINT64_MAX - 0x10;
 	mem_reset();
-	CU_ASSERT_EQUAL_FATAL(loader_elf_load(img, len, &fakemem_lmem, &out,
-					      errbuf, sizeof(errbuf)),
-			      0);
+	CU_ASSERT_EQUAL_FATAL(load(img, len, &out), 0);
 	CU_ASSERT_EQUAL(out.highest, 0x302000);
 	CU_ASSERT_EQUAL(fakemem.buf[0x300000], 0);
 	CU_ASSERT_EQUAL(fakemem.buf[0x301fff], 0);
@@ -249,9 +243,7 @@ test_segment_at_end(void)
 	img = image_elf_build(ELFCLASS64, MEM_SIZE - 2, EM_X86_64, segs, 1, 0,
 			      &len);
 	mem_reset();
-	CU_ASSERT_EQUAL(loader_elf_load(img, len, &fakemem_lmem, &out, errbuf,
-					sizeof(errbuf)),
-			0);
+	CU_ASSERT_EQUAL(load(img, len, &out), 0);
 	CU_ASSERT_EQUAL(out.highest, MEM_SIZE);
 	free(img);
 }
@@ -398,9 +390,7 @@ test_outside_memory(void)
 	{
 		struct loader_image out;
 
-		CU_ASSERT_EQUAL(loader_elf_load(img, len, &fakemem_lmem, &out,
-						errbuf, sizeof(errbuf)),
-				-1);
+		CU_ASSERT_EQUAL(load(img, len, &out), -1);
 		CU_ASSERT_PTR_NOT_NULL(strstr(errbuf, "outside guest memory"));
 	}
 	free(img);
@@ -434,13 +424,9 @@ test_boot_area(void)
 	{
 		struct loader_image out;
 
-		CU_ASSERT_EQUAL(loader_elf_load(img, len, &fakemem_lmem, &out,
-						errbuf, sizeof(errbuf)),
-				0);
+		CU_ASSERT_EQUAL(load(img, len, &out), 0);
 		ph64(img, 1)->p_paddr = LOADER_BOOT_AREA_END;
-		CU_ASSERT_EQUAL(loader_elf_load(img, len, &fakemem_lmem, &out,
-						errbuf, sizeof(errbuf)),
-				0);
+		CU_ASSERT_EQUAL(load(img, len, &out), 0);
 		CU_ASSERT_EQUAL(out.lowest, LOADER_BOOT_AREA_END);
 	}
 	free(img);
@@ -543,9 +529,7 @@ test_huge_phnum(void)
 		img = image_elf_build(ELFCLASS64, GOOD_ENTRY, EM_X86_64, segs,
 				      n, 0, &len);
 		mem_reset();
-		CU_ASSERT_EQUAL(loader_elf_load(img, len, &fakemem_lmem, &out,
-						errbuf, sizeof(errbuf)),
-				0);
+		CU_ASSERT_EQUAL(load(img, len, &out), 0);
 		CU_ASSERT_EQUAL(out.highest, 0x100000 + 0x10 * 511 + 5);
 		free(img);
 		free(segs);
@@ -660,9 +644,7 @@ setup_image(enum loader_mode mode, struct loader_regs *regs)
 
 	img = mode == LOADER_MODE_LONG64 ? good64(&len) : good32(&len);
 	mem_reset();
-	CU_ASSERT_EQUAL_FATAL(loader_elf_load(img, len, &fakemem_lmem, &out,
-					      errbuf, sizeof(errbuf)),
-			      0);
+	CU_ASSERT_EQUAL_FATAL(load(img, len, &out), 0);
 	free(img);
 	memset(regs, 0xff, sizeof(*regs));
 	CU_ASSERT_EQUAL_FATAL(
