@@ -1,9 +1,10 @@
 /* Fake guest memory and the ELF builder of image_util.h. */
 #include <sys/mman.h>
 
-#include <elf.h>
+#include <gelf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <CUnit/CUnit.h>
 
@@ -64,108 +65,78 @@ fakemem_free(void)
 	fakemem.buf = NULL;
 }
 
-/* The class's header fields, written through the matching struct. */
-static void
-put_ehdr(unsigned char *img, int elfclass, uint64_t entry, uint16_t machine,
-	 size_t nseg)
-{
-	unsigned char ident[EI_NIDENT] = { 0 };
-
-	memcpy(ident, ELFMAG, SELFMAG);
-	ident[EI_CLASS] = (unsigned char)elfclass;
-	ident[EI_DATA] = ELFDATA2LSB;
-	ident[EI_VERSION] = EV_CURRENT;
-	if (elfclass == ELFCLASS64) {
-		Elf64_Ehdr eh = {
-			.e_type = ET_EXEC,
-			.e_machine = machine,
-			.e_version = EV_CURRENT,
-			.e_entry = entry,
-			.e_phoff = sizeof(Elf64_Ehdr),
-			.e_ehsize = sizeof(Elf64_Ehdr),
-			.e_phentsize = sizeof(Elf64_Phdr),
-			.e_phnum = (uint16_t)nseg,
-		};
-
-		memcpy(eh.e_ident, ident, EI_NIDENT);
-		memcpy(img, &eh, sizeof(eh));
-	} else {
-		Elf32_Ehdr eh = {
-			.e_type = ET_EXEC,
-			.e_machine = machine,
-			.e_version = EV_CURRENT,
-			.e_entry = (uint32_t)entry,
-			.e_phoff = sizeof(Elf32_Ehdr),
-			.e_ehsize = sizeof(Elf32_Ehdr),
-			.e_phentsize = sizeof(Elf32_Phdr),
-			.e_phnum = (uint16_t)nseg,
-		};
-
-		memcpy(eh.e_ident, ident, EI_NIDENT);
-		memcpy(img, &eh, sizeof(eh));
-	}
-}
-
-static void
-put_phdr(unsigned char *at, int elfclass, const struct image_seg *s,
-	 uint64_t off)
-{
-	if (elfclass == ELFCLASS64) {
-		Elf64_Phdr ph = {
-			.p_type = s->type,
-			.p_flags = s->flags,
-			.p_offset = off,
-			.p_vaddr = s->vaddr,
-			.p_paddr = s->paddr,
-			.p_filesz = s->filesz,
-			.p_memsz = s->memsz,
-			.p_align = 0x1000,
-		};
-
-		memcpy(at, &ph, sizeof(ph));
-	} else {
-		Elf32_Phdr ph = {
-			.p_type = s->type,
-			.p_flags = s->flags,
-			.p_offset = (uint32_t)off,
-			.p_vaddr = (uint32_t)s->vaddr,
-			.p_paddr = (uint32_t)s->paddr,
-			.p_filesz = (uint32_t)s->filesz,
-			.p_memsz = (uint32_t)s->memsz,
-			.p_align = 0x1000,
-		};
-
-		memcpy(at, &ph, sizeof(ph));
-	}
-}
+/* A step of the builder that cannot fail but for the host (no memory). */
+#define NEED(cond)                                                             \
+	do {                                                                   \
+		if (!(cond))                                                   \
+			CU_FAIL_FATAL("image_elf_build: " #cond);              \
+	} while (0)
 
 unsigned char *
 image_elf_build(int elfclass, uint64_t entry, uint16_t machine,
 		const struct image_seg *segs, size_t nseg, size_t data_off,
 		size_t *lenp)
 {
-	bool is64 = elfclass == ELFCLASS64;
-	size_t ehsz = is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr);
-	size_t phsz = is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
-	size_t off = ehsz + nseg * phsz;
-	size_t len;
+	int fd = memfd_create("rhyve-unit-elf", MFD_CLOEXEC);
+	GElf_Ehdr eh;
+	size_t off, len;
 	unsigned char *img;
+	Elf *e;
 
+	NEED(fd >= 0);
+	NEED(elf_version(EV_CURRENT) != EV_NONE);
+	e = elf_begin(fd, ELF_C_WRITE, NULL);
+	NEED(e != NULL);
+	/* The layout is ours: the headers, then the data from 'off'. */
+	elf_flagelf(e, ELF_C_SET, ELF_F_LAYOUT);
+	NEED(gelf_newehdr(e, elfclass) != NULL);
+	NEED(gelf_getehdr(e, &eh) != NULL);
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_type = ET_EXEC;
+	eh.e_machine = machine;
+	eh.e_version = EV_CURRENT;
+	eh.e_entry = entry;
+	eh.e_phoff = gelf_fsize(e, ELF_T_EHDR, 1, EV_CURRENT);
+	eh.e_ehsize = (uint16_t)eh.e_phoff;
+	eh.e_phentsize = (uint16_t)gelf_fsize(e, ELF_T_PHDR, 1, EV_CURRENT);
+	eh.e_phnum = (uint16_t)nseg;
+	off = eh.e_phoff + nseg * eh.e_phentsize;
 	if (data_off > off)
 		off = data_off;
 	len = off;
-	for (size_t i = 0; i < nseg; i++)
-		len += segs[i].data ? segs[i].filesz : 0;
-	img = calloc(1, len);
-	CU_ASSERT_FATAL(img != NULL);
-	put_ehdr(img, elfclass, entry, machine, nseg);
+	if (nseg > 0)
+		NEED(gelf_newphdr(e, nseg) != NULL);
+	NEED(gelf_update_ehdr(e, &eh) != 0);
 	for (size_t i = 0; i < nseg; i++) {
-		put_phdr(img + ehsz + i * phsz, elfclass, &segs[i], off);
+		GElf_Phdr ph = {
+			.p_type = segs[i].type,
+			.p_flags = segs[i].flags,
+			.p_offset = len,
+			.p_vaddr = segs[i].vaddr,
+			.p_paddr = segs[i].paddr,
+			.p_filesz = segs[i].filesz,
+			.p_memsz = segs[i].memsz,
+			.p_align = 0x1000,
+		};
+
+		NEED(gelf_update_phdr(e, (int)i, &ph) != 0);
+		if (segs[i].data)
+			len += segs[i].filesz;
+	}
+	NEED(elf_update(e, ELF_C_WRITE) >= 0);
+	elf_end(e);
+	/* The segments' data: the file carries it, libelf's sections not. */
+	NEED(ftruncate(fd, (off_t)len) == 0);
+	for (size_t i = 0; i < nseg; i++)
 		if (segs[i].data) {
-			memcpy(img + off, segs[i].data, segs[i].filesz);
+			NEED(pwrite(fd, segs[i].data, segs[i].filesz,
+				    (off_t)off) == (ssize_t)segs[i].filesz);
 			off += segs[i].filesz;
 		}
-	}
+	img = malloc(len);
+	NEED(img != NULL);
+	NEED(pread(fd, img, len, 0) == (ssize_t)len);
+	close(fd);
 	*lenp = len;
 	return img;
 }

@@ -47,9 +47,11 @@ struct image_seg {
 
 /*
  * A little-endian ET_EXEC image of 'elfclass' (ELFCLASS32 or ELFCLASS64):
- * ELF header, program headers, then each segment's data in order from
- * 'data_off' (0: right after the headers).  Returns a malloc'd image;
- * tests corrupt it afterwards through the Elf*_Ehdr / Elf*_Phdr in it.
+ * ELF header and program headers (written by libelf, no section headers),
+ * then each segment's data in order from 'data_off' (0: right after the
+ * headers).  Returns a malloc'd image; tests corrupt it afterwards
+ * through the Elf*_Ehdr / Elf*_Phdr in it (libelf would refuse to write
+ * most of the malformed layouts they need).
  */
 unsigned char *image_elf_build(int elfclass, uint64_t entry, uint16_t machine,
 			       const struct image_seg *segs, size_t nseg,
