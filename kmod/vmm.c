@@ -786,6 +786,13 @@ vm_run_loop(struct vcpu *vcpu, struct vm_exit *vmexit)
 			error = vm->engine->run(vcpu->cookie, vmexit);
 			if (error != 0)
 				return error;
+			/* Completed by the next entry (for checkpoints). */
+			vcpu->insn_pending =
+			    vmexit->exitcode == VM_EXITCODE_INOUT ||
+			    vmexit->exitcode == VM_EXITCODE_MMIO ||
+			    vmexit->exitcode == VM_EXITCODE_RDMSR ||
+			    vmexit->exitcode == VM_EXITCODE_WRMSR ||
+			    vmexit->exitcode == VM_EXITCODE_RANDOM;
 			rc = vm->replayer != NULL
 				 ? vm_replay_filter(vcpu, vmexit)
 				 : 0;

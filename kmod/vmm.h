@@ -422,10 +422,11 @@ int vm_record_checkpoint(struct vm *vm);
 /*
  * Further checkpoints, each with the pages written since the one before:
  * every 'exits' exits or 'ns' ns of the VM's clock, whichever comes
- * first (0: not by that measure).  Taken between two exits of a VM with
- * one vCPU.
+ * first (0: not by that measure), between two exits of the vCPU that
+ * runs (exits of all vCPUs count).  ENOTSUP for a VM whose several vCPUs
+ * run at once (kvm): only one at a time (interp) can be stopped for one.
  */
-void vm_record_set_checkpoints(struct vm *vm, uint64_t exits, uint64_t ns);
+int vm_record_set_checkpoints(struct vm *vm, uint64_t exits, uint64_t ns);
 void vm_record_marker(struct vm *vm, const char *text);
 /*
  * Host input as it arrived (console bytes; 'source' says from where, a

@@ -303,6 +303,11 @@ struct vcpu {
 	/* vmm_sched.c, the vCPU's thread's: where its turn ends. */
 	uint64_t sched_end;
 	bool sched_new_turn; /* set when it was handed the turn */
+	/*
+	 * The last exit's instruction is completed by the next entry (an
+	 * access's, an MSR's): the state is no checkpoint's until then.
+	 */
+	bool insn_pending;
 	/* The vCPU's CPUID table (vmm_cpuid.c), as the engine has it. */
 	struct vm_cpuid_entry cpuid[VM_CPUID_MAX];
 	int ncpuid;
@@ -501,6 +506,43 @@ int vm_sched_sleep(struct vcpu *vcpu);
 void vm_sched_wake(struct vcpu *vcpu);
 void vm_sched_enter(struct vcpu *vcpu);
 void vm_sched_leave(struct vcpu *vcpu);
+
+/*
+ * vmm_sched.c: the scheduler's state, for checkpoints (vmm_run_state.c):
+ * whose turn it is (-1: nobody's, all asleep), who had it last and at
+ * which instruction count it ended, who sleeps, and where the current
+ * turn ends.  Set: EINVAL for a vCPU the VM does not have.
+ */
+struct vm_sched_state {
+	int owner, last;
+	uint64_t last_icount;
+	uint64_t asleep; /* bit n: vCPU n sleeps */
+	uint64_t quantum;
+	uint64_t turn_end; /* the owner's instruction count at its turn's end */
+};
+void vm_sched_get_state(struct vm *vm, struct vm_sched_state *st);
+int vm_sched_set_state(struct vm *vm, const struct vm_sched_state *st);
+
+/*
+ * vmm_run_state.c: what a checkpoint holds besides registers and memory
+ * (CKPT_DEVICE, docs/trace-format.md): a vCPU's run state ("vcpu": asleep
+ * in wait-for-SIPI or HLT, INIT/SIPI/NMI pending, its exit count) and the
+ * scheduler's ("sched", on the vCPU whose turn it is; 0 bytes without
+ * one).  get, load, compare (false: 'why' says what differs), as the
+ * fpu's.
+ */
+#define VM_VCPU_STATE_NAME  "vcpu"
+#define VM_VCPU_STATE_SIZE  32
+#define VM_SCHED_STATE_NAME "sched"
+#define VM_SCHED_STATE_SIZE 56
+size_t vm_vcpu_get_state(struct vcpu *vcpu, uint8_t *buf);
+int vm_vcpu_set_state(struct vcpu *vcpu, const uint8_t *buf, size_t len);
+bool vm_vcpu_state_matches(struct vcpu *vcpu, const uint8_t *buf, size_t len,
+			   char *why, size_t whylen);
+size_t vm_sched_get_blob(struct vcpu *vcpu, uint8_t *buf);
+int vm_sched_set_blob(struct vcpu *vcpu, const uint8_t *buf, size_t len);
+bool vm_sched_blob_matches(struct vcpu *vcpu, const uint8_t *buf, size_t len,
+			   char *why, size_t whylen);
 
 /* Create / destroy the kmod platform devices (kmod/io). */
 int vm_platform_init(struct vm *vm);

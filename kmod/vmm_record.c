@@ -23,6 +23,7 @@ struct vm_recorder {
 	uint64_t ckpt_id;
 	/* Periodic checkpoints: every so many exits or ns (0: never). */
 	uint64_t every_exits, every_ns;
+	uint64_t exits;               /* of all vCPUs */
 	uint64_t last_exits, last_ns; /* at the last checkpoint */
 };
 
@@ -113,6 +114,7 @@ vm_record_exit(struct vcpu *vcpu, const struct vm_exit *vmexit)
 	}
 	record(vcpu->vm, &ev);
 	vcpu->exits++;
+	vcpu->vm->recorder->exits++;
 	if (async) {
 		/*
 		 * A kick stopped the guest at a point of the host's choosing:
@@ -456,7 +458,8 @@ record_cpuid(struct vcpu *vcpu)
 }
 
 /* A device's state, a CKPT_DEVICE: the local APIC (io/vlapic_state.c),
- * the x87/SSE registers (vmm_fpu_state.c). */
+ * the x87/SSE registers (vmm_fpu_state.c), the vCPU's run state and the
+ * scheduler's (vmm_run_state.c). */
 static void
 record_device(struct vcpu *vcpu, const char *name,
 	      size_t (*get)(struct vcpu *, uint8_t *))
@@ -464,6 +467,10 @@ record_device(struct vcpu *vcpu, const char *name,
 	uint8_t state[VLAPIC_STATE_SIZE > VM_FPU_STATE_SIZE
 			  ? VLAPIC_STATE_SIZE
 			  : VM_FPU_STATE_SIZE];
+
+	_Static_assert(VM_VCPU_STATE_SIZE <= sizeof(state) &&
+			   VM_SCHED_STATE_SIZE <= sizeof(state),
+		       "checkpoint device state buffer");
 	struct trace_event ev = { .kind = TRACE_EV_CKPT_DEVICE,
 				  .vcpu = (uint32_t)vcpu->id,
 				  .time_ns = record_clock(vcpu->vm) };
@@ -528,6 +535,16 @@ vm_record_checkpoint(struct vm *vm)
 			      vlapic_get_state);
 		record_device(vm->vcpus[i], VM_FPU_STATE_NAME,
 			      vm_fpu_get_state);
+		record_device(vm->vcpus[i], VM_VCPU_STATE_NAME,
+			      vm_vcpu_get_state);
+	}
+	/* Whose turn it is, on that vCPU (vCPU 0's when nobody's). */
+	if (vm->sched != NULL) {
+		struct vm_sched_state st;
+
+		vm_sched_get_state(vm, &st);
+		record_device(vm->vcpus[st.owner >= 0 ? st.owner : 0],
+			      VM_SCHED_STATE_NAME, vm_sched_get_blob);
 	}
 	mem = vm_memseg_ptr(vm, VM_SYSMEM, NULL);
 	record_pages(vm, 0, mem, vm->lowmem, dirty, 0);
@@ -542,27 +559,69 @@ vm_record_checkpoint(struct vm *vm)
 	return 0;
 }
 
-void
+int
 vm_record_set_checkpoints(struct vm *vm, uint64_t every_exits,
 			  uint64_t every_ns)
 {
 	if (vm->recorder == NULL)
-		return;
+		return EINVAL;
 	/*
-	 * With several vCPUs a checkpoint needs them all stopped at once,
-	 * which the recorder cannot arrange yet: none between the first and
-	 * the last.
+	 * A checkpoint needs every vCPU stopped between two instructions.
+	 * With one vCPU at a time (vmm_sched.c) the others wait for their
+	 * turn, so the one that has it takes it; vCPUs that run at once
+	 * (kvm) would all have to be stopped, which the recorder does not
+	 * do: none between the first and the last.
 	 */
-	if (vm_vcpu_count(vm) != 1)
-		every_exits = every_ns = 0;
+	if (vm_vcpu_count(vm) != 1 && vm->sched == NULL &&
+	    (every_exits != 0 || every_ns != 0))
+		return ENOTSUP;
 	vm->recorder->every_exits = every_exits;
 	vm->recorder->every_ns = every_ns;
 	vm->recorder->last_ns = vm_clock_ns(vm);
+	return 0;
 }
 
 /*
- * Between two exits of the only vCPU: a checkpoint when one is due.  On
- * every exit, so it reads no clock: the time of the last exit recorded
+ * Several vCPUs, one at a time: a checkpoint is a state a replay can
+ * start from only where this vCPU's turn goes on (a change of turn right
+ * after it would come before the replay, which starts with this vCPU's
+ * turn, could make it: the next one is taken), it does not go to sleep
+ * now (wait-for-SIPI, HLT with interrupts off), no other vCPU has an
+ * event waiting in the engine for its entry, and no other vCPU's last
+ * instruction waits to be completed (its access's value is in its
+ * thread's exit, which a checkpoint cannot hold; only a vCPU the monitor
+ * held with one pending has that).
+ */
+static bool
+smp_point_ok(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+	uint64_t icount = 0;
+	bool sleeps;
+
+	vm->engine->getreg(vcpu->cookie, VM_REG_ICOUNT, &icount);
+	if (icount >= vcpu->sched_end)
+		return false;
+	pthread_mutex_lock(&vcpu->mtx);
+	sleeps = vcpu->parked || vcpu->init_pending || vcpu->hlt_intr_off;
+	pthread_mutex_unlock(&vcpu->mtx);
+	if (sleeps)
+		return false;
+	for (int i = 0; i < VM_MAXCPU; i++) {
+		struct vcpu *o = vm->vcpus[i];
+
+		if (o == NULL || o == vcpu)
+			continue;
+		if (o->insn_pending || (vm->engine->event_queued != NULL &&
+					vm->engine->event_queued(o->cookie)))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Between two exits of the vCPU that runs: a checkpoint when one is due.
+ * On every exit, so it reads no clock: the time of the last exit recorded
  * will do.
  */
 void
@@ -573,7 +632,7 @@ vm_record_maybe_checkpoint(struct vcpu *vcpu, struct vm_exit *vmexit)
 
 	if (rec == NULL ||
 	    !((rec->every_exits != 0 &&
-	       vcpu->exits - rec->last_exits >= rec->every_exits) ||
+	       rec->exits - rec->last_exits >= rec->every_exits) ||
 	      (rec->every_ns != 0 &&
 	       vcpu->record_time >= rec->last_ns + rec->every_ns)))
 		return;
@@ -584,9 +643,15 @@ vm_record_maybe_checkpoint(struct vcpu *vcpu, struct vm_exit *vmexit)
 	 */
 	if (eng->event_queued != NULL && eng->event_queued(vcpu->cookie))
 		return;
-	rec->last_exits = vcpu->exits;
+	/* Due, but not here: at a later exit. */
+	if (vcpu->vm->sched != NULL && vm_vcpu_count(vcpu->vm) > 1 &&
+	    !smp_point_ok(vcpu))
+		return;
+	rec->last_exits = rec->exits;
 	rec->last_ns = vcpu->record_time;
 	/* A state to restore: not half-way through an IN. */
-	if (eng->complete_io(vcpu->cookie, vmexit) == 0)
+	if (eng->complete_io(vcpu->cookie, vmexit) == 0) {
+		vcpu->insn_pending = false;
 		vm_record_checkpoint(vcpu->vm);
+	}
 }

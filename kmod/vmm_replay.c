@@ -51,14 +51,16 @@
 /*
  * Start at checkpoint 'from' instead of the first: the later checkpoints
  * up to it, each the pages written since the one before, bring memory and
- * registers there; the exits of vCPU 0 on the way set its exit count.
+ * registers there; the exits of each vCPU on the way set its exit count
+ * (the checkpoint's run state has it too, where recorded), and with
+ * several vCPUs its scheduler state makes the turn the recorded vCPU's.
  */
 static int
 replay_forward(struct vm *vm, uint64_t from, char *errbuf, size_t errlen)
 {
 	struct vm_replayer *rp = vm->replayer;
-	struct vcpu *vcpu0 = vm_vcpu(vm, 0);
 	struct trace_event *ev;
+	struct vcpu *v;
 	uint64_t cindex;
 
 	while (rp->checkpoint_id < from) {
@@ -70,8 +72,9 @@ replay_forward(struct vm *vm, uint64_t from, char *errbuf, size_t errlen)
 				 (unsigned long long)rp->checkpoint_id);
 			return -1;
 		}
-		if (ev->kind == TRACE_EV_EXIT && ev->vcpu == 0)
-			vcpu0->exits++;
+		if (ev->kind == TRACE_EV_EXIT &&
+		    (v = vm_vcpu(vm, (int)ev->vcpu)) != NULL)
+			v->exits++;
 		if (ev->kind != TRACE_EV_CKPT_BEGIN) {
 			replay_consume(rp);
 			continue;

@@ -128,6 +128,10 @@ static const struct ckpt_dev {
 	  vlapic_state_matches },
 	{ VM_FPU_STATE_NAME, "x87/SSE state", vm_fpu_set_state,
 	  vm_fpu_state_matches },
+	{ VM_VCPU_STATE_NAME, "run state", vm_vcpu_set_state,
+	  vm_vcpu_state_matches },
+	{ VM_SCHED_STATE_NAME, "scheduler state", vm_sched_set_blob,
+	  vm_sched_blob_matches },
 };
 
 /*

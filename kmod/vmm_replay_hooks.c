@@ -76,15 +76,27 @@ before_entry(struct vcpu *vcpu, struct vm_exit *vmexit)
 			return 2;
 		}
 		if (ev->kind == TRACE_EV_SCHED &&
-		    ev->u.sched.from == (uint32_t)vcpu->id)
-			return 0; /* the turn ends later: vm_replay_sched() */
+		    ev->u.sched.from == (uint32_t)vcpu->id) {
+			/*
+			 * The turn ends later: vm_replay_sched().  The engine
+			 * stops there (vm_sched_point() did not see it when a
+			 * checkpoint came first).
+			 */
+			if (ev->u.sched.icount != 0 &&
+			    vcpu->vm->engine->set_yield != NULL)
+				vcpu->vm->engine->set_yield(vcpu->cookie,
+							    ev->u.sched.icount);
+			return 0;
+		}
 		/*
-		 * A checkpoint is the whole VM's: with one vCPU running at
-		 * a time, the one with the turn takes it (the recording's
-		 * last one is vCPU 0's even when another halted last).
+		 * The VM's own events come in whoever's turn it is: a
+		 * checkpoint too, with one vCPU running at a time (the one
+		 * with the turn takes it; the recording's last one is vCPU
+		 * 0's even when another halted last).
 		 */
 		if (ev->vcpu != (uint32_t)vcpu->id &&
 		    ev->kind != TRACE_EV_MARKER && ev->kind != TRACE_EV_END &&
+		    ev->kind != TRACE_EV_INPUT &&
 		    !(ev->kind == TRACE_EV_CKPT_BEGIN &&
 		      vcpu->vm->sched != NULL))
 			return replay_diverge(

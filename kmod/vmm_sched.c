@@ -371,6 +371,55 @@ vm_sched_wake(struct vcpu *vcpu)
 	pthread_mutex_unlock(&s->mtx);
 }
 
+/*
+ * The scheduler's state for a checkpoint (vmm_run_state.c), taken by the
+ * vCPU whose turn it is: the others wait for theirs.
+ */
+void
+vm_sched_get_state(struct vm *vm, struct vm_sched_state *st)
+{
+	struct vm_sched *s = vm->sched;
+	struct vcpu *owner;
+
+	pthread_mutex_lock(&s->mtx);
+	st->owner = s->owner;
+	st->last = s->last;
+	st->last_icount = s->last_icount;
+	st->asleep = s->asleep;
+	st->quantum = s->quantum;
+	owner = st->owner >= 0 ? vm->vcpus[st->owner] : NULL;
+	st->turn_end = owner != NULL ? owner->sched_end : 0;
+	pthread_mutex_unlock(&s->mtx);
+}
+
+/*
+ * A checkpoint's: the turn is the recorded vCPU's again, where it was in
+ * it (a replay that starts there; the vCPU threads wait for their turn
+ * or are not running yet).  Which threads are away stays as it is.
+ */
+int
+vm_sched_set_state(struct vm *vm, const struct vm_sched_state *st)
+{
+	struct vm_sched *s = vm->sched;
+
+	if (st->owner >= VM_MAXCPU || st->last < 0 || st->last >= VM_MAXCPU ||
+	    (st->owner >= 0 && vm->vcpus[st->owner] == NULL) ||
+	    vm->vcpus[st->last] == NULL)
+		return EINVAL;
+	pthread_mutex_lock(&s->mtx);
+	s->owner = st->owner < 0 ? -1 : st->owner;
+	s->last = st->last;
+	s->last_icount = st->last_icount;
+	s->asleep = st->asleep;
+	if (st->owner >= 0) {
+		vm->vcpus[st->owner]->sched_end = st->turn_end;
+		vm->vcpus[st->owner]->sched_new_turn = false;
+	}
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mtx);
+	return 0;
+}
+
 /* The vCPU's thread is in vm_run(): it may be given the turn. */
 void
 vm_sched_enter(struct vcpu *vcpu)

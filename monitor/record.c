@@ -138,10 +138,28 @@ rhyve_record_start(struct vm *vm)
 	error = vm_record_start(vm, record_writer);
 	if (error == 0)
 		error = vm_record_checkpoint(vm);
-	if (error == 0) {
-		vm_record_set_checkpoints(vm, every_exits, every_ns);
-		record_vm = vm;
+	if (error == 0 &&
+	    vm_record_set_checkpoints(vm, every_exits, every_ns) == ENOTSUP) {
+		/*
+		 * kvm runs the vCPUs at once: no periodic checkpoints.  Asked
+		 * for, that is an error; by default a note.
+		 */
+		if (get_config_value("record.checkpoint.exits") != NULL ||
+		    get_config_value("record.checkpoint.seconds") != NULL) {
+			rhyve_warnx(
+			    "--record: periodic checkpoints "
+			    "(record.checkpoint.*) of a VM with several "
+			    "vCPUs need the interp engine (kvm runs "
+			    "them at once)");
+			return -1;
+		}
+		rhyve_warnx("--record: note: no checkpoints but the first and "
+			    "the last (several vCPUs on kvm); --engine interp "
+			    "records them");
+		vm_record_set_checkpoints(vm, 0, 0);
 	}
+	if (error == 0)
+		record_vm = vm;
 	if (error != 0) {
 		rhyve_warnx("--record: cannot start recording: %s",
 			    strerror(error));
