@@ -346,6 +346,15 @@ int vm_gla2gpa_nofault(struct vcpu *vcpu, uint64_t gla, int access,
  * may run meanwhile.  The next vm_run() takes its turn back.
  */
 void vm_vcpu_hold(struct vcpu *vcpu);
+/*
+ * One vCPU at a time (interp): the vCPU whose turn it is (vCPU 0 where
+ * vCPUs run at once, or nobody has it).  With 'on', the vCPU's vm_run()
+ * returns (VM_EXITCODE_BOGUS) when its turn ends instead of waiting for
+ * the next one: one thread runs every vCPU in turn (reverse execution on
+ * a replay), the vCPUs' own threads held outside vm_run().
+ */
+struct vcpu *vm_turn_vcpu(struct vm *vm);
+void vm_vcpu_return_on_turn_end(struct vcpu *vcpu, bool on);
 /* Make a vm_run() in another thread return soon with VM_EXITCODE_BOGUS. */
 void vm_vcpu_kick(struct vcpu *vcpu);
 
@@ -475,16 +484,18 @@ void vm_replay_stats(const struct vm *vm, struct vm_replay_stats *st);
  * EBUSY, the replayer's); its breakpoints and steps and vm_vcpu_kick()
  * end vm_run() without counting as exits of the recording.
  * vm_replay_restart() goes back: the state of the nearest checkpoint at
- * or before vCPU 0's exit 'exits', read again through 'r' (a new reader
- * of the same trace), after which vm_run() replays forward and returns
- * VM_EXITCODE_BOGUS with vm_replay_at_stop() true once vCPU 0 is after
- * that exit (its access complete, the injections after it not yet done).
- * vm_replay_set_stop() asks for such a stop later on.
- * vm_replay_exits() is the vCPU's exit count, vm_replay_checkpoints()
- * vCPU 0's at each checkpoint seen so far (up to 'max'; their number).
- * A debugger's single step that ends in the handler of an event the
- * replay delivered (the step's stand-in is a breakpoint there) has DR6
- * B3 set besides BS.
+ * or before the VM's exit 'exits' (exits of all vCPUs: one runs at a time
+ * in a replay of several, in the trace's order), read again through 'r'
+ * (a new reader of the same trace), after which vm_run() replays forward
+ * and returns VM_EXITCODE_BOGUS with vm_replay_at_stop() true once the VM
+ * is after that exit (its access complete, the injections after it not
+ * yet done), in whichever vCPU runs next.  vm_replay_set_stop() asks for
+ * such a stop later on.
+ * vm_replay_exits() is the VM's exit count (all vCPUs'),
+ * vm_replay_checkpoints() vCPU 0's at each checkpoint seen so far (up to 'max';
+ * their number). A debugger's single step that ends in the handler of an event
+ * the replay delivered (the step's stand-in is a breakpoint there) has DR6 B3
+ * set besides BS.
  */
 #define VM_REPLAY_DEBUG_SLOTS 3
 int vm_replay_restart(struct vm *vm, struct trace_reader *r, uint64_t exits,

@@ -303,6 +303,7 @@ struct vcpu {
 	/* vmm_sched.c, the vCPU's thread's: where its turn ends. */
 	uint64_t sched_end;
 	bool sched_new_turn; /* set when it was handed the turn */
+	bool sched_return;   /* vm_vcpu_return_on_turn_end() */
 	/*
 	 * The last exit's instruction is completed by the next entry (an
 	 * access's, an MSR's): the state is no checkpoint's until then.

@@ -144,15 +144,16 @@ vm_replay_start(struct vm *vm, struct trace_reader *r, uint64_t from,
  * trace: the first checkpoint and those after it up to there; EBUSY when
  * 'r' was not taken, otherwise the replayer reads it from now on), then
  * vm_run() replays forward and returns (VM_EXITCODE_BOGUS,
- * vm_replay_at_stop() true) once vCPU 0 is after exit 'exits'.  The
- * debugger's debug state stays.  From vCPU 0's thread, outside vm_run().
+ * vm_replay_at_stop() true) once the VM is after exit 'exits' (of all
+ * vCPUs: with several, one runs at a time and the trace orders their
+ * exits).  The debugger's debug state stays.  From a vCPU thread, with
+ * every vCPU outside vm_run().
  */
 int
 vm_replay_restart(struct vm *vm, struct trace_reader *r, uint64_t exits,
 		  char *errbuf, size_t errlen)
 {
 	struct vm_replayer *rp = vm->replayer, keep;
-	struct vcpu *vcpu0 = vm_vcpu(vm, 0);
 	struct vm_exit scratch;
 	uint64_t from = 0, *dirty;
 
@@ -164,9 +165,16 @@ vm_replay_restart(struct vm *vm, struct trace_reader *r, uint64_t exits,
 	for (size_t i = 0; i < rp->nckpts; i++)
 		if (rp->ckpts[i].exits <= exits)
 			from = rp->ckpts[i].id;
-	/* What KVM still holds of the last exit (an IN's data) goes first. */
-	memset(&scratch, 0, sizeof(scratch));
-	replay_complete_io(vcpu0, &scratch);
+	/*
+	 * What the engine still holds of each vCPU's last exit (an IN's
+	 * data) goes first: the checkpoint's state replaces it.
+	 */
+	for (int i = 0; i < VM_MAXCPU; i++) {
+		if (vm->vcpus[i] == NULL)
+			continue;
+		memset(&scratch, 0, sizeof(scratch));
+		replay_complete_io(vm->vcpus[i], &scratch);
+	}
 	keep = *rp;
 	memset(rp, 0, sizeof(*rp));
 	rp->r = r;
@@ -237,9 +245,20 @@ vm_replay_checkpoints(const struct vm *vm, uint64_t *exits, size_t max)
 }
 
 uint64_t
+replay_total_exits(const struct vm *vm)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < VM_MAXCPU; i++)
+		if (vm->vcpus[i] != NULL)
+			n += vm->vcpus[i]->exits;
+	return n;
+}
+
+uint64_t
 vm_replay_exits(const struct vcpu *vcpu)
 {
-	return vcpu->exits;
+	return replay_total_exits(vcpu->vm);
 }
 
 void

@@ -99,7 +99,7 @@ cpuid_load_add(struct vm *vm, struct cpuid_load *cl,
 	return 0;
 }
 
-/* Where checkpoint 'id' is (vCPU 0's exits), for restarts. */
+/* Where checkpoint 'id' is (the VM's exits), for restarts. */
 static void
 ckpt_note(struct vm_replayer *rp, uint64_t id, uint64_t exits)
 {
@@ -211,7 +211,7 @@ replay_checkpoint(struct vm *vm, enum ckpt_mode mode, uint64_t *cindex,
 	begin_index = ev->index;
 	*cindex = begin_index;
 	rp->checkpoint_id = ev->u.ckpt_begin.id;
-	ckpt_note(rp, rp->checkpoint_id, vm_vcpu(vm, 0)->exits);
+	ckpt_note(rp, rp->checkpoint_id, replay_total_exits(vm));
 	if (listed == NULL || dirty == NULL || (cpuid && cl == NULL)) {
 		snprintf(errbuf, errlen, "out of memory");
 		goto out;

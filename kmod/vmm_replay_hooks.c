@@ -203,7 +203,7 @@ vm_replay_before_entry(struct vcpu *vcpu, struct vm_exit *vmexit)
 	int rc;
 
 	/* A restart's point reached: the monitor's, before its injections. */
-	if (rp->stop_set && vcpu->exits >= rp->stop_exits) {
+	if (rp->stop_set && replay_total_exits(vcpu->vm) >= rp->stop_exits) {
 		rp->stop_set = false;
 		rp->stop_hit = true;
 		return return_here(vcpu, vmexit, VM_EXITCODE_BOGUS,

@@ -72,15 +72,24 @@ struct vm_replayer {
 	bool unsynced;
 	int inject_vector;
 	uint64_t handler_lin;
-	/* vm_replay_restart(): vm_run returns once vCPU 0 is after exit N. */
+	/* vm_replay_restart(): vm_run returns once the VM is after exit N
+	 * (of all vCPUs, replay_total_exits()). */
 	bool restarted, stop_set, stop_hit;
 	uint64_t stop_exits;
-	/* The checkpoints seen so far and vCPU 0's exit count at each. */
+	/* The checkpoints seen so far and the VM's exit count at each. */
 	struct replay_ckpt {
 		uint64_t id, exits;
 	} * ckpts;
 	size_t nckpts, ckcap;
 };
+
+/* ---- vmm_replay.c ------------------------------------------------------ */
+
+/*
+ * The exits of all vCPUs so far: where the replay is (one vCPU runs
+ * between two exits of the trace, whose order they have).
+ */
+uint64_t replay_total_exits(const struct vm *vm);
 
 /* ---- vmm_replay_trace.c ---------------------------------------------- */
 

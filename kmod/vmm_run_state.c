@@ -244,10 +244,11 @@ vm_sched_blob_matches(struct vcpu *vcpu, const uint8_t *buf, size_t len,
 		return false;
 	}
 	/*
-	 * The last one, once the VM has stopped, is where the turns went
-	 * while the vCPUs left: only those taken while it ran compare.
+	 * The last one, taken once the vCPUs have left, is nobody's turn
+	 * (a replay compares it before they leave): only those taken while
+	 * the VM ran compare.
 	 */
-	if (vcpu->vm->sched == NULL ||
+	if (vcpu->vm->sched == NULL || want.owner < 0 ||
 	    atomic_load(&vcpu->vm->suspend) != VM_SUSPEND_NONE)
 		return true;
 	vm_sched_get_state(vcpu->vm, &have);

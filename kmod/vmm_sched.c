@@ -233,7 +233,7 @@ vm_sched_acquire(struct vcpu *vcpu)
 		    atomic_load(&vm->suspend) == VM_SUSPEND_NONE)
 			break;
 		if (atomic_load(&vm->suspend) != VM_SUSPEND_NONE ||
-		    atomic_load(&vcpu->exit_request)) {
+		    atomic_load(&vcpu->exit_request) || vcpu->sched_return) {
 			s->away |= bit;
 			if (s->owner == vcpu->id)
 				give_up(vcpu);
@@ -418,6 +418,26 @@ vm_sched_set_state(struct vm *vm, const struct vm_sched_state *st)
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mtx);
 	return 0;
+}
+
+struct vcpu *
+vm_turn_vcpu(struct vm *vm)
+{
+	int owner = vm->sched != NULL ? atomic_load(&vm->sched->owner) : -1;
+
+	return vm->vcpus[owner >= 0 ? owner : 0];
+}
+
+void
+vm_vcpu_return_on_turn_end(struct vcpu *vcpu, bool on)
+{
+	struct vm_sched *s = vcpu->vm->sched;
+
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mtx);
+	vcpu->sched_return = on;
+	pthread_mutex_unlock(&s->mtx);
 }
 
 /* The vCPU's thread is in vm_run(): it may be given the turn. */

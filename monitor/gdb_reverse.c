@@ -5,7 +5,7 @@
  * nearest checkpoint before the point wanted (rhyve_replay_rewind(),
  * vm_replay_restart()) and replays to it.
  *
- * Points are counted in vCPU 0's exits, then in single steps: (E, k) is
+ * Points are counted in the VM's exits, then in single steps: (E, k) is
  * the state right after exit E (its access complete, the injections that
  * follow it not yet done) and k single steps further.  A step that
  * crosses an exit lands right after it, (E + 1, 0), unless the replay
@@ -27,6 +27,15 @@
  * waits for the stop reply; device emulation is left out meanwhile (the
  * replayer answers every read from the trace), so the console does not
  * print again what the guest wrote before the point.
+ *
+ * A replay of several vCPUs (interp: one at a time, the trace hands the
+ * turn on) is run the same way: exits are the VM's (all vCPUs', in the
+ * trace's order; between two of them only one vCPU runs), and this thread
+ * runs whichever vCPU has the turn (vm_turn_vcpu()), each vm_run()
+ * returning when its turn ends (vm_vcpu_return_on_turn_end()), while the
+ * vCPUs' own threads stay parked.  A point is then also whose turn it is:
+ * the stop reply names that vCPU's thread, and its registers are the ones
+ * compared when a point is found again.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -48,13 +57,14 @@ enum rev_next {
 	REV_FAILED,  /* diverged, or the replay ended */
 };
 
-/* A point, by its registers (vm_point_regs). */
+/* A point, by the running vCPU and its registers (vm_point_regs). */
 struct rev_sig {
+	uint64_t vcpu;
 	uint64_t v[VM_POINT_NREGS];
 };
 
 static struct gdb_reverse_softc {
-	struct vcpu *vcpu;
+	struct vcpu *vcpu; /* the one that ran last (whose turn it is) */
 	struct vm *vm;
 	struct gdb_replay_pos *pos;
 	char err[320];
@@ -64,6 +74,7 @@ static struct gdb_reverse_softc {
 static void
 sig_take(struct rev_sig *s)
 {
+	s->vcpu = (uint64_t)vcpu_id(rv.vcpu);
 	for (size_t i = 0; i < VM_POINT_NREGS; i++) {
 		s->v[i] = 0;
 		vm_get_register(rv.vcpu, vm_point_regs[i], &s->v[i]);
@@ -93,10 +104,31 @@ gdb_replay_step(struct gdb_replay_pos *pos, const struct vm_exit *vmexit,
 	pos->exits = exits;
 }
 
+/* The debugger's debug state (gdb_target_load_debug()) on every vCPU. */
+static void
+rev_load(bool bps, bool watch, bool step)
+{
+	for (int i = 0; i < vm_vcpu_count(rv.vm); i++) {
+		struct vcpu *v = vm_vcpu(rv.vm, i);
+
+		if (v != NULL)
+			gdb_target_load_debug(v, bps, watch, step);
+	}
+}
+
+/*
+ * Run the vCPU whose turn it is until vm_run() returns: an exit, a stop,
+ * or the end of its turn (the next call runs the next vCPU).  An exit the
+ * monitor would serve keeps the turn, so 'vmexit' is the same vCPU's at
+ * the next call.
+ */
 static enum rev_next
 rev_next(struct vm_exit *vmexit)
 {
-	int error = vm_run(rv.vcpu, vmexit);
+	int error;
+
+	rv.vcpu = vm_turn_vcpu(rv.vm);
+	error = vm_run(rv.vcpu, vmexit);
 
 	if (error != 0) {
 		snprintf(rv.err, sizeof(rv.err), "vm_run: %s", strerror(error));
@@ -151,7 +183,7 @@ rev_goto(uint64_t exits)
 {
 	char buf[256];
 
-	gdb_target_load_debug(rv.vcpu, false, false, false);
+	rev_load(false, false, false);
 	if (rhyve_replay_rewind(rv.vm, exits, buf, sizeof(buf)) != 0) {
 		snprintf(rv.err, sizeof(rv.err), "%s", buf);
 		return -1;
@@ -178,11 +210,11 @@ rev_steps(uint64_t n)
 {
 	struct vm_exit vmexit;
 
-	gdb_target_load_debug(rv.vcpu, false, false, true);
+	rev_load(false, false, true);
 	for (uint64_t i = 0; i < n; i++)
 		if (rev_step(&vmexit) != 0)
 			return -1;
-	gdb_target_load_debug(rv.vcpu, false, false, false);
+	rev_load(false, false, false);
 	return 0;
 }
 
@@ -199,7 +231,7 @@ rev_find(uint64_t exits, const struct rev_sig *now)
 
 	if (rev_goto(exits) != 0)
 		return -1;
-	gdb_target_load_debug(rv.vcpu, false, false, true);
+	rev_load(false, false, true);
 	for (uint64_t i = 0; i <= REV_MAX_STEPS; i++) {
 		sig_take(&s);
 		if (sig_eq(&s, now)) {
@@ -209,7 +241,7 @@ rev_find(uint64_t exits, const struct rev_sig *now)
 		if (rev_step(&vmexit) != 0 || rv.pos->exits != exits)
 			break;
 	}
-	gdb_target_load_debug(rv.vcpu, false, false, false);
+	rev_load(false, false, false);
 	if (found < 0 && rv.err[0] == '\0')
 		snprintf(rv.err, sizeof(rv.err),
 			 "the current point is not found again after exit "
@@ -260,7 +292,7 @@ rev_stepi(struct gdb_stop *st)
 	/* The last point after exit e - 1, before the step that makes e. */
 	if (rev_goto(e - 1) != 0)
 		return -1;
-	gdb_target_load_debug(rv.vcpu, false, false, true);
+	rev_load(false, false, true);
 	before = *rv.pos;
 	while (vm_replay_exits(rv.vcpu) < e) {
 		before = *rv.pos;
@@ -311,7 +343,7 @@ rev_scan_run(uint64_t from, uint64_t to, uint64_t n, bool coarse,
 	if (from == to && n == 0)
 		return 0;
 	vm_replay_set_stop(rv.vcpu, coarse && n == 0 ? from + 1 : to);
-	gdb_target_load_debug(rv.vcpu, true, !coarse, false);
+	rev_load(true, !coarse, false);
 	gdb_target_watch_snapshot();
 	for (;;) {
 		switch (rev_next(&vmexit)) {
@@ -338,17 +370,16 @@ rev_scan_run(uint64_t from, uint64_t to, uint64_t n, bool coarse,
 				vm_replay_set_stop(rv.vcpu, UINT64_MAX);
 				rv.pos->known = false;
 				rv.pos->exits = vm_replay_exits(rv.vcpu);
-				gdb_target_load_debug(rv.vcpu, false, false,
-						      false);
+				rev_load(false, false, false);
 				return (int64_t)hits;
 			}
 			if (vmexit.u.debug.dr6 & DR6_BS)
 				break; /* a watch's step: run on */
 			/* Past the breakpoint by a step without it. */
-			gdb_target_load_debug(rv.vcpu, false, false, true);
+			rev_load(false, false, true);
 			if (rev_step(&vmexit) != 0)
 				return -1;
-			gdb_target_load_debug(rv.vcpu, true, !coarse, false);
+			rev_load(true, !coarse, false);
 			if (!coarse)
 				gdb_target_watch_snapshot();
 			break;
@@ -373,7 +404,7 @@ rev_scan_steps(uint64_t e, uint64_t k, struct rev_hit *hit)
 
 	if (rev_goto(e) != 0)
 		return -1;
-	gdb_target_load_debug(rv.vcpu, false, false, true);
+	rev_load(false, false, true);
 	gdb_target_watch_snapshot();
 	while (rv.pos->exits == e && rv.pos->steps < k) {
 		if (vm_get_register(rv.vcpu, VM_REG_GUEST_RIP, &rip) == 0 &&
@@ -397,7 +428,7 @@ rev_scan_steps(uint64_t e, uint64_t k, struct rev_hit *hit)
 						      rv.pos->steps - 1, st };
 		}
 	}
-	gdb_target_load_debug(rv.vcpu, false, false, false);
+	rev_load(false, false, false);
 	return 0;
 }
 
@@ -465,12 +496,26 @@ rev_continue(struct gdb_stop *st)
 	return rev_goto(0);
 }
 
+/* Every vCPU's vm_run() returns at its turn's end (or not again). */
+static void
+rev_drive(bool on)
+{
+	for (int i = 0; i < vm_vcpu_count(rv.vm); i++) {
+		struct vcpu *v = vm_vcpu(rv.vm, i);
+
+		if (v != NULL)
+			vm_vcpu_return_on_turn_end(v, on);
+	}
+}
+
 void
 gdb_reverse(struct vcpu *vcpu, bool step, struct gdb_replay_pos *pos,
 	    struct gdb_stop *st)
 {
-	rv.vcpu = vcpu;
+	int error;
+
 	rv.vm = vcpu_vm(vcpu);
+	rv.vcpu = vm_turn_vcpu(rv.vm);
 	rv.pos = pos;
 	rv.err[0] = '\0';
 	*st = (struct gdb_stop){ .reason = GDB_STOP_STEP,
@@ -478,7 +523,12 @@ gdb_reverse(struct vcpu *vcpu, bool step, struct gdb_replay_pos *pos,
 				 .thread = 1 };
 	if (!step)
 		st->reason = GDB_STOP_SIGNAL;
-	if ((step ? rev_stepi(st) : rev_continue(st)) == 0)
+	rev_drive(true);
+	error = step ? rev_stepi(st) : rev_continue(st);
+	rev_drive(false);
+	/* The vCPU that stopped there: whose turn it is. */
+	st->thread = vcpu_id(rv.vcpu) + 1;
+	if (error == 0)
 		return;
 	/* Wherever it got to: say why, and that the point is unknown. */
 	rhyve_warnx("gdb: reverse execution failed: %s", rv.err);
@@ -486,7 +536,7 @@ gdb_reverse(struct vcpu *vcpu, bool step, struct gdb_replay_pos *pos,
 		 "rhyve: reverse execution failed: %s\n", rv.err);
 	*st = (struct gdb_stop){ .reason = GDB_STOP_SIGNAL,
 				 .signo = GDB_SIGTRAP,
-				 .thread = 1,
+				 .thread = vcpu_id(rv.vcpu) + 1,
 				 .note = rv.note };
 	pos->known = false;
 	pos->exits = vm_replay_exits(vcpu);

@@ -62,7 +62,7 @@ static struct gdb_target_softc {
 	struct gdb_slot slot[GDB_NSLOTS];
 	int nslots; /* the debugger's: 4, or 3 on a replay */
 	bool replay;
-	/* bs/bc asked for (vCPU 0 does it), and where vCPU 0 is. */
+	/* bs/bc asked for (vCPU 0's thread does it), and where the VM is. */
 	enum { REV_NONE, REV_STEP, REV_CONT } reverse;
 	struct gdb_replay_pos pos;
 	bool watch_step; /* write watchpoints also by stepping (gdb.watch_step)
@@ -267,18 +267,23 @@ gdb_vcpu_before_run(struct vcpu *vcpu)
 }
 
 /*
- * Where vCPU 0 is after a stop on a replay (see gdb_replay_step()); a
+ * Where the VM is after a stop on a replay (see gdb_replay_step()); a
  * stop other than a step is somewhere after the last exit, found again
  * by its registers (gdb_reverse.c).
  */
 static void
 pos_after_stop(struct vcpu *vcpu, const struct vm_exit *vmexit, bool step)
 {
-	if (step)
-		gdb_replay_step(&gt.pos, vmexit, vm_replay_exits(vcpu));
+	uint64_t e = vm_replay_exits(vcpu);
+
+	/*
+	 * With several vCPUs a step that crossed exits may have waited for
+	 * its turn meanwhile: only one within the exit interval counts.
+	 */
+	if (step && (gt.ncpu == 1 || e == gt.pos.exits))
+		gdb_replay_step(&gt.pos, vmexit, e);
 	else
-		gt.pos =
-		    (struct gdb_replay_pos){ .exits = vm_replay_exits(vcpu) };
+		gt.pos = (struct gdb_replay_pos){ .exits = e };
 }
 
 bool
@@ -326,7 +331,7 @@ gdb_vcpu_debug_exit(struct vcpu *vcpu, const struct vm_exit *vmexit)
 	 * nothing to stop for; the vCPU runs on.
 	 */
 	if (ours && gt.session != NULL) {
-		if (gt.replay && vcpu_id(vcpu) == 0)
+		if (gt.replay)
 			pos_after_stop(vcpu, vmexit,
 				       st.reason == GDB_STOP_STEP);
 		stop_all(&st);
@@ -1087,7 +1092,7 @@ slot_stop(int i, struct gdb_stop *st)
 }
 
 /*
- * A debug exit of vCPU 0 while it replays for reverse execution: true
+ * A debug exit of a vCPU while it replays for reverse execution: true
  * with *st when a breakpoint or watchpoint of the debugger's hit (a write
  * watchpoint by stepping: its bytes changed since the last snapshot).
  */
