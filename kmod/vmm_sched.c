@@ -240,6 +240,19 @@ vm_sched_acquire(struct vcpu *vcpu)
 			ret = -1;
 			break;
 		}
+		/*
+		 * A replay hands the turn on only as recorded: while the
+		 * vCPU whose turn it is stays away (held by a debugger that
+		 * resumed only others), the others would wait for good.
+		 * Leave, so that the monitor sees whose turn it is (the gdb
+		 * stub stops the VM there).
+		 */
+		if (vm->replayer != NULL && s->owner >= 0 &&
+		    (s->away & (1ULL << s->owner))) {
+			s->away |= bit;
+			ret = -1;
+			break;
+		}
 		if (s->owner < 0 && vm->replayer == NULL) {
 			int to = pick_next(vm, s->last);
 

@@ -215,6 +215,34 @@ load_debug(struct vcpu *vcpu, bool step)
 			    vcpu_id(vcpu), strerror(error));
 }
 
+/*
+ * A replay of several vCPUs hands the turn on as recorded: when it goes to
+ * a vCPU the debugger keeps stopped (gdb resumed only some threads, e.g.
+ * with scheduler-locking), the others cannot go on without it (kmod lets
+ * them leave vm_run()).  The VM stops there, in the thread of the vCPU
+ * whose turn it now is; resuming that one goes on as recorded.
+ */
+static void
+turn_held_stop(struct vcpu *vcpu)
+{
+	struct vcpu *owner = vm_turn_vcpu(gt.vm);
+	int id = vcpu_id(owner);
+	struct gdb_stop st = { .reason = GDB_STOP_SIGNAL,
+			       .signo = GDB_SIGTRAP,
+			       .thread = id + 1 };
+
+	if (gt.ncpu == 1 || owner == vcpu)
+		return;
+	pthread_mutex_lock(&gt.mtx);
+	if (gt.session != NULL && !atomic_load(&gt.stopped) &&
+	    gt.action[id] == GDB_RESUME_NONE) {
+		gt.pos =
+		    (struct gdb_replay_pos){ .exits = vm_replay_exits(vcpu) };
+		stop_all(&st);
+	}
+	pthread_mutex_unlock(&gt.mtx);
+}
+
 void
 gdb_vcpu_before_run(struct vcpu *vcpu)
 {
@@ -224,7 +252,11 @@ gdb_vcpu_before_run(struct vcpu *vcpu)
 	struct gdb_stop st;
 	bool step;
 
-	if (!atomic_load(&gdb_target_on) || !atomic_load(&gt.stopped))
+	if (!atomic_load(&gdb_target_on))
+		return;
+	if (gt.replay && !atomic_load(&gt.stopped))
+		turn_held_stop(vcpu);
+	if (!atomic_load(&gt.stopped))
 		return;
 	/* Parked here: another vCPU may have the turn meanwhile. */
 	vm_vcpu_hold(vcpu);

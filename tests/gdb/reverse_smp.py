@@ -78,5 +78,24 @@ ex("continue")
 same(state(), hits[0], "continue from the start: the first hit again")
 ex("delete")
 
+# Only this thread resumed (scheduler-locking): the trace hands the turn
+# on to a vCPU gdb keeps stopped, and the VM stops there, in its thread;
+# resuming it goes on as recorded, and reverse-continue comes back.
+t = gdb.selected_thread().num
+ex("set scheduler-locking on")
+ex("continue")
+check(gdb.selected_thread().num != t, "the turn went on to thread %d, where"
+      " the VM stopped" % gdb.selected_thread().num)
+ex("continue")
+ex("set scheduler-locking off")
+ex("hbreak on_ipi")
+ex("continue")
+check(val("$pc") == val("&on_ipi"), "all threads on: the next hit")
+nxt = state()
+ex("stepi")
+ex("reverse-stepi")
+same(state(), nxt, "reverse-stepi after the turns held by the debugger")
+ex("delete")
+
 passed()
 ex("continue")
