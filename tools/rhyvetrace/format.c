@@ -82,6 +82,39 @@ cstrlen(const char *s)
 
 /* ---- text -------------------------------------------------------------- */
 
+/*
+ * The run states a checkpoint holds (kmod/vmm_run_state.c, layout 1 in
+ * docs/trace-format.md): a vCPU's, the scheduler's.  Other layouts are
+ * printed by length only.
+ */
+static uint64_t
+le_get(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = n - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void
+print_run_state(FILE *fp, const char *name, const uint8_t *b, uint32_t len)
+{
+	if (name == NULL || b == NULL || len < 4 || le_get(b, 4) != 1)
+		return;
+	if (strcmp(name, "vcpu") == 0 && len == 32)
+		fprintf(fp, " flags=0x%" PRIx64 " sipi=%d exits=%" PRIu64,
+			le_get(b + 4, 4), (int32_t)le_get(b + 8, 4),
+			le_get(b + 16, 8));
+	else if (strcmp(name, "sched") == 0 && len == 56)
+		fprintf(fp,
+			" turn=%d last=%d asleep=0x%" PRIx64
+			" turn_end=%" PRIu64 " clock_ns=%" PRIu64,
+			(int32_t)le_get(b + 4, 4), (int32_t)le_get(b + 8, 4),
+			le_get(b + 16, 8), le_get(b + 32, 8),
+			le_get(b + 48, 8));
+}
+
 static void
 print_regs(FILE *fp, const struct trace_event *ev)
 {
@@ -201,6 +234,8 @@ rt_print_fields(FILE *fp, const struct trace_event *ev)
 		rt_print_quoted(fp, (const uint8_t *)u->ckpt_device.name,
 				cstrlen(u->ckpt_device.name), 64);
 		fprintf(fp, " len=%" PRIu32, u->ckpt_device.len);
+		print_run_state(fp, u->ckpt_device.name, u->ckpt_device.data,
+				u->ckpt_device.len);
 		break;
 	case TRACE_EV_CKPT_PAGES:
 		fprintf(fp, "gpa=0x%" PRIx64 " npages=%" PRIu32,
