@@ -413,6 +413,80 @@ test_fpu_state(void)
 	vm_destroy(vm);
 }
 
+/*
+ * The run states of a checkpoint (vmm_run_state.c): an AP waiting for its
+ * SIPI and its exit count, and whose turn it is, taken, compared, loaded
+ * into another VM; blobs of a wrong size or layout refused.
+ */
+static void
+test_run_state(void)
+{
+	uint8_t v1[VM_VCPU_STATE_SIZE], sc[VM_SCHED_STATE_SIZE];
+	uint8_t bad[VM_SCHED_STATE_SIZE];
+	struct vcpu *a0, *a1, *b0, *b1;
+	char err[256], why[256];
+	struct vm *a, *b;
+
+	CU_ASSERT_FATAL(vm_create("rsa", "interp", &a, err, sizeof(err)) == 0);
+	CU_ASSERT_FATAL(vm_create("rsb", "interp", &b, err, sizeof(err)) == 0);
+	CU_ASSERT_EQUAL_FATAL(vm_vcpu_create(a, 0, &a0), 0);
+	CU_ASSERT_EQUAL_FATAL(vm_vcpu_create(a, 1, &a1), 0);
+	CU_ASSERT_EQUAL_FATAL(vm_vcpu_create(b, 0, &b0), 0);
+	CU_ASSERT_EQUAL_FATAL(vm_vcpu_create(b, 1, &b1), 0);
+	/* VM a: its AP got a SIPI (vector 0x10) and made 7 exits. */
+	vm_vcpu_sipi(a1, 0x10);
+	a1->exits = 7;
+	CU_ASSERT_EQUAL(vm_vcpu_get_state(a1, v1), VM_VCPU_STATE_SIZE);
+	CU_ASSERT_TRUE(
+	    vm_vcpu_state_matches(a1, v1, sizeof(v1), why, sizeof(why)));
+	/* b's AP waits without one: differs, then loaded. */
+	CU_ASSERT_FALSE(
+	    vm_vcpu_state_matches(b1, v1, sizeof(v1), why, sizeof(why)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "SIPI vector 16"));
+	CU_ASSERT_EQUAL(vm_vcpu_set_state(b1, v1, sizeof(v1)), 0);
+	CU_ASSERT_EQUAL(b1->sipi_vector, 0x10);
+	CU_ASSERT_TRUE(b1->parked);
+	CU_ASSERT_EQUAL(b1->exits, 7);
+	CU_ASSERT_TRUE(
+	    vm_vcpu_state_matches(b1, v1, sizeof(v1), why, sizeof(why)));
+	b1->exits = 8;
+	CU_ASSERT_FALSE(
+	    vm_vcpu_state_matches(b1, v1, sizeof(v1), why, sizeof(why)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "7 exits"));
+	CU_ASSERT_EQUAL(vm_vcpu_set_state(b1, v1, 31), EINVAL);
+	memcpy(bad, v1, sizeof(v1));
+	bad[0] = 2; /* a later layout */
+	CU_ASSERT_EQUAL(vm_vcpu_set_state(b1, bad, sizeof(v1)), EINVAL);
+	bad[0] = 1;
+	bad[8] = 0x00, bad[9] = 0x01; /* SIPI vector 256 */
+	CU_ASSERT_EQUAL(vm_vcpu_set_state(b1, bad, sizeof(v1)), EINVAL);
+
+	/* The turn: vCPU 1's in a, loaded into b (vCPU 0's there). */
+	CU_ASSERT_EQUAL(vm_turn_vcpu(b), b0);
+	{
+		struct vm_sched_state st;
+
+		vm_sched_get_state(a, &st);
+		st.owner = st.last = 1;
+		st.turn_end = 12345;
+		CU_ASSERT_EQUAL(vm_sched_set_state(a, &st), 0);
+		st.owner = 5; /* a vCPU a does not have */
+		CU_ASSERT_EQUAL(vm_sched_set_state(a, &st), EINVAL);
+	}
+	CU_ASSERT_EQUAL(vm_sched_get_blob(a1, sc), VM_SCHED_STATE_SIZE);
+	CU_ASSERT_FALSE(
+	    vm_sched_blob_matches(b0, sc, sizeof(sc), why, sizeof(why)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "vCPU 1's turn"));
+	CU_ASSERT_EQUAL(vm_sched_set_blob(b1, sc, sizeof(sc)), 0);
+	CU_ASSERT_EQUAL(vm_turn_vcpu(b), b1);
+	CU_ASSERT_EQUAL(b1->sched_end, 12345);
+	CU_ASSERT_TRUE(
+	    vm_sched_blob_matches(b0, sc, sizeof(sc), why, sizeof(why)));
+	CU_ASSERT_EQUAL(vm_sched_set_blob(b1, sc, 40), EINVAL);
+	vm_destroy(a);
+	vm_destroy(b);
+}
+
 static CU_TestInfo vmm_tests[] = {
 	{ "create errors", test_create_errors },
 	{ "memory segments", test_memory },
@@ -422,6 +496,8 @@ static CU_TestInfo vmm_tests[] = {
 	{ "interp run: port I/O, MMIO, HLT", test_run_interp },
 	{ "decode checked against the exit", test_decode_check },
 	{ "interp: x87/SSE state and XCR0 in checkpoints", test_fpu_state },
+	{ "interp: vCPU and scheduler run states in checkpoints",
+	  test_run_state },
 	CU_TEST_INFO_NULL,
 };
 
