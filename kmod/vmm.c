@@ -131,6 +131,14 @@ vm_set_idle_skip(struct vm *vm, bool on)
 	return 0;
 }
 
+int
+vm_set_jit(struct vm *vm, bool on)
+{
+	if (vm->engine->set_jit == NULL)
+		return ENOTSUP;
+	return vm->engine->set_jit(vm->cookie, on);
+}
+
 bool
 vm_virtual_time(const struct vm *vm)
 {

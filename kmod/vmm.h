@@ -224,6 +224,13 @@ const char *vm_engine_name(const struct vm *vm);
 bool vm_virtual_time(const struct vm *vm);
 int vm_set_idle_skip(struct vm *vm, bool on);
 /*
+ * The interp engine's block translator (config interp.jit): hot guest
+ * code runs as host code, with the same instruction counts, exits and
+ * state as the interpreter's.  Before the vCPUs are created; ENOTSUP on
+ * engines without one.
+ */
+int vm_set_jit(struct vm *vm, bool on);
+/*
  * Such engines also run one vCPU at a time, in turns of 'insns'
  * instructions (100000 unless set; config vm.quantum), round-robin, so an
  * SMP guest runs (and replays) in one order.  ENOTSUP on other engines.

@@ -65,6 +65,8 @@ struct vmm_engine {
 	 * its turn (vmm_sched.c).  UINT64_MAX: no end.
 	 */
 	int (*set_yield)(void *vcookie, uint64_t icount);
+	/* Optional: the block translator on or off (vm_set_jit()). */
+	int (*set_jit)(void *cookie, bool on);
 	/*
 	 * Complete the instruction behind the last exit (with the read
 	 * value in *vmexit) without running the guest, so that the

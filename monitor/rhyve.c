@@ -139,6 +139,13 @@ build_vm(struct vm **vmp)
 	vm_set_idle_skip(vm, get_config_bool_default("vm.idle_skip", true));
 	if (quantum_config(vm) != 0)
 		return -1;
+	/* interp.jit: the interp engine's block translator (others have
+	 * none: the key means nothing to them). */
+	error = vm_set_jit(vm, get_config_bool_default("interp.jit", true));
+	if (error != 0 && error != ENOTSUP) {
+		rhyve_warnx("interp.jit: %s", strerror(error));
+		return -1;
+	}
 	/* CPUID's view of the vCPUs, before they exist. */
 	if ((error = vm_set_topology(vm, topo.sockets, topo.cores,
 				     topo.threads)) != 0 ||

@@ -102,6 +102,8 @@ struct interp_vm {
 	/* Bumped when a slot or its dirty logging changes: the host pages
 	 * TLB entries made before are no longer to be used. */
 	_Atomic uint32_t slots_gen;
+	/* interp.jit: new vCPUs run translated blocks (interp_jit.c). */
+	bool jit;
 };
 
 /* A pending event to deliver before the next instruction. */
@@ -249,6 +251,11 @@ struct interp_cpu {
 	/* Virtual time not yet added to the VM's clock (ns), and the next
 	 * timer deadline as last read. */
 	uint64_t vtime_pending, deadline;
+	/* The block translator (interp_jit.c; NULL: off), the guest's
+	 * arithmetic flags as host RFLAGS while a block runs, and the host
+	 * page of the running block's code (its stores there end it). */
+	struct interp_jit *jit;
+	uint64_t jit_hf, jit_page;
 };
 
 /* ---- interp_mem.c: guest memory ------------------------------------- */
@@ -680,6 +687,23 @@ bool interp_store_pending(struct interp_cpu *c);
 /* Execute the one instruction left halfway by the last exit, with the
  * value the monitor put in *vmexit, and nothing more (complete_io). */
 int interp_exec_complete(struct interp_cpu *c, struct vm_exit *vmexit);
+
+/* ---- interp_jit.c: the block translator ---------------------------- */
+
+/* Give the vCPU a translator (code buffer and block cache), or free it. */
+int interp_jit_init(struct interp_cpu *c);
+void interp_jit_free(struct interp_cpu *c);
+/*
+ * Run one translated block at rip if one may run now and all of it fits
+ * in 'max' instructions and before the next point where the interpreter
+ * stops (turn end, replay stop, due timer): the instructions it retired
+ * (0: none ran, the interpreter goes on).  *side: it stopped before an
+ * instruction only the interpreter runs (a TLB miss, MMIO, a fault), which
+ * the caller executes next.
+ */
+uint64_t interp_jit_run(struct interp_cpu *c, uint64_t max, bool *side);
+/* Instructions retired in translated blocks so far (for tests). */
+uint64_t interp_jit_retired(const struct interp_cpu *c);
 
 /* ---- interp_intr.c: interrupts and exceptions ----------------------- */
 

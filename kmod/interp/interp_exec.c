@@ -487,6 +487,7 @@ void
 interp_exec(struct interp_cpu *c, struct vm_exit *vmexit, uint64_t budget)
 {
 	uint64_t n = 0, dr6;
+	bool jit_side = false;
 	int rc;
 
 	c->exit = vmexit;
@@ -565,6 +566,27 @@ interp_exec(struct interp_cpu *c, struct vm_exit *vmexit, uint64_t budget)
 				break;
 			}
 		}
+		/* A translated block (interp_jit.c) when one may run here;
+		 * after a side exit the interpreter runs the next one. */
+		if (c->jit != NULL && !jit_side) {
+			uint64_t r = interp_jit_run(
+			    c, budget != 0 ? budget - n : UINT64_MAX, &jit_side);
+
+			if (r > 0) {
+				n += r;
+				if (c->icount % INTERP_TIME_QUANTUM == 0 &&
+				    time_sync(c)) {
+					vmexit->exitcode = VM_EXITCODE_BOGUS;
+					break;
+				}
+				if (budget != 0 && n >= budget) {
+					vmexit->exitcode = VM_EXITCODE_BOGUS;
+					break;
+				}
+				continue;
+			}
+		}
+		jit_side = false;
 		rc = step(c);
 		if (rc != INTERP_OK)
 			break;

@@ -166,6 +166,11 @@ interp_vcpu_init(void *cookie, struct vcpu *vcpu, int id, void **vcookiep)
 	c->vcpu = vcpu;
 	c->id = id;
 	interp_reset(c);
+	if (c->ivm->jit && interp_jit_init(c) != 0) {
+		free(c->dcache);
+		free(c);
+		return ENOMEM;
+	}
 	*vcookiep = c;
 	return 0;
 }
@@ -175,8 +180,18 @@ interp_vcpu_cleanup(void *vcookie)
 {
 	struct interp_cpu *c = vcookie;
 
+	interp_jit_free(c);
 	free(c->dcache);
 	free(c);
+}
+
+static int
+interp_set_jit(void *cookie, bool on)
+{
+	struct interp_vm *ivm = cookie;
+
+	ivm->jit = on;
+	return 0;
 }
 
 static int
@@ -606,6 +621,7 @@ const struct vmm_engine vmm_engine_interp = {
 	.tsc_hz = interp_tsc_hz,
 	.set_debug = interp_set_debug,
 	.set_yield = interp_set_yield,
+	.set_jit = interp_set_jit,
 	.complete_io = interp_complete_io,
 	.event_queued = interp_event_queued,
 	.dirty_logging = interp_dirty_logging,

@@ -12,7 +12,8 @@
  * hang or read outside guest memory.  Exits are answered as a monitor
  * without devices would (IN and MMIO loads read all-ones, an unhandled
  * MSR gets #GP); each input runs at most BUDGET instructions, and a
- * timer on the VM's clock ends a vCPU that halts for good.
+ * timer on the VM's clock ends a vCPU that halts for good.  Inputs of
+ * even size run with the block translator (interp.jit), odd ones without.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -99,6 +100,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size = 4096;
 	if (vm_create("fuzz", "interp", &vm, err, sizeof(err)) != 0)
 		return 0;
+	/* The block translator on for half the inputs (by size), so both
+	 * it and the interpreter alone see everything. */
+	vm_set_jit(vm, (size & 1) == 0);
 	mem = (struct loader_mem){ fuzz_map, vm };
 	if (vm_setup_memory(vm, RAM_SIZE) != 0 ||
 	    vm_vcpu_create(vm, 0, &vcpu) != 0 ||
