@@ -735,5 +735,32 @@ void interp_set_seg_real(struct interp_cpu *c, unsigned int seg, uint16_t sel);
 int interp_code_desc(struct interp_cpu *c, uint16_t sel, struct x86_segdesc *d);
 int interp_stack_desc(struct interp_cpu *c, uint16_t sel, unsigned int cpl,
 		      struct x86_segdesc *d);
+/* A descriptor as the hidden part of a segment register keeps it. */
+void interp_desc_to_seg(uint64_t desc, struct x86_segdesc *d);
+
+/* ---- interp_task.c: hardware task switches -------------------------- */
+
+/* Why a task switch happens: JMP leaves the old task, CALL and
+ * interrupts nest (NT, back link), IRET returns through the link. */
+enum { INTERP_TASK_JMP, INTERP_TASK_CALL, INTERP_TASK_INT, INTERP_TASK_IRET };
+/* A far JMP/CALL (call) to system descriptor 'desc' of selector 'sel':
+ * a TSS or a task gate.  Sets next_rip; once the switch has committed a
+ * fault is the new task's (rip its EIP). */
+int interp_task_far(struct interp_cpu *c, uint16_t sel, uint64_t desc,
+		    bool call);
+/* An interrupt or exception through IDT task gate 'gate' (soft: INT n),
+ * the old task resuming at ret_ip; the error code is pushed on the new
+ * task's stack.  Sets rip. */
+int interp_task_gate(struct interp_cpu *c, uint64_t gate, bool soft,
+		     bool has_ec, uint32_t ec, uint64_t ret_ip);
+/* IRET with NT: back to the task of the current TSS's link. */
+int interp_task_return(struct interp_cpu *c);
+
+/* ---- interp_vm86.c: virtual-8086 mode ------------------------------- */
+
+/* IRET from CPL 0 to virtual-8086 mode: the frame's EIP, CS, EFLAGS
+ * (VM set) as op_iret read them; sets next_rip. */
+int interp_vm86_enter(struct interp_cpu *c, uint64_t ip, uint64_t cs,
+		      uint64_t fl);
 
 #endif

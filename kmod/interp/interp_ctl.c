@@ -1,8 +1,9 @@
 /*
  * Control transfer for the interp engine: near JMP, Jcc, CALL, RET, LOOP
  * and JCXZ; far JMP, CALL and RET between code segments of the same
- * privilege (RET also to an outer one).  Call gates and task switches are
- * not modelled: they stop the VM with a message.
+ * privilege (RET also to an outer one); far JMP and CALL to a TSS or a
+ * task gate switch tasks (interp_task.c).  Call gates are not modelled:
+ * they stop the VM with a message.
  */
 #include "interp.h"
 
@@ -135,9 +136,14 @@ op_loop(struct interp_cpu *c, const struct x86_instr *insn)
 
 /* ---- far transfers -------------------------------------------------- */
 
-/* Checks for a far JMP/CALL to a code segment at the same privilege. */
+/*
+ * Checks for a far JMP/CALL to a code segment at the same privilege; a
+ * system descriptor is a task switch, done here (*task set: the
+ * transfer is complete, or faulted).
+ */
 static int
-far_code(struct interp_cpu *c, uint16_t sel, struct x86_segdesc *d)
+far_code(struct interp_cpu *c, uint16_t sel, struct x86_segdesc *d, bool call,
+	 bool *task)
 {
 	unsigned int cpl = interp_cpl(c), dpl;
 	uint64_t desc;
@@ -151,12 +157,10 @@ far_code(struct interp_cpu *c, uint16_t sel, struct x86_segdesc *d)
 	rc = interp_read_desc(c, sel, &desc, false, NULL);
 	if (rc != INTERP_OK)
 		return rc;
-	if (!((desc >> 44) & 1))
-		return interp_error(c,
-				    "far transfer through system descriptor "
-				    "type %u (call gates and task switches "
-				    "are not modelled)",
-				    (unsigned)((desc >> 40) & 0xf));
+	if (!((desc >> 44) & 1)) {
+		*task = true;
+		return interp_task_far(c, sel, desc, call);
+	}
 	if ((rc = interp_code_desc(c, sel, d)) != INTERP_OK)
 		return rc;
 	dpl = (d->access >> 5) & 3;
@@ -183,12 +187,13 @@ static int
 op_jmpf(struct interp_cpu *c, const struct x86_instr *insn)
 {
 	struct x86_segdesc d;
+	bool task = false;
 	uint16_t sel;
 	uint64_t off;
 	int rc;
 
 	if ((rc = interp_far_pointer(c, insn, 0, &sel, &off)) != INTERP_OK ||
-	    (rc = far_code(c, sel, &d)) != INTERP_OK)
+	    (rc = far_code(c, sel, &d, false, &task)) != INTERP_OK || task)
 		return rc;
 	if (!(d.access & X86_SEG_L) && off > d.limit)
 		return interp_gp0(c);
@@ -203,11 +208,12 @@ op_callf(struct interp_cpu *c, const struct x86_instr *insn)
 	unsigned int size = insn->opsize;
 	struct x86_segdesc d;
 	uint64_t off, sp = c->gpr[4];
+	bool task = false;
 	uint16_t sel;
 	int rc;
 
 	if ((rc = interp_far_pointer(c, insn, 0, &sel, &off)) != INTERP_OK ||
-	    (rc = far_code(c, sel, &d)) != INTERP_OK)
+	    (rc = far_code(c, sel, &d, true, &task)) != INTERP_OK || task)
 		return rc;
 	if (!(d.access & X86_SEG_L) && off > d.limit)
 		return interp_gp0(c);

@@ -23,8 +23,8 @@
  * (vmm_engine.data_breakpoints).
  *
  * Not modelled: the accesses of an event's delivery outside an
- * instruction (an interrupt's stack frame) do not hit data breakpoints;
- * task switches (DR6.BT, the T bit) are not modelled at all.
+ * instruction (an interrupt's stack frame) do not hit data breakpoints.
+ * A task switch's T-bit trap (DR6.BT) is interp_task.c's.
  */
 #include "interp.h"
 

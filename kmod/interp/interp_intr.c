@@ -3,10 +3,11 @@
  * IVT (real mode), 32-bit IDT gates (protected mode) and 64-bit gates
  * (IA-32e mode) with stack switches from the TSS and IST, double and
  * triple faults; and the instructions that raise or end them (INT n,
- * INT3, INTO, INT1, IRET).  Intel SDM vol. 3A ch. 6.
- *
- * Not modelled: task gates and hardware task switches, virtual-8086
- * mode interrupts (both are errors that stop the VM, with a message).
+ * INT3, INTO, INT1, IRET).  Intel SDM vol. 3A ch. 6.  Task gates and
+ * IRET with NT switch tasks (interp_task.c); an interrupt from
+ * virtual-8086 mode goes to a ring-0 handler with the 8086 segments on
+ * its stack (SDM vol. 3B 20.3.1.1); IRET to and in virtual-8086 mode is
+ * interp_vm86.c's.
  */
 #include "interp.h"
 
@@ -18,7 +19,8 @@
 
 /* The frame is built in a buffer and written in one access. */
 struct frame {
-	uint64_t w[8];
+	uint64_t w[10]; /* from virtual-8086 mode: GS FS DS ES SS ESP EFLAGS
+			 * CS EIP and the error code */
 	unsigned int n, size;
 };
 
@@ -33,7 +35,7 @@ static int
 frame_write(struct interp_cpu *c, const struct frame *f, uint64_t ss_base,
 	    uint64_t sp, bool supervisor, bool wrap32)
 {
-	uint8_t buf[64];
+	uint8_t buf[80];
 	uint64_t lin;
 	size_t len = (size_t)f->n * f->size;
 
@@ -127,7 +129,7 @@ deliver_prot(struct interp_cpu *c, unsigned int vector, bool has_ec,
 	struct x86_segdesc csd, ssd = ss->desc;
 	uint16_t sel, ss_sel = ss->sel;
 	struct frame f;
-	bool outer, gate32;
+	bool outer, gate32, vm86 = (c->rflags & PSL_VM) != 0;
 	int rc;
 
 	if (vector * gsize + gsize - 1 > c->idtr.limit)
@@ -139,23 +141,16 @@ deliver_prot(struct interp_cpu *c, unsigned int vector, bool has_ec,
 	type = (gate[0] >> 40) & 0x1f; /* S bit included: must be 0 */
 	dpl = (gate[0] >> 45) & 3;
 	ist = lm ? (gate[0] >> 32) & 7 : 0;
-	if (type == GATE_TASK && !lm)
-		return interp_error(c,
-				    "interrupt %u through a task gate: "
-				    "task switches are not modelled",
-				    vector);
 	if (!(type == GATE_INT || type == GATE_TRAP ||
-	      (!lm && (type == GATE_INT16 || type == GATE_TRAP16))))
+	      (!lm && (type == GATE_INT16 || type == GATE_TRAP16 ||
+		       type == GATE_TASK))))
 		return interp_raise(c, X86_VEC_GP, true, idt_ec);
 	if (soft && dpl < cpl)
 		return interp_raise(c, X86_VEC_GP, true, idt_ec);
 	if (!((gate[0] >> 47) & 1))
 		return interp_raise(c, 11, true, idt_ec);
-	if (c->rflags & PSL_VM)
-		return interp_error(c,
-				    "interrupt %u in virtual-8086 mode is "
-				    "not modelled",
-				    vector);
+	if (type == GATE_TASK)
+		return interp_task_gate(c, gate[0], soft, has_ec, ec, ret_ip);
 	sel = (uint16_t)(gate[0] >> 16);
 	off = (gate[0] & 0xffff) | ((gate[0] >> 32) & 0xffff0000ULL);
 	if (lm)
@@ -168,7 +163,8 @@ deliver_prot(struct interp_cpu *c, unsigned int vector, bool has_ec,
 	dpl = (csd.access >> 5) & 3; /* the handler's privilege */
 	if (X86_SEG_TYPE(csd.access) & 0x4)
 		dpl = cpl; /* conforming: stays at CPL */
-	if (dpl > cpl)
+	/* From virtual-8086 mode only to ring 0 (its monitor). */
+	if (dpl > cpl || (vm86 && dpl != 0))
 		return interp_raise(c, X86_VEC_GP, true, sel & ~3u);
 	outer = dpl < cpl;
 	gate32 = lm || type == GATE_INT || type == GATE_TRAP;
@@ -194,6 +190,12 @@ deliver_prot(struct interp_cpu *c, unsigned int vector, bool has_ec,
 		sp &= 0xffffffffULL;
 
 	f = (struct frame){ .size = lm ? 8 : gate32 ? 4 : 2 };
+	if (vm86) {
+		frame_push(&f, c->seg[X86_R_GS - X86_R_ES].sel);
+		frame_push(&f, c->seg[X86_R_FS - X86_R_ES].sel);
+		frame_push(&f, c->seg[X86_R_DS - X86_R_ES].sel);
+		frame_push(&f, c->seg[X86_R_ES - X86_R_ES].sel);
+	}
 	if (lm || outer) {
 		frame_push(&f, ss->sel);
 		frame_push(&f, old_sp);
@@ -223,6 +225,14 @@ deliver_prot(struct interp_cpu *c, unsigned int vector, bool has_ec,
 		interp_gpr_write(c, 4, 2, sp);
 	cs->sel = (uint16_t)((sel & ~3u) | dpl);
 	cs->desc = csd;
+	/* The 8086 segments, saved above, mean nothing to the handler. */
+	for (unsigned int s = X86_R_ES; vm86 && s <= X86_R_GS; s++) {
+		if (s == X86_R_CS || s == X86_R_SS)
+			continue;
+		c->seg[s - X86_R_ES].sel = 0;
+		c->seg[s - X86_R_ES].desc =
+		    (struct x86_segdesc){ 0, 0, X86_SEG_UNUSABLE };
+	}
 	c->rip = lm ? off : gate32 ? (uint32_t)off : (uint16_t)off;
 	c->rflags &= ~(PSL_T | PSL_RF | PSL_VM | (1ULL << 14) /* NT */);
 	if ((type & 1) == 0) /* interrupt gate */
@@ -289,6 +299,7 @@ static int
 soft_int(struct interp_cpu *c, unsigned int vector, bool soft)
 {
 	uint64_t rip = c->rip;
+	uint16_t tr = c->tr.sel;
 	int rc;
 
 	/*
@@ -301,7 +312,11 @@ soft_int(struct interp_cpu *c, unsigned int vector, bool soft)
 	c->soft_int = true; /* it clears TF: no single-step trap after */
 	rc = deliver_once(c, vector, false, 0, soft);
 	if (rc != INTERP_OK) {
-		c->rip = rip;
+		/* A fault after a task gate's switch committed (TR changed:
+		 * the new TSS was not busy, the old one is) is the new
+		 * task's, at its rip. */
+		if (c->tr.sel == tr)
+			c->rip = rip;
 		return rc;
 	}
 	/* deliver_once set rip to the handler: keep it as next_rip. */
@@ -363,8 +378,10 @@ iret_flags(struct interp_cpu *c, uint64_t newf, unsigned int size,
 	return (old & ~mask) | (newf & mask);
 }
 
+/* IRET in real mode, and in virtual-8086 mode with IOPL 3 (cpl 3: IOPL,
+ * VM, VIF and VIP stay). */
 static int
-iret_real(struct interp_cpu *c, unsigned int size)
+iret_real(struct interp_cpu *c, unsigned int size, unsigned int cpl)
 {
 	uint64_t ip, cs, fl;
 	int rc;
@@ -373,10 +390,14 @@ iret_real(struct interp_cpu *c, unsigned int size)
 	    (rc = interp_stack_peek(c, size, &cs, size)) != INTERP_OK ||
 	    (rc = interp_stack_peek(c, 2 * size, &fl, size)) != INTERP_OK)
 		return rc;
+	if (size == 2)
+		ip = (uint16_t)ip;
+	if (ip > c->seg[X86_R_CS - X86_R_ES].desc.limit)
+		return interp_gp0(c);
 	interp_sp_add(c, 3 * size);
 	interp_set_seg_real(c, X86_R_CS, (uint16_t)cs);
-	interp_set_rflags(c, iret_flags(c, fl, size, 0));
-	c->next_rip = size == 2 ? (uint16_t)ip : (uint32_t)ip;
+	interp_set_rflags(c, iret_flags(c, fl, size, cpl));
+	c->next_rip = (uint32_t)ip;
 	c->nmi_blocked = false;
 	return INTERP_OK;
 }
@@ -394,20 +415,31 @@ op_iret(struct interp_cpu *c, const struct x86_instr *insn)
 	int rc;
 
 	if (!(c->cr0 & CR0_PE))
-		return iret_real(c, size);
-	if (c->rflags & PSL_VM)
-		return interp_error(c, "IRET in virtual-8086 mode is not "
-				       "modelled");
-	if (c->rflags & (1ULL << 14))
-		return interp_error(c, "IRET with NT set (a task return) is "
-				       "not modelled");
+		return iret_real(c, size, 0);
+	if (c->rflags & PSL_VM) {
+		/* IOPL-sensitive in virtual-8086 mode (SDM vol. 3B 20.2.7):
+		 * the monitor emulates it below IOPL 3. */
+		if (((c->rflags & PSL_IOPL) >> 12) < 3)
+			return interp_gp0(c);
+		return iret_real(c, size, 3);
+	}
+	if (c->rflags & (1ULL << 14)) {
+		/* A nested task's return (#GP(0) in IA-32e mode). */
+		rc = interp_task_return(c);
+		if (rc == INTERP_OK)
+			c->nmi_blocked = false;
+		return rc;
+	}
 	if ((rc = interp_stack_peek(c, 0, &ip, size)) != INTERP_OK ||
 	    (rc = interp_stack_peek(c, size, &sel, size)) != INTERP_OK ||
 	    (rc = interp_stack_peek(c, 2 * size, &fl, size)) != INTERP_OK)
 		return rc;
-	if ((fl & PSL_VM) && cpl == 0 && !lm64 && size == 4)
-		return interp_error(c, "IRET to virtual-8086 mode is not "
-				       "modelled");
+	if ((fl & PSL_VM) && cpl == 0 && !(c->efer & EFER_LMA) && size == 4) {
+		rc = interp_vm86_enter(c, ip, sel, fl);
+		if (rc == INTERP_OK)
+			c->nmi_blocked = false;
+		return rc;
+	}
 	rpl = sel & 3;
 	if (rpl < cpl)
 		return interp_raise(c, X86_VEC_GP, true, sel & ~3u);

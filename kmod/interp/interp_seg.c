@@ -50,9 +50,8 @@ interp_set_seg_real(struct interp_cpu *c, unsigned int seg, uint16_t sel)
 	}
 }
 
-/* A descriptor as the hidden part keeps it. */
-static void
-desc_to_seg(uint64_t desc, struct x86_segdesc *d)
+void
+interp_desc_to_seg(uint64_t desc, struct x86_segdesc *d)
 {
 	uint32_t base, limit, access;
 
@@ -93,7 +92,7 @@ interp_load_seg(struct interp_cpu *c, unsigned int seg, uint16_t sel)
 	rc = interp_read_desc(c, sel, &desc, false, NULL);
 	if (rc != INTERP_OK)
 		return rc;
-	desc_to_seg(desc, &d);
+	interp_desc_to_seg(desc, &d);
 	dpl = ACC_DPL(d.access);
 	if (!(d.access & X86_SEG_S))
 		return interp_raise(c, X86_VEC_GP, true, sel & ~3u);
@@ -138,7 +137,7 @@ interp_code_desc(struct interp_cpu *c, uint16_t sel, struct x86_segdesc *d)
 	rc = interp_read_desc(c, sel, &desc, false, NULL);
 	if (rc != INTERP_OK)
 		return rc;
-	desc_to_seg(desc, d);
+	interp_desc_to_seg(desc, d);
 	if (!(d->access & X86_SEG_S) ||
 	    !(X86_SEG_TYPE(d->access) & X86_SEG_TYPE_CODE))
 		return interp_raise(c, X86_VEC_GP, true, sel & ~3u);
@@ -173,7 +172,7 @@ interp_stack_desc(struct interp_cpu *c, uint16_t sel, unsigned int cpl,
 	rc = interp_read_desc(c, sel, &desc, false, NULL);
 	if (rc != INTERP_OK)
 		return rc;
-	desc_to_seg(desc, d);
+	interp_desc_to_seg(desc, d);
 	if ((sel & SEL_RPL) != cpl || ACC_DPL(d->access) != cpl ||
 	    !(d->access & X86_SEG_S) ||
 	    (X86_SEG_TYPE(d->access) & X86_SEG_TYPE_CODE) ||
