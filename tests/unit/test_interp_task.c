@@ -295,6 +295,45 @@ test_task_gate(void)
 	teardown();
 }
 
+/* The new TSS's T bit: #DB (DR6.BT) before its first instruction. */
+static void
+test_trap_bit(void)
+{
+	setup_jmp(SEL_NEW);
+	ram[TSS_NEW + 0x64] = 1;
+	CU_ASSERT_FATAL(eng->run(vc, &ex) == 0);
+	CU_ASSERT_EQUAL(ex.exitcode, VM_EXITCODE_HLT);
+	CU_ASSERT_EQUAL(reg(VM_REG_GUEST_RIP), HANDLER + 1 + 1);
+	CU_ASSERT_EQUAL(get32(STACK_NEW - 12), NEW_EIP);
+	CU_ASSERT(reg(VM_REG_GUEST_DR6) & (1u << 15));
+	teardown();
+}
+
+/* A 16-bit TSS: IP, FLAGS, the registers' low halves (the high ones
+ * become ones), ES CS SS DS; FS and GS null. */
+static void
+test_tss16(void)
+{
+	const uint64_t d16 = tss_desc(TSS_NEW, 0x2b, 0x81);
+	const uint16_t img[] = { NEW_EIP, 0x2,       0x1234, 0,   0,
+				 0,       STACK_NEW, 0,      0,   0,
+				 0x10,    0x08,      0x10,   0x10 };
+
+	setup_jmp(SEL_NEW);
+	memcpy(ram + GDT + SEL_NEW, &d16, 8);
+	memset(ram + TSS_NEW, 0, 0x68);
+	memcpy(ram + TSS_NEW + 0x0e, img, sizeof(img));
+	CU_ASSERT_FATAL(eng->run(vc, &ex) == 0);
+	CU_ASSERT_EQUAL(ex.exitcode, VM_EXITCODE_HLT);
+	CU_ASSERT_EQUAL(reg(VM_REG_GUEST_RIP), NEW_EIP + 1);
+	CU_ASSERT_EQUAL(reg(VM_REG_GUEST_RAX), 0xffff1234);
+	CU_ASSERT_EQUAL(reg(VM_REG_GUEST_RSP), 0xffff0000 | STACK_NEW);
+	CU_ASSERT_EQUAL(reg(VM_REG_GUEST_FS), 0);
+	CU_ASSERT_EQUAL(ram[GDT + SEL_NEW + 5], 0x83); /* busy */
+	CU_ASSERT_EQUAL(ram[GDT + SEL_OLD + 5], 0x89); /* JMP: not */
+	teardown();
+}
+
 /* IRET with NT: the link must name a busy TSS (#TS(link)). */
 static void
 test_iret(void)
@@ -326,6 +365,8 @@ static CU_TestInfo tests[] = {
 	{ "CALL to a TSS", test_switch },
 	{ "exception through a task gate", test_task_gate },
 	{ "IRET to the linked task", test_iret },
+	{ "T bit", test_trap_bit },
+	{ "16-bit TSS", test_tss16 },
 	CU_TEST_INFO_NULL,
 };
 
