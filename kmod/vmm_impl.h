@@ -19,6 +19,8 @@ struct vmm_engine {
 	const char *name;
 	/* The engine drives the VM's clock (virtual time, vmm_callout.c). */
 	bool virtual_time;
+	/* Instructions in a vCPU's turn unless set (0: VM_SCHED_QUANTUM). */
+	uint64_t quantum;
 	/* set_debug's data breakpoints hit on every guest access (kvm's do
 	 * not in KVM's instruction emulator, which runs guest kernel code
 	 * on PVM hosts). */

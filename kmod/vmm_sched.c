@@ -84,7 +84,8 @@ vm_sched_init(struct vm *vm)
 	 * says so (vm_vcpu_hold()).
 	 */
 	s->owner = s->last = 0;
-	s->quantum = VM_SCHED_QUANTUM;
+	s->quantum =
+	    vm->engine->quantum != 0 ? vm->engine->quantum : VM_SCHED_QUANTUM;
 	s->asleep = ~1ULL;
 	vm->sched = s;
 	return 0;

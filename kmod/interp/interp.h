@@ -177,6 +177,8 @@ struct interp_cpu {
 	struct interp_seg ldtr, tr;
 	struct x86_segdesc gdtr, idtr; /* base and limit */
 	uint64_t cr0, cr2, cr3, cr4, cr8, efer, xcr0;
+	uint32_t mxcsr_mask; /* MXCSR's bits (INTERP_MXCSR_MASK; lockstep: the
+				host's) */
 	uint64_t dr[4], dr6, dr7;
 	/* MSRs the CPU keeps (the rest are kmod's or #GP). */
 	uint64_t star, lstar, cstar, sfmask, kernel_gs_base;

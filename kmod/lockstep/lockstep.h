@@ -19,10 +19,14 @@
 
 #include "../interp/interp.h"
 
-#define LS_PAGE           4096ULL
-#define LS_MEMCHECK_STEPS 4096 /* kvm's dirty log every so many steps */
-#define LS_USER_CATCHUP   2    /* see ls_step(), 6. */
-#define LS_NREGS          (VM_REG_GUEST_INTR_SHADOW + 1)
+#define LS_PAGE            4096ULL
+#define LS_MEMCHECK_STEPS  4096       /* kvm's dirty log every so many steps */
+#define LS_USER_CATCHUP    2          /* see ls_step(), 6. */
+#define LS_RESYNC_MAX      64         /* see ls_step(), 7. */
+#define LS_RESYNC_EXIT_MAX 1000000ULL /* the same, up to an exit */
+#define LS_NS_PER_INSN     100        /* the VM clock per instruction */
+#define LS_NS_PER_EXIT     10000      /* and per exit (ls_account()) */
+#define LS_NREGS           (VM_REG_GUEST_INTR_SHADOW + 1)
 
 struct ls_slot {
 	bool used;
@@ -49,6 +53,9 @@ struct ls_vm {
 	bool started;        /* the shadow holds the guest's memory */
 	bool failed;         /* a difference was reported: stop every vCPU */
 	uint64_t corrupt_at; /* test hook; 0: off */
+	/* The vCPUs' counts as they go, for the VM's summary line. */
+	int nvcpus, nran;
+	uint64_t steps, events, exits, taken, resyncs, resynced;
 };
 
 /* What interp still has to do for kvm's last exit. */
@@ -75,6 +82,8 @@ struct ls_vcpu {
 	bool user_seen;      /* this step ran at CPL 3 (pvm_seg_quirk) */
 	uint8_t inbuf[4096]; /* its IN data (a REP INS: several elements) */
 	uint64_t steps, events, exits, taken;
+	uint64_t resyncs, resynced; /* ls_step() 7.: steps, instructions */
+	uint64_t yield_icount; /* the end of its turn (vmm_sched.c); 0: none */
 	uint64_t since_memcheck;
 	struct timespec t0;
 };

@@ -448,6 +448,13 @@ fpu_diff(struct ls_vcpu *lc, char *buf, size_t len)
 
 	if (kvm->getfpu(lc->kvc, &k) != 0 || itp->getfpu(lc->ic, &i) != 0)
 		return false;
+	/*
+	 * KVM_GET_FPU on this PVM host reports MXCSR 0 whatever the guest
+	 * loaded (its own FXSAVE and STMXCSR show the real value, which
+	 * the registers and memory compare): a 0 is not compared.
+	 */
+	if (k.mxcsr == 0)
+		k.mxcsr = i.mxcsr;
 	if (k.fcw != i.fcw || k.fsw != i.fsw || k.ftw != i.ftw ||
 	    k.mxcsr != i.mxcsr) {
 		snprintf(buf, len,

@@ -113,6 +113,17 @@ ls_vm_cleanup(void *cookie)
 {
 	struct ls_vm *lvm = cookie;
 
+	/* Every vCPU's comparisons, so a test can check all of them. */
+	if (lvm->nran > 0 && !lvm->failed)
+		fprintf(stderr,
+			"lockstep: %d vCPUs, %d ran: %" PRIu64
+			" instructions, %" PRIu64 " events, %" PRIu64
+			" exits compared, %" PRIu64
+			" values taken from kvm, %" PRIu64 " resyncs (%" PRIu64
+			" instructions): no difference\n",
+			lvm->nvcpus, lvm->nran, lvm->steps, lvm->events,
+			lvm->exits, lvm->taken, lvm->resyncs, lvm->resynced);
+
 	itp->vm_cleanup(lvm->ivm);
 	kvm->vm_cleanup(lvm->kvm);
 	for (int i = 0; i < VM_MAX_MEMMAP; i++)
@@ -215,6 +226,21 @@ ls_dma_done(void *cookie, uint64_t gpa, const uint8_t *data, size_t len)
 
 /* ---- vCPUs ------------------------------------------------------------ */
 
+/*
+ * The MXCSR bits this CPU has, as FXSAVE stores them (0x2ffff on AMD,
+ * with MXCSR.MM): kvm's guest saves the host's, so interp models it.
+ */
+static uint32_t
+host_mxcsr_mask(void)
+{
+	uint8_t img[512] __attribute__((aligned(16))) = { 0 };
+	uint32_t mask;
+
+	__asm__ volatile("fxsave64 %0" : "=m"(img));
+	memcpy(&mask, img + 28, 4);
+	return mask != 0 ? mask : 0xffbf; /* 0: the SDM's default */
+}
+
 static int
 ls_vcpu_init(void *cookie, struct vcpu *vcpu, int id, void **vcookiep)
 {
@@ -236,6 +262,7 @@ ls_vcpu_init(void *cookie, struct vcpu *vcpu, int id, void **vcookiep)
 	}
 	if (error == 0) {
 		lc->ic = ic;
+		lc->ic->mxcsr_mask = host_mxcsr_mask();
 		error = kvm->set_debug(
 		    lc->kvc, &(struct vm_guest_debug){ .enable = true,
 						       .singlestep = true });
@@ -256,19 +283,32 @@ static void
 ls_vcpu_cleanup(void *vcookie)
 {
 	struct ls_vcpu *lc = vcookie;
+	struct ls_vm *lvm = lc->lvm;
 	struct timespec t1;
 	double secs;
 
-	if (lc->steps > 0 && !lc->lvm->failed) {
+	lvm->nvcpus++;
+	if (lc->steps > 0) {
+		lvm->nran++;
+		lvm->steps += lc->steps;
+		lvm->events += lc->events;
+		lvm->exits += lc->exits;
+		lvm->taken += lc->taken;
+		lvm->resyncs += lc->resyncs;
+		lvm->resynced += lc->resynced;
+	}
+	if (lc->steps > 0 && !lvm->failed) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		secs = (double)(t1.tv_sec - lc->t0.tv_sec) +
 		       (double)(t1.tv_nsec - lc->t0.tv_nsec) / 1e9;
-		fprintf(
-		    stderr,
-		    "lockstep: vcpu %d: %" PRIu64 " instructions, %" PRIu64
-		    " events, %" PRIu64 " exits compared in %.1f s, %" PRIu64
-		    " values taken from kvm: no difference\n",
-		    lc->id, lc->steps, lc->events, lc->exits, secs, lc->taken);
+		fprintf(stderr,
+			"lockstep: vcpu %d: %" PRIu64 " instructions, %" PRIu64
+			" events, %" PRIu64
+			" exits compared in %.1f s, %" PRIu64
+			" values taken from kvm, %" PRIu64 " resyncs (%" PRIu64
+			" instructions): no difference\n",
+			lc->id, lc->steps, lc->events, lc->exits, secs,
+			lc->taken, lc->resyncs, lc->resynced);
 	}
 	itp->vcpu_cleanup(lc->ic);
 	kvm->vcpu_cleanup(lc->kvc);
@@ -338,6 +378,22 @@ ls_start(struct ls_vcpu *lc, struct vm_exit *vmexit)
 	return true;
 }
 
+/*
+ * Virtual time, as on the interp engine: the VM's clock runs on as interp
+ * retires instructions, so timers fire and vCPUs take turns
+ * (vmm_sched.c) at instruction counts, the same points on both CPUs.
+ * Back to kmod when the vCPU's turn is over (set_yield) and when a timer
+ * is due (kmod runs it between runs).
+ */
+static bool
+ls_yield_due(struct ls_vcpu *lc)
+{
+	struct vm *vm = lc->lvm->vm;
+
+	return (lc->yield_icount != 0 && lc->ic->icount >= lc->yield_icount) ||
+	       vm_clock_ns(vm) >= vm_callout_next(vm);
+}
+
 static int
 ls_run(void *vcookie, struct vm_exit *vmexit)
 {
@@ -364,9 +420,11 @@ ls_run(void *vcookie, struct vm_exit *vmexit)
 		}
 		more = ls_step(lc, vmexit);
 		ls_unlock(lvm);
-		if (more && atomic_exchange(&lc->kicked, false)) {
+		if (more &&
+		    (atomic_exchange(&lc->kicked, false) || ls_yield_due(lc))) {
 			memset(vmexit, 0, sizeof(*vmexit));
 			vmexit->exitcode = VM_EXITCODE_BOGUS;
+			vmexit->rip = lc->ic->rip;
 			more = false;
 		}
 	} while (more);
@@ -384,19 +442,37 @@ ls_kick(void *vcookie)
 
 /* ---- registers: read from kvm, written to both -------------------------- */
 
+/* The instruction count is interp's (kvm has none). */
 static int
 ls_getreg(void *vcookie, int reg, uint64_t *val)
 {
-	return kvm->getreg(((struct ls_vcpu *)vcookie)->kvc, reg, val);
+	struct ls_vcpu *lc = vcookie;
+
+	if (reg == VM_REG_ICOUNT)
+		return itp->getreg(lc->ic, reg, val);
+	return kvm->getreg(lc->kvc, reg, val);
 }
 
 static int
 ls_setreg(void *vcookie, int reg, uint64_t val)
 {
 	struct ls_vcpu *lc = vcookie;
-	int error = kvm->setreg(lc->kvc, reg, val);
+	int error;
 
+	if (reg == VM_REG_ICOUNT)
+		return itp->setreg(lc->ic, reg, val);
+	error = kvm->setreg(lc->kvc, reg, val);
 	return error != 0 ? error : itp->setreg(lc->ic, reg, val);
+}
+
+/* The end of the vCPU's turn: ls_run() checks it after each step. */
+static int
+ls_set_yield(void *vcookie, uint64_t icount)
+{
+	struct ls_vcpu *lc = vcookie;
+
+	lc->yield_icount = icount == UINT64_MAX ? 0 : icount;
+	return 0;
 }
 
 static int
@@ -414,10 +490,15 @@ ls_setdesc(void *vcookie, int reg, const struct seg_desc *desc)
 	return error != 0 ? error : itp->setdesc(lc->ic, reg, desc);
 }
 
+/* The TSC is interp's: it runs on the VM's virtual clock. */
 static int
 ls_getmsr(void *vcookie, uint32_t msr, uint64_t *val)
 {
-	return kvm->getmsr(((struct ls_vcpu *)vcookie)->kvc, msr, val);
+	struct ls_vcpu *lc = vcookie;
+
+	if (msr == MSR_TSC)
+		return itp->getmsr(lc->ic, msr, val);
+	return kvm->getmsr(lc->kvc, msr, val);
 }
 
 /* interp keeps fewer MSRs than kvm: those it has not are kvm's alone. */
@@ -501,7 +582,7 @@ ls_inject_exception(void *vcookie, int vector, bool has_ec, uint32_t ec)
 static int
 ls_tsc_hz(void *vcookie, uint64_t *hz)
 {
-	return kvm->tsc_hz(((struct ls_vcpu *)vcookie)->kvc, hz);
+	return itp->tsc_hz(((struct ls_vcpu *)vcookie)->ic, hz);
 }
 
 /* kvm single-steps always; a debugger's own steps and breakpoints added. */
@@ -565,6 +646,13 @@ ls_set_cpuid(void *vcookie, const struct vm_cpuid_entry *table, int n)
 
 const struct vmm_engine vmm_engine_lockstep = {
 	.name = "lockstep",
+	.virtual_time = true,
+	/*
+	 * Short turns: a vCPU spinning on a flag another one sets waits
+	 * for the rest of its turn, which costs the tester 40 times what
+	 * it costs interp.
+	 */
+	.quantum = 1000,
 	.vm_init = ls_vm_init,
 	.vm_cleanup = ls_vm_cleanup,
 	.mem_map = ls_mem_map,
@@ -584,6 +672,7 @@ const struct vmm_engine vmm_engine_lockstep = {
 	.inject_exception = ls_inject_exception,
 	.tsc_hz = ls_tsc_hz,
 	.set_debug = ls_set_debug,
+	.set_yield = ls_set_yield,
 	.complete_io = ls_complete_io,
 	.event_queued = ls_event_queued,
 	.dirty_logging = ls_dirty_logging,

@@ -560,11 +560,17 @@ guest_main(void)
 	have = mt_features();
 	mt_setup_cpu();
 	__asm__ volatile(
-	    "pushq %0\n\t"   /* SS */
-	    "pushq %1\n\t"   /* RSP */
-	    "pushq $0x2\n\t" /* RFLAGS: IOPL 0, IF 0 */
-	    "pushq %2\n\t"   /* CS */
-	    "pushq %3\n\t"   /* RIP */
+	    "pushq %0\n\t" /* SS */
+	    "pushq %1\n\t" /* RSP */
+	    /*
+	     * RFLAGS: IOPL 0, IF 1 (nothing interrupts: no timer is
+	     * programmed).  PVM runs CPL 3 on the CPU with IF 1 whatever
+	     * the guest's is, and PUSHF there stores it: with IF 0 the
+	     * lockstep tester would see PUSHF differ on every case.
+	     */
+	    "pushq $0x202\n\t"
+	    "pushq %2\n\t" /* CS */
+	    "pushq %3\n\t" /* RIP */
 	    "iretq"
 	    :
 	    : "i"(MT_USER_DS),

@@ -3,7 +3,8 @@
 #
 #   run-guest.sh RHYVE EXPECTED-STATUS REGEX [RHYVE-ARGS...]
 #
-# Runs RHYVE RHYVE-ARGS with stdin from /dev/null and a timeout
+# Runs RHYVE RHYVE-ARGS with stdin from /dev/null (or the file
+# RHYVE_GUEST_INPUT, a second after the start) and a timeout
 # (RHYVE_GUEST_TIMEOUT seconds, default 60), prints everything it wrote on
 # stdout and stderr, and fails unless it exited with EXPECTED-STATUS (any
 # status but a timeout or a signal if that is "any") and some line of that
@@ -59,8 +60,15 @@ out=$(mktemp "${TMPDIR:-/tmp}/rhyve-guest.XXXXXX") || exit 1
 trap 'rm -f "$out"' EXIT
 
 echo "+ timeout $timeout $rhyve $*"
-timeout -k 5 "$timeout" "$rhyve" "$@" </dev/null >"$out" 2>&1
-status=$?
+if [ -n "${RHYVE_GUEST_INPUT:-}" ]; then
+	# The console's input: this file, typed a second after the start.
+	{ sleep 1 && cat "$RHYVE_GUEST_INPUT"; } |
+		timeout -k 5 "$timeout" "$rhyve" "$@" >"$out" 2>&1
+	status=${PIPESTATUS[1]}
+else
+	timeout -k 5 "$timeout" "$rhyve" "$@" </dev/null >"$out" 2>&1
+	status=$?
+fi
 
 echo "---- output ----"
 cat "$out"

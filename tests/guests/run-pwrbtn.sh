@@ -51,6 +51,14 @@ grep -q '^pwrbtn: power button pressed, powering off$' "$out" || {
 	echo "FAIL: the guest did not see the power button"
 	exit 1
 }
+case " ${RHYVE_ENGINE_ARGS:-} " in
+*" --engine lockstep "*)
+	grep -Eq '^lockstep: 1 vCPUs, 1 ran: .* no difference$' "$out" || {
+		echo "FAIL: no lockstep summary without a difference"
+		exit 1
+	}
+	;;
+esac
 if [ "$mode" = record ]; then
 	rhyvetrace=$(dirname "$rhyve")/../tools/rhyvetrace/rhyvetrace
 	"$rhyvetrace" dump "$trace" --kind marker | grep -q 'SIGTERM power button' || {
