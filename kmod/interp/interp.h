@@ -177,8 +177,7 @@ struct interp_cpu {
 	struct interp_seg ldtr, tr;
 	struct x86_segdesc gdtr, idtr; /* base and limit */
 	uint64_t cr0, cr2, cr3, cr4, cr8, efer, xcr0;
-	uint32_t mxcsr_mask; /* MXCSR's bits (INTERP_MXCSR_MASK; lockstep: the
-				host's) */
+	uint32_t mxcsr_mask; /* MXCSR's bits; 0: INTERP_MXCSR_MASK */
 	uint64_t dr[4], dr6, dr7;
 	/* MSRs the CPU keeps (the rest are kmod's or #GP). */
 	uint64_t star, lstar, cstar, sfmask, kernel_gs_base;
@@ -559,6 +558,9 @@ union interp_xmm {
 #define INTERP_MXCSR_RC    0x6000u
 #define INTERP_MXCSR_FZ    0x8000u
 #define INTERP_MXCSR_MASK  0xffffu /* the bits MXCSR has (FXSAVE's mask) */
+/* The CPU's (the lockstep tester sets the host's in mxcsr_mask). */
+#define interp_mxcsr_mask(c)                                                   \
+	((c)->mxcsr_mask != 0 ? (c)->mxcsr_mask : INTERP_MXCSR_MASK)
 
 /* The checks before an SSE instruction (CR0.EM, CR4.OSFXSR: #UD; CR0.TS:
  * #NM); before an MMX instruction (EM: #UD, TS: #NM, a pending x87

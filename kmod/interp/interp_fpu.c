@@ -388,7 +388,7 @@ op_fx(struct interp_cpu *c, const struct x86_instr *insn)
 		memset(img, 0, sizeof(img));
 		interp_fx_x87(c, img, insn->opsize == 8, true);
 		put32(img + 24, c->fpu.mxcsr);
-		put32(img + 28, c->mxcsr_mask);
+		put32(img + 28, interp_mxcsr_mask(c));
 		memcpy(img + 160, c->fpu.xmm, nxmm * 16);
 		return interp_mem_write(c, m->seg, ea, insn->addrsize, img,
 					160 + nxmm * 16,
@@ -400,7 +400,7 @@ op_fx(struct interp_cpu *c, const struct x86_instr *insn)
 	if (rc != INTERP_OK)
 		return rc;
 	mxcsr = get32(img + 24);
-	if (mxcsr & ~c->mxcsr_mask)
+	if (mxcsr & ~interp_mxcsr_mask(c))
 		return interp_gp0(c);
 	interp_fx_x87(c, img, insn->opsize == 8, false);
 	c->fpu.mxcsr = mxcsr;
@@ -417,7 +417,7 @@ op_ldmxcsr(struct interp_cpu *c, const struct x86_instr *insn)
 	if ((rc = interp_sse_check(c)) != INTERP_OK ||
 	    (rc = interp_opnd_read(c, insn, 0, &v)) != INTERP_OK)
 		return rc;
-	if (v & ~(uint64_t)c->mxcsr_mask)
+	if (v & ~(uint64_t)interp_mxcsr_mask(c))
 		return interp_gp0(c);
 	c->fpu.mxcsr = (uint32_t)v;
 	return INTERP_OK;

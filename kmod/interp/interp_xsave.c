@@ -135,7 +135,7 @@ op_xsave(struct interp_cpu *c, const struct x86_instr *insn)
 	memset(img, 0, sizeof(img));
 	interp_fx_x87(c, img, insn->opsize == 8, true);
 	memcpy(img + 24, &c->fpu.mxcsr, 4);
-	memcpy(img + 28, &c->mxcsr_mask, 4);
+	memcpy(img + 28, &(uint32_t){ interp_mxcsr_mask(c) }, 4);
 	memcpy(img + 160, c->fpu.xmm, nxmm * 16);
 	if (save & XFEATURE_X87) {
 		if ((rc = interp_mem_write(c, m->seg, ea, insn->addrsize, img,
@@ -208,7 +208,7 @@ op_xrstor(struct interp_cpu *c, const struct x86_instr *insn)
 		return interp_gp0(c);
 	if ((rfbm & XFEATURE_SSE) && (!compact || (bv & XFEATURE_SSE))) {
 		memcpy(&mxcsr, img + 24, 4);
-		if (mxcsr & ~c->mxcsr_mask)
+		if (mxcsr & ~interp_mxcsr_mask(c))
 			return interp_gp0(c);
 	}
 	if (rfbm & XFEATURE_X87) {

@@ -147,7 +147,6 @@ interp_reset(struct interp_cpu *c)
 	c->pat = 0x0007040600070406ULL;
 	c->fpu.fcw = 0x37f;
 	c->fpu.mxcsr = 0x1f80;
-	c->mxcsr_mask = INTERP_MXCSR_MASK;
 	c->maxphyaddr = 36;
 }
 

@@ -126,6 +126,35 @@ compare_now(struct ls_vcpu *lc, const struct ls_state *ks, struct ls_state *is)
 	return diff;
 }
 
+/*
+ * PVM pushes RF = 0 in the frame of the general-detect #DB (a MOV DR with
+ * DR7.GD set) where the SDM has RF = 1, as for every fault but an
+ * instruction breakpoint's (and interp pushes it): interp's frame takes
+ * PVM's RF, just delivered (RFLAGS at RSP + 16; #DB has no error code).
+ */
+static void
+pvm_gd_frame(struct ls_vcpu *lc, const struct x86_instr *insn)
+{
+	struct interp_cpu *ic = lc->ic;
+	uint64_t rsp = ic->gpr[4], rflags;
+	bool dr = false;
+
+	if (insn == NULL || insn->mnem != X86_M_MOV || !(ic->dr6 & (1 << 13)))
+		return;
+	for (int n = 0; n < 2; n++)
+		dr |= insn->ops[n].reg >= X86_R_DR0 &&
+		      insn->ops[n].reg < X86_R_DR0 + 8;
+	if (!dr ||
+	    interp_lin_read(ic, rsp + 16, &rflags, 8,
+			    X86_MEM_READ | X86_MEM_IMPLICIT) != INTERP_OK ||
+	    !(rflags & PSL_RF))
+		return;
+	rflags &= ~(uint64_t)PSL_RF;
+	if (interp_lin_write(ic, rsp + 16, &rflags, 8,
+			     X86_MEM_WRITE | X86_MEM_IMPLICIT) == INTERP_OK)
+		lc->taken++;
+}
+
 /* RDTSC and RDTSCP: the TSC in EDX:EAX. */
 static bool
 tsc_read(const struct x86_instr *insn)
@@ -385,6 +414,8 @@ ls_step(struct ls_vcpu *lc, struct vm_exit *vmexit)
 		nexec++;
 		faulted =
 		    ix.exitcode == VM_EXITCODE_BOGUS && ic->icount == icount;
+		if (faulted)
+			pvm_gd_frame(lc, insn);
 
 		diff = compare_now(lc, &ks, &is);
 		/*
