@@ -197,6 +197,15 @@ same(const char *what)
 	return true;
 }
 
+/* Both sides to the end (no budget); true when they end in one state. */
+static bool
+run_both(const char *what)
+{
+	run(0, 0);
+	run(1, 0);
+	return same(what);
+}
+
 /* ---- random sequences ------------------------------------------------ */
 
 /* One instruction of the translator's repertoire, random operands; its
@@ -499,10 +508,8 @@ test_random(void)
 				break;
 			}
 		}
-		run(0, 0);
-		run(1, 0);
 		snprintf(what, sizeof(what), "random %d", iter);
-		if (!same(what)) {
+		if (!run_both(what)) {
 			for (size_t i = 0; i < len; i++)
 				printf("%02x ", code[i]);
 			printf("\n");
@@ -566,9 +573,7 @@ test_stops(void)
 		CU_ASSERT(interp_jit_retired(cpu(1)) > 100);
 	}
 	setup(loop, sizeof(loop));
-	run(0, 0);
-	run(1, 0);
-	CU_ASSERT(same("loop"));
+	CU_ASSERT(run_both("loop"));
 	CU_ASSERT(interp_jit_retired(cpu(1)) > 32 * 5);
 	teardown();
 }
@@ -645,16 +650,12 @@ test_smc(void)
 	};
 
 	setup(behind, sizeof(behind));
-	run(0, 0);
-	run(1, 0);
-	CU_ASSERT(same("smc behind"));
+	CU_ASSERT(run_both("smc behind"));
 	CU_ASSERT_EQUAL(cpu(1)->gpr[0], 1);
 	CU_ASSERT(interp_jit_retired(cpu(1)) > 0);
 
 	setup(ahead, sizeof(ahead));
-	run(0, 0);
-	run(1, 0);
-	CU_ASSERT(same("smc ahead"));
+	CU_ASSERT(run_both("smc ahead"));
 	CU_ASSERT_EQUAL(cpu(1)->gpr[0], 0);
 	CU_ASSERT(interp_jit_retired(cpu(1)) > 0);
 	teardown();
@@ -704,9 +705,7 @@ test_remap(void)
 		memcpy(S[i].ram + PAGE_A, fn_a, sizeof(fn_a));
 		memcpy(S[i].ram + PAGE_B, fn_b, sizeof(fn_b));
 	}
-	run(0, 0);
-	run(1, 0);
-	CU_ASSERT(same("remap"));
+	CU_ASSERT(run_both("remap"));
 	CU_ASSERT_EQUAL(cpu(1)->gpr[0], 0x102);
 	CU_ASSERT(interp_jit_retired(cpu(1)) > 0);
 	teardown();
@@ -737,14 +736,10 @@ test_fault(void)
 			for (int i = 0; i < 2; i++)
 				((uint64_t *)(S[i].ram + PT))[0x90] =
 				    0x90000 | 3;
-			run(0, 0);
-			run(1, 0);
-			CU_ASSERT(same("fault: mapped"));
+			CU_ASSERT(run_both("fault: mapped"));
 			CU_ASSERT_EQUAL(cpu(1)->gpr[0], 13);
 		} else {
-			run(0, 0);
-			run(1, 0);
-			CU_ASSERT(same("fault"));
+			CU_ASSERT(run_both("fault"));
 			CU_ASSERT_EQUAL(cpu(1)->rip, HANDLER + 1);
 			CU_ASSERT_EQUAL(cpu(1)->cr2, 0x90000);
 			CU_ASSERT_EQUAL(cpu(1)->gpr[0], 12);
