@@ -570,7 +570,8 @@ interp_exec(struct interp_cpu *c, struct vm_exit *vmexit, uint64_t budget)
 		 * after a side exit the interpreter runs the next one. */
 		if (c->jit != NULL && !jit_side) {
 			uint64_t r = interp_jit_run(
-			    c, budget != 0 ? budget - n : UINT64_MAX, &jit_side);
+			    c, budget != 0 ? budget - n : UINT64_MAX,
+			    &jit_side);
 
 			if (r > 0) {
 				n += r;
